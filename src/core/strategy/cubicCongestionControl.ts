@@ -16,7 +16,11 @@
 // With mtu 1408 and the 128 KiB default: maxCwnd = 93, the first SM window is 10 × 1408 = 14080
 // and the window climbs to 93 × 1408 = 130944, the endpoints of the cubic reference capture.
 // The increment is truncated toward zero (Aeron's (int) cast), so the window reaches maxCwnd once
-// |C·(t − K)^3| < 1.
+// |C·(t − K)^3| < 1. Note the shape this gives at start: the first update (one RTT in) jumps from
+// 10 MTUs to about wMax(1 − β) ≈ 75 MTUs, then climbs one MTU at a time, flattening towards
+// maxCwnd. The capture shows exactly that: 14080, then 107008 (76 MTUs), then +1408 steps to
+// 130944 at 2.2 s; every step lands where this model puts it, with the model's clock started
+// about 41 ms before the capture's first SM (test/strategy/congestionControl.test.ts replays it).
 import { assert, assertTimeNs } from "./assert.js";
 import type { CongestionControl } from "./congestionControl.js";
 import { maxReceiverWindowBytes, packCongestionOutcome } from "./congestionOutcome.js";

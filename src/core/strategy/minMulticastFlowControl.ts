@@ -2,7 +2,9 @@
 // minimum over receivers (keyed by receiver id) of (position + window). A receiver silent for the
 // receiver timeout (5 s default) is dropped in onIdle, so one dead receiver cannot stall the group
 // forever. With a group minimum size, the limit stays put and hasRequiredReceivers() is false
-// until that many receivers have reported.
+// until that many receivers have reported. Unlike unicast and max, the limit may move backwards
+// (a slower receiver joins, or a receiver's window shrinks): the sender never takes back what it
+// sent, it simply sends nothing more until the limit passes its position again (as Aeron).
 //
 // Receivers live in a preallocated table of parallel typed arrays with a fixed maximum; removal
 // swaps the last entry into the hole. An SM from a new receiver when the table is full is counted
