@@ -1,0 +1,76 @@
+// The trace hash: a 64-bit FNV-1a hash, kept as two unsigned 32-bit lanes and advanced with 32-bit
+// integer arithmetic only, folded over every packet event the network decides (delivered or dropped:
+// time, link, verdict, length and the bytes). Two runs with the same seed must end with the same
+// hash; a run that differs in any packet, time or verdict ends with a different one (up to 64-bit
+// collisions). It is the cheapest 'run the seed twice and compare' check there is.
+
+const TWO_POW_32 = 4294967296;
+const FNV_OFFSET_HI = 0xcbf29ce4;
+const FNV_OFFSET_LO = 0x84222325;
+
+export class TraceHash {
+  private hi = FNV_OFFSET_HI;
+  private lo = FNV_OFFSET_LO;
+  /** Events folded so far. */
+  events = 0;
+
+  reset(): void {
+    this.hi = FNV_OFFSET_HI;
+    this.lo = FNV_OFFSET_LO;
+    this.events = 0;
+  }
+
+  /** One FNV-1a step: xor a byte into the low lane, multiply by the prime 2^40 + 0x1b3 mod 2^64. */
+  foldByte(byte: number): void {
+    const lo = (this.lo ^ (byte & 0xff)) >>> 0;
+    const loProduct = lo * 0x1b3;
+    const carry = Math.floor(loProduct / TWO_POW_32);
+    this.hi = (Math.imul(this.hi, 0x1b3) + carry + (lo << 8)) >>> 0;
+    this.lo = loProduct >>> 0;
+  }
+
+  /** Folds an unsigned 32-bit value, little-endian byte by byte. */
+  foldUint32(value: number): void {
+    this.foldByte(value);
+    this.foldByte(value >>> 8);
+    this.foldByte(value >>> 16);
+    this.foldByte(value >>> 24);
+  }
+
+  /** Folds a non-negative safe integer (a time in ns, a counter) as two 32-bit halves. */
+  foldUint53(value: number): void {
+    this.foldUint32(value >>> 0);
+    this.foldUint32(Math.floor(value / TWO_POW_32) >>> 0);
+  }
+
+  foldBytes(bytes: Uint8Array, offset: number, length: number): void {
+    const end = offset + length;
+    for (let i = offset; i < end; i++) this.foldByte(bytes[i] ?? 0);
+  }
+
+  /**
+   * Folds one packet event. `linkId` is -1 for a datagram that found no link (no route); the
+   * length is folded before the bytes, so datagrams cannot merge into one another.
+   */
+  foldPacket(timeNs: number, linkId: number, verdict: number, bytes: Uint8Array | null, offset: number, length: number): void {
+    this.foldUint53(timeNs);
+    this.foldUint32(linkId >>> 0);
+    this.foldByte(verdict);
+    this.foldUint32(length);
+    if (bytes !== null) this.foldBytes(bytes, offset, length);
+    this.events++;
+  }
+
+  get high(): number {
+    return this.hi;
+  }
+
+  get low(): number {
+    return this.lo;
+  }
+
+  /** The hash as 16 lowercase hex digits. */
+  hex(): string {
+    return this.hi.toString(16).padStart(8, "0") + this.lo.toString(16).padStart(8, "0");
+  }
+}
