@@ -49,6 +49,8 @@ export function errErrorLength(view: DataView, frameOffset: number): number {
  * Writes a complete ERR frame, every field, with the text copied from
  * `text[textOffset .. textOffset + textLength)`; frameLength becomes 40 + textLength.
  * Returns the frame length. A text over 1023 bytes is a programming error (asserted).
+ * ERR frames are rare (a receiver rejecting a publication), so this encoder may allocate a
+ * subarray view for the copy; the hot-path encoders (data, SM, NAK, RTTM) never do.
  */
 export function writeError(
   view: DataView,
