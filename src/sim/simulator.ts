@@ -27,6 +27,8 @@ import { TraceHash } from "./trace.js";
 const EVENT_DELIVER = 1;
 const EVENT_TIMER = 2;
 const EVENT_ACTION = 3;
+/** A node's first poll after it was bound (target: slot index, payload: the slot's serial). */
+const EVENT_BOOT = 4;
 
 const HOSTS_MAX = 4096;
 const NODE_PORTS_MAX = 64;
@@ -137,6 +139,8 @@ class PortBinding {
 class NodeSlot implements BoundNode {
   timerEventId = -1;
   lastFireNs = -1;
+  /** Unique over the run; tells a reused slot index's new node from the old one. */
+  serial = 0;
   firesAtInstant = 0;
   alive = true;
   constructor(
@@ -227,6 +231,7 @@ export class Simulation {
   private readonly maxTimerFiresPerInstant: number;
   private readonly traceBytes: boolean;
   private globalTap: LinkTap | null = null;
+  private nextSlotSerial = 0;
   private servicing = false;
 
   constructor(options: SimulationOptions) {
@@ -269,7 +274,10 @@ export class Simulation {
 
   // --- Topology ----------------------------------------------------------------------------------
 
-  /** Adds a host and boots it now: `setup` runs at once (and again at every restart). */
+  /**
+   * Adds a host and boots it: `setup` runs at once (and again at every restart); the nodes it binds
+   * are first polled by an event at the current time, once the caller has finished the topology.
+   */
   host(name: string, setup: HostSetup, options: HostOptions = {}): HostInfo {
     assert(!this.hostsByName.has(name), `host: duplicate host name ${name}`);
     assert(this.hosts.length < HOSTS_MAX, "host: too many hosts");
@@ -469,7 +477,10 @@ export class Simulation {
     const kind = events.poppedKind;
     if (kind === EVENT_DELIVER) this.deliver(events.poppedPayload);
     else if (kind === EVENT_TIMER) this.fireTimer(events.poppedTarget);
-    else {
+    else if (kind === EVENT_BOOT) {
+      const slot = this.slots[events.poppedTarget];
+      if (slot !== undefined && slot !== null && slot.serial === events.poppedPayload) this.service(slot);
+    } else {
       assert(kind === EVENT_ACTION, "unknown event kind");
       const index = events.poppedPayload;
       const action = this.actions[index];
@@ -504,14 +515,7 @@ export class Simulation {
         if (host.up && host.incarnation === incarnation) sim.network.leave(sim.groupIp(groupIp), port, host.index);
       },
     };
-    const before = host.slots.length;
     host.setup(context);
-    // Nodes bound during setup get their first poll now, in bind order.
-    const slots = host.slots;
-    for (let i = before; i < slots.length; i++) {
-      const slot = slots[i] as NodeSlot;
-      if (slot.alive) this.service(slot);
-    }
   }
 
   private bind(host: SimHost, node: SimNode, ports: ReadonlyArray<number>): BoundNode {
@@ -528,10 +532,14 @@ export class Simulation {
       this.slots.push(null);
     }
     const slot = new NodeSlot(this, host, node, addresses, index);
+    slot.serial = this.nextSlotSerial++ & 0x7fffffff;
     this.slots[index] = slot;
     host.slots.push(slot);
     for (let i = 0; i < ports.length; i++) host.ports.set(ports[i] as number, new PortBinding(slot, addresses[i] as SimAddress));
-    // A node bound after setup (from an action) is polled at once; during setup, boot() does it.
+    // The node's first poll is an event at the current time rather than a call now: setup runs
+    // inside sim.host(), usually before the rest of the topology (other hosts, links) exists, and
+    // the node's first datagrams must find it in place.
+    this.events.push(this.now, EVENT_BOOT, index, slot.serial);
     return slot;
   }
 

@@ -22,11 +22,12 @@ export class TraceHash {
 
   /** One FNV-1a step: xor a byte into the low lane, multiply by the prime 2^40 + 0x1b3 mod 2^64. */
   foldByte(byte: number): void {
-    const lo = (this.lo ^ (byte & 0xff)) >>> 0;
-    const loProduct = lo * 0x1b3;
-    const carry = Math.floor(loProduct / TWO_POW_32);
-    this.hi = (Math.imul(this.hi, 0x1b3) + carry + (lo << 8)) >>> 0;
-    this.lo = loProduct >>> 0;
+    const lo = this.lo ^ (byte & 0xff);
+    // lo * 0x1b3 as 16-bit halves: a = low half product, b = high half product plus a's carry.
+    const a = (lo & 0xffff) * 0x1b3;
+    const b = (lo >>> 16) * 0x1b3 + (a >>> 16);
+    this.hi = (Math.imul(this.hi, 0x1b3) + (b >>> 16) + (lo << 8)) >>> 0;
+    this.lo = ((b << 16) | (a & 0xffff)) >>> 0;
   }
 
   /** Folds an unsigned 32-bit value, little-endian byte by byte. */
@@ -44,8 +45,19 @@ export class TraceHash {
   }
 
   foldBytes(bytes: Uint8Array, offset: number, length: number): void {
+    // foldByte() inlined over local lanes: this loop is the trace's hot path.
+    let hi = this.hi;
+    let lo = this.lo;
     const end = offset + length;
-    for (let i = offset; i < end; i++) this.foldByte(bytes[i] ?? 0);
+    for (let i = offset; i < end; i++) {
+      lo = (lo ^ (bytes[i] as number)) >>> 0;
+      const a = (lo & 0xffff) * 0x1b3;
+      const b = (lo >>> 16) * 0x1b3 + (a >>> 16);
+      hi = (Math.imul(hi, 0x1b3) + (b >>> 16) + (lo << 8)) >>> 0;
+      lo = ((b << 16) | (a & 0xffff)) >>> 0;
+    }
+    this.hi = hi;
+    this.lo = lo;
   }
 
   /**

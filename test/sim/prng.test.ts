@@ -6,7 +6,6 @@ import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { Prng } from "../../src/sim/prng.js";
 
-const MASK64 = (1n << 64n) - 1n;
 const MASK32 = 0xffffffffn;
 
 /** Reference xoshiro128** in BigInt, written from the paper, to check the Math.imul version. */
