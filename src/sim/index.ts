@@ -1,7 +1,23 @@
 // Petrel's deterministic network simulator: public API.
+//
+// A run: new Simulation({ seed }); sim.host(name, setup) for each host (setup binds SimNodes to
+// ports through its HostContext); sim.link(a, b, model) for each path (or a defaultLink model);
+// sim.at(timeNs, action) for faults; sim.runFor / runUntil / step; sim.traceHash() at the end.
+//
+// Gotchas:
+// - setup runs inside sim.host(), but bound nodes are first polled by an event at that time, so
+//   build the whole topology before running.
+// - handleDatagram's bytes are valid only during the call (the buffer goes back to the pool).
+// - Nodes see their host's local clock; deadlines are on that clock (HostOptions drift/offset).
+// - Partitions are checked when a datagram is sent; datagrams already in flight still arrive.
+// - A crash drops datagrams in flight to the host, even those arriving after its restart.
+// - fork(label) with the same label gives the same stream: labels must name what is unique.
+// - Jitter is drawn per datagram and may reorder; use jitterNs: 0 plus reorder for control.
+// - Events at the same instant run in the order they were scheduled (sim.at before later sends).
 export { addressKey, formatAddress, formatIpv4, ipv4, isMulticastIpv4, parseIpv4, sameAddress, simAddress, type SimAddress } from "./address.js";
 export { SimAssertionError } from "./assert.js";
 export { BufferPool, BufferPoolExhaustedError } from "./bufferPool.js";
+export { checkDeterminism, NondeterminismError, type DeterminismReport } from "./determinism.js";
 export { EventQueue, EventQueueFullError, type EventQueueOptions } from "./eventQueue.js";
 export {
   BernoulliLoss,

@@ -7,6 +7,7 @@
 import { fc, test } from "@fast-check/vitest";
 import { describe, expect, it } from "vitest";
 import { ipv4, type SimAddress } from "../../src/sim/address.js";
+import { checkDeterminism, NondeterminismError } from "../../src/sim/determinism.js";
 import { EventQueueFullError } from "../../src/sim/eventQueue.js";
 import { Verdict } from "../../src/sim/faults.js";
 import { HostClock } from "../../src/sim/hostClock.js";
@@ -80,6 +81,23 @@ describe("determinism", () => {
       expect(a.sim.trace.events).toBeGreaterThan(0);
     },
   );
+
+  it("checkDeterminism passes a seeded scenario and catches one that leaks outside state", () => {
+    const report = checkDeterminism(5, (seed) => {
+      const run = pingPong(seed, 50);
+      run.sim.runFor(5_000 * MS);
+      return run.sim;
+    });
+    expect(report.packetEvents).toBeGreaterThan(0);
+    let leaked = 0;
+    expect(() =>
+      checkDeterminism(5, (seed) => {
+        const run = pingPong(seed, 50 + leaked++);
+        run.sim.runFor(5_000 * MS);
+        return run.sim;
+      }),
+    ).toThrow(NondeterminismError);
+  });
 
   it("a link's decisions do not change when another host is added (forked streams)", () => {
     const base = pingPong(77, 200);
