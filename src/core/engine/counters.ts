@@ -1,0 +1,73 @@
+// System counters, named after an Aeron media driver's (PROTOCOL.md section 11). They live in one
+// preallocated Float64Array (exact integers up to 2^53) indexed by a fixed id, so incrementing one
+// on the hot path is a single store. Names are for reports; ids are for code.
+
+export const Counter = {
+  BYTES_SENT: 0,
+  BYTES_RECEIVED: 1,
+  FRAMES_SENT: 2,
+  FRAMES_RECEIVED: 3,
+  DATAGRAMS_SENT: 4,
+  DATAGRAMS_RECEIVED: 5,
+  NAKS_SENT: 6,
+  NAKS_RECEIVED: 7,
+  STATUS_MESSAGES_SENT: 8,
+  STATUS_MESSAGES_RECEIVED: 9,
+  HEARTBEATS_SENT: 10,
+  HEARTBEATS_RECEIVED: 11,
+  RETRANSMITS_SENT: 12,
+  RETRANSMITTED_BYTES: 13,
+  RETRANSMIT_OVERFLOW: 14,
+  FLOW_CONTROL_UNDER_RUNS: 15,
+  FLOW_CONTROL_OVER_RUNS: 16,
+  INVALID_PACKETS: 17,
+  ERRORS: 18,
+  SHORT_SENDS: 19,
+  SENDER_FLOW_CONTROL_LIMITS: 20,
+  LOSS_GAP_FILLS: 21,
+  SETUPS_SENT: 22,
+  SETUPS_RECEIVED: 23,
+  RTTM_SENT: 24,
+  RTTM_RECEIVED: 25,
+  ERROR_FRAMES_SENT: 26,
+  ERROR_FRAMES_RECEIVED: 27,
+  UNKNOWN_SESSION_FRAMES: 28,
+  UNKNOWN_STREAM_FRAMES: 29,
+  PUBLICATIONS_ACTIVE: 30,
+  IMAGES_ACTIVE: 31,
+  SUBSCRIPTIONS_ACTIVE: 32,
+  IMAGES_CREATED: 33,
+  IMAGES_TIMED_OUT: 34,
+  DATA_FRAMES_SENT: 35,
+  DATA_FRAMES_RECEIVED: 36,
+  DUPLICATE_DATA_FRAMES: 37,
+  STATUS_MESSAGES_SETUP_REQUESTED: 38,
+  NAKS_IGNORED: 39,
+  DATAGRAMS_DROPPED_NO_ENDPOINT: 40,
+  TRANSMIT_BATCH_FULL: 41,
+} as const;
+
+export type CounterId = (typeof Counter)[keyof typeof Counter];
+
+export const COUNTER_COUNT = 42;
+
+const names: string[] = [];
+for (const [name, id] of Object.entries(Counter)) names[id] = name.toLowerCase().replace(/_/g, " ");
+
+/** Human-readable name of each counter, by id ("naks sent"). */
+export const COUNTER_NAMES: ReadonlyArray<string> = names;
+
+export class Counters {
+  readonly values = new Float64Array(COUNTER_COUNT);
+
+  get(id: CounterId): number {
+    return this.values[id] ?? 0;
+  }
+
+  /** A snapshot keyed by lower-case counter name, for reports and tests (allocates: cold path). */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let id = 0; id < COUNTER_COUNT; id++) out[COUNTER_NAMES[id] ?? `counter ${id}`] = this.values[id] ?? 0;
+    return out;
+  }
+}

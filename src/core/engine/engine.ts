@@ -1,0 +1,829 @@
+// Petrel's engine: what an Aeron media driver does, as a pure state machine. It has no networking
+// code and reads no clock: the caller passes time in (`nowNs`) and moves the datagrams.
+//
+// Four kinds of method (STYLE.md):
+//  - getters: counters, publications, images;
+//  - handle*: input from the network or the clock: handleDatagram(nowNs, ...), handleTimeout(nowNs);
+//  - commands from the application: addPublication, addExclusivePublication, addSubscription,
+//    Publication.offer/tryClaim/close, Subscription.poll/close, close();
+//  - poll*: output: pollTransmit(nowNs, batch), pollTimeout(), pollEndpointEvent().
+//
+// Call order (enforced where it can be): time never goes backwards across handle*/poll* calls
+// (EngineUsageError otherwise). After any input or command, call pollTransmit until it returns 0
+// (each call fills at most one batch), then pollTimeout() for the next instant to call
+// handleTimeout. A spurious handleTimeout (early, or twice) is a harmless no-op. Commands act at
+// the time of the latest handle*/poll* call. pollEndpointEvent() tells the runtime which sockets
+// to open and close; datagrams carry the id of the endpoint they leave from or arrived on.
+import { formatChannelUri, parseChannelUri, type ChannelUri } from "../channel/channelUri.js";
+import { groupTagToInt32Pair } from "../channel/groupTag.js";
+import type { SocketAddress } from "../channel/address.js";
+import { resolveEngineConfig, type EngineConfig } from "../config/engineConfig.js";
+import { resolveStreamParams, type StreamParams } from "../config/streamParams.js";
+import { ChannelUriError } from "../errors.js";
+import { checkTermLength, LogBufferConfigError } from "../logbuffer/logBufferDescriptor.js";
+import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET } from "../protocol/dataHeader.js";
+import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
+import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD } from "../protocol/frameHeader.js";
+import { nakLength, nakSessionId, nakStreamId, nakTermId, nakTermOffset } from "../protocol/nakFrame.js";
+import { rttmAsksForReply, rttmEchoTimestampNs, rttmReceiverIdHi, rttmReceiverIdLo, rttmReceptionDeltaNs, rttmSessionId, rttmStreamId } from "../protocol/rttmFrame.js";
+import {
+  setupActiveTermId,
+  setupInitialTermId,
+  setupMtu,
+  setupSessionId,
+  setupStreamId,
+  setupTermLength,
+  setupTermOffset,
+} from "../protocol/setupFrame.js";
+import {
+  SM_SEND_SETUP_FLAG,
+  SM_LENGTH,
+  smConsumptionTermId,
+  smConsumptionTermOffset,
+  smGroupTagHi,
+  smGroupTagLo,
+  smHasGroupTag,
+  smReceiverIdHi,
+  smReceiverIdLo,
+  smReceiverWindow,
+  smSessionId,
+  smStreamId,
+  writeStatusMessage,
+} from "../protocol/statusMessageFrame.js";
+import type { RandomSource } from "../random.js";
+import { createCongestionControl } from "../strategy/congestionControl.js";
+import { OptimalMulticastDelayGenerator, StaticDelayGenerator } from "../strategy/feedbackDelay.js";
+import { createFlowControl, type FlowControlSpec } from "../strategy/flowControl.js";
+import { NO_DEADLINE_NS } from "../strategy/timers.js";
+import type { TransmitBatch } from "../transmitBatch.js";
+import { parseIpv4 } from "../address.js";
+import { Counter, Counters } from "./counters.js";
+import { EngineUsageError, InvalidArgumentError, UnsupportedChannelError } from "./engineErrors.js";
+import { NetworkPublication, PublicationState } from "./networkPublication.js";
+import { Publication } from "./publication.js";
+import { ImageState, PublicationImage } from "./publicationImage.js";
+import { Subscription, type SubscriptionOptions } from "./subscription.js";
+
+export { NO_DEADLINE_NS };
+
+export interface EngineOptions {
+  /** Overrides of Aeron's defaults (every timeout and window is here). */
+  readonly config?: Partial<EngineConfig>;
+  /** The engine's only source of randomness (session ids, initial term ids, receiver ids, NAK delays). */
+  readonly random: RandomSource;
+  /** Time at creation; later calls must not go back before it. */
+  readonly nowNs?: number;
+  /** Resolves a host name in a channel to an IPv4 address (u32), or returns -1. `localhost` is built in. */
+  readonly resolveHost?: (name: string) => number;
+  /** Images (sender sessions) this engine accepts at once; SETUPs beyond it are dropped and counted. */
+  readonly maxImages?: number;
+}
+
+/** A socket the runtime must open for the engine. */
+export interface EndpointInfo {
+  readonly id: number;
+  /** 'send': a publication channel's socket (ephemeral port); 'receive': a subscription's bound socket. */
+  readonly role: "send" | "receive";
+  readonly channel: string;
+  /** Local address to bind (0 = any) and port (0 = ephemeral). */
+  readonly bindIp: number;
+  readonly bindPort: number;
+  readonly socketRcvbufBytes: number;
+  readonly socketSndbufBytes: number;
+  readonly ttl: number;
+}
+
+export type EndpointEvent =
+  | { readonly type: "open"; readonly endpoint: EndpointInfo }
+  | { readonly type: "close"; readonly endpointId: number };
+
+class SendEndpoint {
+  readonly publications: NetworkPublication[] = [];
+  constructor(readonly info: EndpointInfo, readonly destinationIp: number, readonly destinationPort: number) {}
+
+  find(sessionId: number, streamId: number): NetworkPublication | undefined {
+    const publications = this.publications;
+    for (let i = 0; i < publications.length; i++) {
+      const p = publications[i]!;
+      if (p.sessionId === sessionId && p.streamId === streamId) return p;
+    }
+    return undefined;
+  }
+}
+
+class ReceiveEndpoint {
+  readonly subscriptions: Subscription[] = [];
+  /** streamId -> sessionId -> image. */
+  readonly images = new Map<number, Map<number, PublicationImage>>();
+  /** Subscription parameters that shape images created on this endpoint (first subscription's). */
+  params: StreamParams;
+  readonly receiverIdLo: number;
+  readonly receiverIdHi: number;
+  constructor(readonly info: EndpointInfo, params: StreamParams, receiverIdLo: number, receiverIdHi: number) {
+    this.params = params;
+    this.receiverIdLo = receiverIdLo;
+    this.receiverIdHi = receiverIdHi;
+  }
+
+  findImage(streamId: number, sessionId: number): PublicationImage | undefined {
+    return this.images.get(streamId)?.get(sessionId);
+  }
+
+  hasSubscriber(streamId: number, sessionId: number): boolean {
+    const subscriptions = this.subscriptions;
+    for (let i = 0; i < subscriptions.length; i++) if (subscriptions[i]!.matches(streamId, sessionId)) return true;
+    return false;
+  }
+}
+
+/** SMs with SEND_SETUP (asking an unknown sender for SETUP) waiting for pollTransmit. */
+const CONTROL_QUEUE_CAPACITY = 64;
+/** Unknown sessions remembered so that SETUP is asked for at most once per pendingSetupsTimeout. */
+const PENDING_SETUP_CAPACITY = 256;
+
+export class Engine implements FrameVisitor {
+  readonly config: EngineConfig;
+  readonly counters = new Counters();
+  readonly walker = new DatagramWalker();
+  readonly publications: NetworkPublication[] = [];
+  readonly images: PublicationImage[] = [];
+
+  private readonly random: RandomSource;
+  private readonly resolveHost: ((name: string) => number) | undefined;
+  private readonly maxImages: number;
+  private lastNowNs: number;
+  private closed = false;
+  private nextEndpointId = 1;
+  private nextRegistrationId = 1;
+  private readonly sendEndpoints = new Map<string, SendEndpoint>();
+  private readonly receiveEndpoints = new Map<string, ReceiveEndpoint>();
+  private readonly endpointsById = new Map<number, SendEndpoint | ReceiveEndpoint>();
+  private readonly endpointEvents: EndpointEvent[] = [];
+  private readonly subscriptions: Subscription[] = [];
+  private readonly handles: Publication[] = [];
+  private pollStart = 0;
+
+  private readonly controlEndpoint = new Int32Array(CONTROL_QUEUE_CAPACITY);
+  private readonly controlIp = new Uint32Array(CONTROL_QUEUE_CAPACITY);
+  private readonly controlPort = new Uint16Array(CONTROL_QUEUE_CAPACITY);
+  private readonly controlSession = new Int32Array(CONTROL_QUEUE_CAPACITY);
+  private readonly controlStream = new Int32Array(CONTROL_QUEUE_CAPACITY);
+  private controlCount = 0;
+  /** sessionId -> (streamId, expiry) of SETUP requests already sent. */
+  private readonly pendingSetups = new Map<number, { streamId: number; expiresNs: number }>();
+
+  // The datagram being walked: set by handleDatagram for the visitor methods.
+  private frameNowNs = 0;
+  private frameFromIp = 0;
+  private frameFromPort = 0;
+  private frameEndpoint: SendEndpoint | ReceiveEndpoint | undefined;
+  private lastImage: PublicationImage | undefined;
+
+  constructor(options: EngineOptions) {
+    this.config = resolveEngineConfig(options.config ?? {});
+    this.random = options.random;
+    this.resolveHost = options.resolveHost;
+    this.maxImages = options.maxImages ?? 1024;
+    this.lastNowNs = options.nowNs ?? 0;
+  }
+
+  /** The time of the latest handle or poll call. */
+  get nowNs(): number {
+    return this.lastNowNs;
+  }
+
+  // ================================================================ application commands
+
+  addPublication(channel: string, streamId: number): Publication {
+    return this.createPublication(channel, streamId, false);
+  }
+
+  addExclusivePublication(channel: string, streamId: number): Publication {
+    return this.createPublication(channel, streamId, true);
+  }
+
+  addSubscription(channel: string, streamId: number, options: SubscriptionOptions = {}): Subscription {
+    this.checkOpen();
+    checkStreamId(streamId);
+    const uri = parseChannelUri(channel);
+    const canonical = formatChannelUri(uri);
+    checkSupported(uri, canonical);
+    const params = resolveStreamParams(this.config, uri);
+    const address = this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind");
+    if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
+    const bindIp = this.resolve(address);
+    const key = `${bindIp}:${address.port}`;
+    let endpoint = this.receiveEndpoints.get(key);
+    if (endpoint === undefined) {
+      const info: EndpointInfo = {
+        id: this.nextEndpointId++,
+        role: "receive",
+        channel: canonical,
+        bindIp,
+        bindPort: address.port,
+        socketRcvbufBytes: params.socketRcvbufBytes,
+        socketSndbufBytes: params.socketSndbufBytes,
+        ttl: params.ttl,
+      };
+      endpoint = new ReceiveEndpoint(info, params, this.random.nextUint32() | 0, this.random.nextUint32() | 0);
+      this.receiveEndpoints.set(key, endpoint);
+      this.endpointsById.set(info.id, endpoint);
+      this.endpointEvents.push({ type: "open", endpoint: info });
+    }
+    const subscription = new Subscription(canonical, streamId, params.sessionId, this.nextRegistrationId++, endpoint.info.id, options,
+      (s) => this.onSubscriptionClosed(s));
+    endpoint.subscriptions.push(subscription);
+    this.subscriptions.push(subscription);
+    this.counters.values[Counter.SUBSCRIPTIONS_ACTIVE]! += 1;
+    // Existing images of this stream become visible to the new subscription at once.
+    const streamImages = endpoint.images.get(streamId);
+    if (streamImages !== undefined) {
+      for (const image of streamImages.values()) {
+        if (image.state === ImageState.ACTIVE && subscription.matches(streamId, image.sessionId)) subscription.addImage(image);
+      }
+    }
+    return subscription;
+  }
+
+  /** Closes every publication and subscription at once (no linger) and releases the endpoints. */
+  close(): void {
+    if (this.closed) return;
+    for (const s of [...this.subscriptions]) s.close();
+    for (const p of this.publications) p.state = PublicationState.CLOSED;
+    this.publications.length = 0;
+    for (const image of this.images) image.close();
+    this.images.length = 0;
+    for (const id of this.endpointsById.keys()) this.endpointEvents.push({ type: "close", endpointId: id });
+    this.endpointsById.clear();
+    this.sendEndpoints.clear();
+    this.receiveEndpoints.clear();
+    this.closed = true;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ================================================================ input
+
+  /**
+   * A datagram arrived from (fromIp, fromPort) on local endpoint `endpointId`. Malformed datagrams
+   * and frames that do not belong to anything here are dropped and counted, never thrown on.
+   */
+  handleDatagram(nowNs: number, fromIp: number, fromPort: number, endpointId: number, bytes: Uint8Array, offset: number, length: number): void {
+    this.advanceTime(nowNs);
+    const values = this.counters.values;
+    values[Counter.DATAGRAMS_RECEIVED]! += 1;
+    values[Counter.BYTES_RECEIVED]! += length;
+    const endpoint = this.endpointsById.get(endpointId);
+    if (endpoint === undefined) {
+      values[Counter.DATAGRAMS_DROPPED_NO_ENDPOINT]! += 1;
+      return;
+    }
+    this.frameNowNs = nowNs;
+    this.frameFromIp = fromIp;
+    this.frameFromPort = fromPort;
+    this.frameEndpoint = endpoint;
+    if (!this.walker.walk(bytes, offset, length, this)) values[Counter.INVALID_PACKETS]! += 1;
+    this.frameEndpoint = undefined;
+  }
+
+  /** Time advanced: apply every expired timer. Calling it early or twice does nothing harmful. */
+  handleTimeout(nowNs: number): void {
+    this.advanceTime(nowNs);
+    const publications = this.publications;
+    for (let i = 0; i < publications.length; i++) {
+      const publication = publications[i]!;
+      if (publication.onTimeout(nowNs)) {
+        this.removePublication(publication);
+        i--;
+      }
+    }
+    const images = this.images;
+    for (let i = 0; i < images.length; i++) {
+      const image = images[i]!;
+      const wasActive = image.state === ImageState.ACTIVE;
+      if (image.onTimeout(nowNs)) {
+        this.removeImage(image);
+        i--;
+      } else if (wasActive && image.state === ImageState.END_OF_STREAM) {
+        this.detachSubscribers(image);
+      }
+    }
+    if (this.pendingSetups.size > 0) {
+      for (const [sessionId, entry] of this.pendingSetups) if (entry.expiresNs - nowNs <= 0) this.pendingSetups.delete(sessionId);
+    }
+  }
+
+  // ================================================================ output
+
+  /**
+   * Fills `batch` with datagrams that are due (from its current count on). Returns how many were
+   * added; call again while it returns a full batch.
+   */
+  pollTransmit(nowNs: number, batch: TransmitBatch): number {
+    this.advanceTime(nowNs);
+    const before = batch.count;
+    if (!this.sendControlQueue(batch)) return batch.count - before;
+    const publications = this.publications;
+    const count = publications.length;
+    // Rotate the starting publication so that a full batch does not starve the later ones.
+    const start = count === 0 ? 0 : this.pollStart++ % count;
+    for (let i = 0; i < count; i++) {
+      if (!publications[(start + i) % count]!.pollTransmit(nowNs, batch)) return batch.count - before;
+    }
+    const images = this.images;
+    for (let i = 0; i < images.length; i++) {
+      if (!images[i]!.pollTransmit(nowNs, batch)) break;
+    }
+    return batch.count - before;
+  }
+
+  /** The earliest instant handleTimeout or pollTransmit has work; NO_DEADLINE_NS when idle. A value at or before now means "now". */
+  pollTimeout(): number {
+    let deadline = NO_DEADLINE_NS;
+    if (this.controlCount > 0) return this.lastNowNs;
+    const publications = this.publications;
+    for (let i = 0; i < publications.length; i++) {
+      const d = publications[i]!.deadlineNs();
+      if (d < deadline) deadline = d;
+    }
+    const images = this.images;
+    for (let i = 0; i < images.length; i++) {
+      const d = images[i]!.deadlineNs();
+      if (d < deadline) deadline = d;
+    }
+    return deadline;
+  }
+
+  /** The next socket to open or close, or undefined. */
+  pollEndpointEvent(): EndpointEvent | undefined {
+    return this.endpointEvents.shift();
+  }
+
+  /** Endpoints open now (for runtimes that attach late). */
+  endpoints(): EndpointInfo[] {
+    return [...this.endpointsById.values()].map((e) => e.info);
+  }
+
+  // ================================================================ FrameVisitor (called by the walker)
+
+  onData(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void {
+    this.onDataOrPad(view, bytes, frameOffset, frameLength, HDR_TYPE_DATA);
+  }
+
+  onPad(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void {
+    this.onDataOrPad(view, bytes, frameOffset, frameLength, HDR_TYPE_PAD);
+  }
+
+  private onDataOrPad(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number, type: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    const endpoint = this.frameEndpoint;
+    if (!(endpoint instanceof ReceiveEndpoint)) {
+      values[Counter.UNKNOWN_STREAM_FRAMES]! += 1;
+      return;
+    }
+    const sessionId = view.getInt32(frameOffset + DATA_SESSION_ID_OFFSET, true);
+    const streamId = view.getInt32(frameOffset + DATA_STREAM_ID_OFFSET, true);
+    let image = this.lastImage;
+    if (image === undefined || image.sessionId !== sessionId || image.streamId !== streamId || image.endpointId !== endpoint.info.id ||
+        image.state === ImageState.CLOSED) {
+      image = endpoint.findImage(streamId, sessionId);
+      if (image === undefined) {
+        this.onUnknownSession(endpoint, sessionId, streamId);
+        return;
+      }
+      this.lastImage = image;
+    }
+    image.onDataFrame(this.frameNowNs, view, bytes, frameOffset, frameLength, type);
+  }
+
+  onSetup(view: DataView, _bytes: Uint8Array, frameOffset: number, _frameLength: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    values[Counter.SETUPS_RECEIVED]! += 1;
+    const endpoint = this.frameEndpoint;
+    if (!(endpoint instanceof ReceiveEndpoint)) return;
+    const sessionId = setupSessionId(view, frameOffset);
+    const streamId = setupStreamId(view, frameOffset);
+    if (!endpoint.hasSubscriber(streamId, sessionId)) {
+      values[Counter.UNKNOWN_STREAM_FRAMES]! += 1;
+      return;
+    }
+    const existing = endpoint.findImage(streamId, sessionId);
+    if (existing !== undefined) {
+      // A SETUP for a session we know (our SM was lost): answer sooner.
+      return;
+    }
+    const termLength = setupTermLength(view, frameOffset);
+    const mtu = setupMtu(view, frameOffset);
+    const termOffset = setupTermOffset(view, frameOffset);
+    const initialTermId = setupInitialTermId(view, frameOffset);
+    const activeTermId = setupActiveTermId(view, frameOffset);
+    if (!isValidTermLength(termLength) || mtu < 64 || mtu > 65504 || mtu % FRAME_ALIGNMENT !== 0 || termOffset < 0 ||
+        termOffset >= termLength || termOffset % FRAME_ALIGNMENT !== 0 || ((activeTermId - initialTermId) | 0) < 0) {
+      values[Counter.INVALID_PACKETS]! += 1;
+      return;
+    }
+    if (this.images.length >= this.maxImages) {
+      values[Counter.ERRORS]! += 1;
+      return;
+    }
+    const params = endpoint.params;
+    const nowNs = this.frameNowNs;
+    const groupTag = params.groupTag === undefined ? undefined : groupTagToInt32Pair(params.groupTag);
+    const image = new PublicationImage({
+      sessionId,
+      streamId,
+      endpointId: endpoint.info.id,
+      controlIp: this.frameFromIp,
+      controlPort: this.frameFromPort,
+      initialTermId,
+      activeTermId,
+      termOffset,
+      termLength,
+      mtu,
+      receiverIdLo: endpoint.receiverIdLo,
+      receiverIdHi: endpoint.receiverIdHi,
+      hasGroupTag: groupTag !== undefined,
+      groupTagLo: groupTag?.lo ?? 0,
+      groupTagHi: groupTag?.hi ?? 0,
+      reliable: params.reliable,
+      congestionControl: createCongestionControl(params.congestionControl === "cubic" ? "cubic" : "static", nowNs, {
+        mtu,
+        termLength,
+        initialWindowBytes: params.receiverWindowBytes,
+        initialRttNs: this.config.rttInitialNs,
+      }),
+      nakDelay: params.isMulticast
+        ? new OptimalMulticastDelayGenerator(this.random, this.config.nakMulticastMaxBackoffNs, this.config.nakMulticastGroupSize)
+        : new StaticDelayGenerator(params.nakDelayNs, params.nakRetryDelayNs),
+      config: this.config,
+      counters: this.counters,
+      nowNs,
+    });
+    let streamImages = endpoint.images.get(streamId);
+    if (streamImages === undefined) {
+      streamImages = new Map();
+      endpoint.images.set(streamId, streamImages);
+    }
+    streamImages.set(sessionId, image);
+    this.images.push(image);
+    this.pendingSetups.delete(sessionId);
+    values[Counter.IMAGES_CREATED]! += 1;
+    values[Counter.IMAGES_ACTIVE]! += 1;
+    for (const subscription of endpoint.subscriptions) {
+      if (subscription.matches(streamId, sessionId)) subscription.addImage(image);
+    }
+  }
+
+  onStatus(view: DataView, _bytes: Uint8Array, frameOffset: number, _frameLength: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    values[Counter.STATUS_MESSAGES_RECEIVED]! += 1;
+    const publication = this.findPublication(smSessionId(view, frameOffset), smStreamId(view, frameOffset));
+    if (publication === undefined) return;
+    const flags = view.getUint8(frameOffset + FLAGS_OFFSET);
+    const hasGroupTag = smHasGroupTag(view, frameOffset);
+    publication.onStatusMessage(
+      this.frameNowNs,
+      smConsumptionTermId(view, frameOffset),
+      smConsumptionTermOffset(view, frameOffset),
+      smReceiverWindow(view, frameOffset),
+      smReceiverIdLo(view, frameOffset),
+      smReceiverIdHi(view, frameOffset),
+      hasGroupTag,
+      hasGroupTag ? smGroupTagLo(view, frameOffset) : 0,
+      hasGroupTag ? smGroupTagHi(view, frameOffset) : 0,
+      flags,
+      (flags & SM_SEND_SETUP_FLAG) !== 0,
+    );
+  }
+
+  onNak(view: DataView, _bytes: Uint8Array, frameOffset: number, _frameLength: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    values[Counter.NAKS_RECEIVED]! += 1;
+    const publication = this.findPublication(nakSessionId(view, frameOffset), nakStreamId(view, frameOffset));
+    if (publication === undefined) return;
+    publication.onNak(this.frameNowNs, nakTermId(view, frameOffset), nakTermOffset(view, frameOffset), nakLength(view, frameOffset));
+  }
+
+  onRttm(view: DataView, _bytes: Uint8Array, frameOffset: number, _frameLength: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    values[Counter.RTTM_RECEIVED]! += 1;
+    const sessionId = rttmSessionId(view, frameOffset);
+    const streamId = rttmStreamId(view, frameOffset);
+    if (rttmAsksForReply(view, frameOffset)) {
+      const publication = this.findPublication(sessionId, streamId);
+      publication?.onRttmRequest(this.frameNowNs, rttmEchoTimestampNs(view, frameOffset), rttmReceiverIdLo(view, frameOffset),
+        rttmReceiverIdHi(view, frameOffset), this.frameFromIp, this.frameFromPort);
+      return;
+    }
+    const endpoint = this.frameEndpoint;
+    if (!(endpoint instanceof ReceiveEndpoint)) return;
+    endpoint.findImage(streamId, sessionId)?.onRttmReply(this.frameNowNs, rttmEchoTimestampNs(view, frameOffset),
+      rttmReceptionDeltaNs(view, frameOffset));
+  }
+
+  onError(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {
+    this.counters.values[Counter.FRAMES_RECEIVED]! += 1;
+    this.counters.values[Counter.ERROR_FRAMES_RECEIVED]! += 1;
+  }
+
+  onResolution(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {
+    // Name resolution between drivers: parsed by the walker, not used by Petrel.
+    this.counters.values[Counter.FRAMES_RECEIVED]! += 1;
+  }
+
+  onResponseSetup(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {
+    // Response channels are not supported; the frame is valid, so it is counted, not rejected.
+    this.counters.values[Counter.FRAMES_RECEIVED]! += 1;
+  }
+
+  // ================================================================ internals
+
+  private findPublication(sessionId: number, streamId: number): NetworkPublication | undefined {
+    const endpoint = this.frameEndpoint;
+    if (!(endpoint instanceof SendEndpoint)) {
+      this.counters.values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
+      return undefined;
+    }
+    const publication = endpoint.find(sessionId, streamId);
+    if (publication === undefined) this.counters.values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
+    return publication;
+  }
+
+  /** Data for a session we have no image of: ask its sender for SETUP (once per pending-setups timeout). */
+  private onUnknownSession(endpoint: ReceiveEndpoint, sessionId: number, streamId: number): void {
+    const values = this.counters.values;
+    values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
+    if (!endpoint.hasSubscriber(streamId, sessionId)) {
+      values[Counter.UNKNOWN_STREAM_FRAMES]! += 1;
+      return;
+    }
+    const pending = this.pendingSetups.get(sessionId);
+    if (pending !== undefined && pending.streamId === streamId && pending.expiresNs - this.frameNowNs > 0) return;
+    if (this.pendingSetups.size >= PENDING_SETUP_CAPACITY || this.controlCount >= CONTROL_QUEUE_CAPACITY) {
+      values[Counter.ERRORS]! += 1;
+      return;
+    }
+    this.pendingSetups.set(sessionId, { streamId, expiresNs: this.frameNowNs + this.config.pendingSetupsTimeoutNs });
+    const i = this.controlCount++;
+    this.controlEndpoint[i] = endpoint.info.id;
+    this.controlIp[i] = this.frameFromIp;
+    this.controlPort[i] = this.frameFromPort;
+    this.controlSession[i] = sessionId;
+    this.controlStream[i] = streamId;
+  }
+
+  private sendControlQueue(batch: TransmitBatch): boolean {
+    let i = 0;
+    for (; i < this.controlCount; i++) {
+      const endpoint = this.endpointsById.get(this.controlEndpoint[i]!);
+      if (!(endpoint instanceof ReceiveEndpoint)) continue;
+      const slot = batch.claim(this.controlEndpoint[i]!, this.controlIp[i]!, this.controlPort[i]!);
+      if (slot < 0) break;
+      writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, this.controlSession[i]!, this.controlStream[i]!, 0, 0, 0,
+        endpoint.receiverIdLo, endpoint.receiverIdHi);
+      batch.commit(slot, SM_LENGTH);
+      const values = this.counters.values;
+      values[Counter.BYTES_SENT]! += SM_LENGTH;
+      values[Counter.DATAGRAMS_SENT]! += 1;
+      values[Counter.FRAMES_SENT]! += 1;
+      values[Counter.STATUS_MESSAGES_SENT]! += 1;
+      values[Counter.STATUS_MESSAGES_SETUP_REQUESTED]! += 1;
+    }
+    if (i < this.controlCount) {
+      const remaining = this.controlCount - i;
+      this.controlEndpoint.copyWithin(0, i, this.controlCount);
+      this.controlIp.copyWithin(0, i, this.controlCount);
+      this.controlPort.copyWithin(0, i, this.controlCount);
+      this.controlSession.copyWithin(0, i, this.controlCount);
+      this.controlStream.copyWithin(0, i, this.controlCount);
+      this.controlCount = remaining;
+      return false;
+    }
+    this.controlCount = 0;
+    return true;
+  }
+
+  private createPublication(channel: string, streamId: number, exclusive: boolean): Publication {
+    this.checkOpen();
+    checkStreamId(streamId);
+    const uri = parseChannelUri(channel);
+    const canonical = formatChannelUri(uri);
+    checkSupported(uri, canonical);
+    const params = resolveStreamParams(this.config, uri);
+    const address = this.requireEndpoint(uri, "a UDP publication needs endpoint=<ip>:<port> to send to");
+    if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a publication must name the receiver's port");
+    const destinationIp = this.resolve(address);
+
+    if (!exclusive) {
+      for (const existing of this.publications) {
+        if (!existing.exclusive && existing.channel === canonical && existing.streamId === streamId && existing.state === PublicationState.ACTIVE) {
+          existing.refCount++;
+          return this.track(new Publication(existing, (p) => this.onPublicationHandleClosed(p)));
+        }
+      }
+    }
+
+    const key = `${destinationIp}:${address.port}`;
+    let endpoint = this.sendEndpoints.get(key);
+    if (endpoint === undefined) {
+      const info: EndpointInfo = {
+        id: this.nextEndpointId++,
+        role: "send",
+        channel: canonical,
+        bindIp: 0,
+        bindPort: 0,
+        socketRcvbufBytes: params.socketRcvbufBytes,
+        socketSndbufBytes: params.socketSndbufBytes,
+        ttl: params.ttl,
+      };
+      endpoint = new SendEndpoint(info, destinationIp, address.port);
+      this.sendEndpoints.set(key, endpoint);
+      this.endpointsById.set(info.id, endpoint);
+      this.endpointEvents.push({ type: "open", endpoint: info });
+    }
+    const sessionId = params.sessionId ?? this.newSessionId(endpoint, streamId);
+    if (endpoint.find(sessionId, streamId) !== undefined) {
+      throw new ChannelUriError("session-id", String(sessionId), `stream ${streamId} already has a publication with this session on ${canonical}`);
+    }
+    let initialTermId: number;
+    let activeTermId: number;
+    let termOffset: number;
+    if (params.initialPosition !== undefined) {
+      initialTermId = params.initialPosition.initTermId;
+      activeTermId = params.initialPosition.termId;
+      termOffset = params.initialPosition.termOffset;
+      if (termOffset === params.termLengthBytes) {
+        activeTermId = (activeTermId + 1) | 0;
+        termOffset = 0;
+      }
+    } else {
+      initialTermId = this.random.nextUint32() | 0;
+      activeTermId = initialTermId;
+      termOffset = 0;
+    }
+    const network = new NetworkPublication({
+      sessionId,
+      streamId,
+      channel: canonical,
+      params,
+      exclusive,
+      initialTermId,
+      activeTermId,
+      termOffset,
+      destination: { endpointId: endpoint.info.id, ip: destinationIp, port: address.port },
+      flowControl: createFlowControl(flowControlSpec(params), params.isMulticast),
+      config: this.config,
+      counters: this.counters,
+      nowNs: this.lastNowNs,
+    });
+    endpoint.publications.push(network);
+    this.publications.push(network);
+    this.counters.values[Counter.PUBLICATIONS_ACTIVE]! += 1;
+    return this.track(new Publication(network, (p) => this.onPublicationHandleClosed(p)));
+  }
+
+  private track(handle: Publication): Publication {
+    this.handles.push(handle);
+    return handle;
+  }
+
+  private onPublicationHandleClosed(handle: Publication): void {
+    const index = this.handles.indexOf(handle);
+    if (index >= 0) this.handles.splice(index, 1);
+    const network = handle.networkPublication;
+    network.refCount--;
+    if (network.refCount <= 0) network.close();
+  }
+
+  private removePublication(publication: NetworkPublication): void {
+    const index = this.publications.indexOf(publication);
+    if (index >= 0) this.publications.splice(index, 1);
+    this.counters.values[Counter.PUBLICATIONS_ACTIVE]! -= 1;
+    for (const [key, endpoint] of this.sendEndpoints) {
+      const i = endpoint.publications.indexOf(publication);
+      if (i < 0) continue;
+      endpoint.publications.splice(i, 1);
+      if (endpoint.publications.length === 0) {
+        this.sendEndpoints.delete(key);
+        this.endpointsById.delete(endpoint.info.id);
+        this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
+      }
+    }
+  }
+
+  private detachSubscribers(image: PublicationImage): void {
+    const subscribers = [...image.subscribers];
+    for (const subscriber of subscribers) subscriber.subscription.removeImage(image);
+  }
+
+  private removeImage(image: PublicationImage): void {
+    this.detachSubscribers(image);
+    image.close();
+    const index = this.images.indexOf(image);
+    if (index >= 0) this.images.splice(index, 1);
+    if (this.lastImage === image) this.lastImage = undefined;
+    this.counters.values[Counter.IMAGES_ACTIVE]! -= 1;
+    const endpoint = this.endpointsById.get(image.endpointId);
+    if (endpoint instanceof ReceiveEndpoint) {
+      const streamImages = endpoint.images.get(image.streamId);
+      if (streamImages?.get(image.sessionId) === image) streamImages.delete(image.sessionId);
+      if (streamImages !== undefined && streamImages.size === 0) endpoint.images.delete(image.streamId);
+    }
+  }
+
+  private onSubscriptionClosed(subscription: Subscription): void {
+    const index = this.subscriptions.indexOf(subscription);
+    if (index >= 0) this.subscriptions.splice(index, 1);
+    this.counters.values[Counter.SUBSCRIPTIONS_ACTIVE]! -= 1;
+    const endpoint = this.endpointsById.get(subscription.endpointId);
+    if (!(endpoint instanceof ReceiveEndpoint)) return;
+    const i = endpoint.subscriptions.indexOf(subscription);
+    if (i >= 0) endpoint.subscriptions.splice(i, 1);
+    // Images nobody subscribes to any more go away.
+    for (const image of [...this.images]) {
+      if (image.endpointId === endpoint.info.id && !endpoint.hasSubscriber(image.streamId, image.sessionId)) this.removeImage(image);
+    }
+    if (endpoint.subscriptions.length === 0) {
+      for (const [key, e] of this.receiveEndpoints) if (e === endpoint) this.receiveEndpoints.delete(key);
+      this.endpointsById.delete(endpoint.info.id);
+      this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
+    }
+  }
+
+  private newSessionId(endpoint: SendEndpoint, streamId: number): number {
+    // Bounded: a draw lands in the reserved range or on a used session with tiny probability.
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const candidate = this.random.nextUint32() | 0;
+      if (candidate >= this.config.reservedSessionIdLow && candidate <= this.config.reservedSessionIdHigh) continue;
+      if (endpoint.find(candidate, streamId) === undefined) return candidate;
+    }
+    throw new EngineUsageError("could not find a free session id in 64 draws (is the random source constant?)");
+  }
+
+  private requireEndpoint(uri: ChannelUri, reason: string): SocketAddress {
+    if (uri.endpoint === undefined) throw new ChannelUriError("endpoint", "", reason);
+    return uri.endpoint;
+  }
+
+  private resolve(address: SocketAddress): number {
+    if (address.hostKind === "ipv4") return parseIpv4(address.host);
+    if (address.host === "localhost") return parseIpv4("127.0.0.1");
+    const ip = this.resolveHost?.(address.host) ?? -1;
+    if (ip < 0) throw new ChannelUriError("endpoint", address.host, "cannot resolve the host name (pass resolveHost to the engine, or use an IPv4 address)");
+    return ip >>> 0;
+  }
+
+  private advanceTime(nowNs: number): void {
+    if (!(nowNs >= this.lastNowNs)) {
+      throw new EngineUsageError(`time went backwards: nowNs ${nowNs} < ${this.lastNowNs} (or is not a number)`);
+    }
+    this.lastNowNs = nowNs;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new EngineUsageError("the engine is closed");
+  }
+}
+
+function checkStreamId(streamId: number): void {
+  if (!Number.isInteger(streamId) || streamId < -0x80000000 || streamId > 0x7fffffff) {
+    throw new InvalidArgumentError("streamId", streamId, "must be a 32-bit signed integer");
+  }
+}
+
+function checkSupported(uri: ChannelUri, canonical: string): void {
+  if (uri.media === "ipc") throw new UnsupportedChannelError(canonical, "aeron:ipc is not supported yet; use aeron:udp on 127.0.0.1");
+  if (uri.multicast !== undefined) throw new UnsupportedChannelError(canonical, "multicast channels are not supported yet");
+  if (uri.controlMode !== undefined) throw new UnsupportedChannelError(canonical, `control-mode=${uri.controlMode} is not supported yet`);
+}
+
+function isValidTermLength(termLength: number): boolean {
+  try {
+    checkTermLength(termLength);
+    return true;
+  } catch (error) {
+    if (error instanceof LogBufferConfigError) return false;
+    throw error;
+  }
+}
+
+function flowControlSpec(params: StreamParams): FlowControlSpec | undefined {
+  const fc = params.flowControl;
+  switch (fc.strategy) {
+    case "unicast":
+      return undefined;
+    case "max":
+      return { strategy: "max" };
+    case "min":
+      return { strategy: "min", receiverTimeoutNs: fc.receiverTimeoutNs };
+    case "tagged":
+      return { strategy: "tagged", receiverTimeoutNs: fc.receiverTimeoutNs, groupTag: groupTagToInt32Pair(fc.groupTag), groupMinSize: fc.groupMinSize };
+  }
+}

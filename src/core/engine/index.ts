@@ -1,0 +1,7 @@
+export * from "./counters.js";
+export * from "./engine.js";
+export * from "./engineErrors.js";
+export * from "./networkPublication.js";
+export * from "./publication.js";
+export * from "./publicationImage.js";
+export * from "./subscription.js";

@@ -1,0 +1,545 @@
+// The sender side of one stream (Aeron's NetworkPublication): the publication's log, the
+// application's offer/tryClaim into it, and what the sender puts on the wire from it: SETUP until a
+// status message arrives, data up to the flow-control limit, heartbeats when idle, retransmissions
+// of NAKed ranges, RTT-measurement replies, and end of stream plus linger after close.
+//
+// Hot path: offer() appends in place; pollTransmit() copies whole frames from the term into the
+// caller's transmit batch. Neither allocates. Pending retransmits and RTTM replies wait in small
+// preallocated rings because NAKs and RTTM requests arrive in handleDatagram, while datagrams can
+// only be written into a batch the caller lends to pollTransmit.
+import type { StreamParams } from "../config/streamParams.js";
+import type { EngineConfig } from "../config/engineConfig.js";
+import {
+  ADMIN_ACTION,
+  BufferClaim,
+  ExclusiveLogAppender,
+  LogBuffers,
+  MAX_POSITION_EXCEEDED,
+  computePosition,
+  indexByTerm,
+  scanAvailable,
+  scanForAvailability,
+  scanPadding,
+} from "../logbuffer/index.js";
+import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET } from "../protocol/dataHeader.js";
+import { writeHeartbeat } from "../protocol/dataFrame.js";
+import { SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
+import { RTTM_LENGTH, writeRttm } from "../protocol/rttmFrame.js";
+import { RetransmitHandler, type RetransmitSender } from "../strategy/retransmitHandler.js";
+import { StaticDelayGenerator } from "../strategy/feedbackDelay.js";
+import type { FlowControl } from "../strategy/flowControl.js";
+import { NO_DEADLINE_NS } from "../strategy/timers.js";
+import { Counter, type Counters } from "./counters.js";
+import { InvalidArgumentError } from "./engineErrors.js";
+import type { TransmitBatch } from "../transmitBatch.js";
+
+/** offer()/tryClaim() results below zero (Aeron's values). */
+export const NOT_CONNECTED = -1;
+export const BACK_PRESSURED = -2;
+export { ADMIN_ACTION, MAX_POSITION_EXCEEDED };
+export const CLOSED = -4;
+
+/** Lifecycle of a publication. */
+export const PublicationState = {
+  /** Accepting offers and sending. */
+  ACTIVE: 0,
+  /** Closed by the application: sending what remains, then end of stream. */
+  DRAINING: 1,
+  /** Everything sent; serving retransmits and sending EOS heartbeats until the linger ends. */
+  LINGERING: 2,
+  /** Gone: the engine has removed it. */
+  CLOSED: 3,
+} as const;
+export type PublicationState = (typeof PublicationState)[keyof typeof PublicationState];
+
+/** Retransmit ranges waiting for the next pollTransmit. Bounded by the retransmit handler's actions. */
+const PENDING_RESEND_CAPACITY = 64;
+/** RTTM replies waiting for the next pollTransmit; beyond this, requests are dropped and counted. */
+const PENDING_RTTM_CAPACITY = 16;
+
+export interface PublicationDestination {
+  readonly endpointId: number;
+  readonly ip: number;
+  readonly port: number;
+}
+
+export class NetworkPublication implements RetransmitSender {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly channel: string;
+  readonly params: StreamParams;
+  readonly exclusive: boolean;
+  readonly log: LogBuffers;
+  readonly appender: ExclusiveLogAppender;
+  readonly initialTermId: number;
+  readonly termLength: number;
+  readonly positionBitsToShift: number;
+  readonly mtu: number;
+  readonly termWindowLength: number;
+  readonly destination: PublicationDestination;
+
+  state: PublicationState = PublicationState.ACTIVE;
+  /** Application handles sharing this publication (addPublication shares; exclusive ones don't). */
+  refCount = 1;
+
+  /** Everything below this has been sent at least once. */
+  senderPosition: number;
+  /** The flow-control limit: the sender may send below this. */
+  senderLimit: number;
+  /** Position at which the publication was closed (end of stream), or -1. */
+  endOfStreamPosition = -1;
+
+  private hasStatusMessage = false;
+  private connectedFlag = false;
+  private shouldSendSetup = true;
+  private lastSetupNs = 0;
+  private setupSentOnce = false;
+  private lastSmNs = 0;
+  private lastSendNs = 0;
+  private sentOnce = false;
+  private lingerDeadlineNs = NO_DEADLINE_NS;
+
+  private readonly retransmitHandler: RetransmitHandler;
+  private readonly flowControl: FlowControl;
+  private readonly config: EngineConfig;
+  private readonly counters: Counters;
+
+  private readonly pendingResends = new Int32Array(PENDING_RESEND_CAPACITY * 3);
+  private pendingResendHead = 0;
+  private pendingResendCount = 0;
+
+  private readonly rttmEcho = new Float64Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmArrivalNs = new Float64Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmReceiverLo = new Int32Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmReceiverHi = new Int32Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmIps = new Uint32Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmPorts = new Uint16Array(PENDING_RTTM_CAPACITY);
+  private rttmCount = 0;
+
+  constructor(options: {
+    sessionId: number;
+    streamId: number;
+    channel: string;
+    params: StreamParams;
+    exclusive: boolean;
+    initialTermId: number;
+    activeTermId: number;
+    termOffset: number;
+    destination: PublicationDestination;
+    flowControl: FlowControl;
+    config: EngineConfig;
+    counters: Counters;
+    nowNs: number;
+  }) {
+    const params = options.params;
+    this.sessionId = options.sessionId;
+    this.streamId = options.streamId;
+    this.channel = options.channel;
+    this.params = params;
+    this.exclusive = options.exclusive;
+    this.config = options.config;
+    this.counters = options.counters;
+    this.destination = options.destination;
+    this.flowControl = options.flowControl;
+    this.termLength = params.termLengthBytes;
+    this.positionBitsToShift = params.positionBitsToShift;
+    this.mtu = params.mtuBytes;
+    this.termWindowLength = params.publicationTermWindowBytes;
+    this.initialTermId = options.initialTermId | 0;
+    this.log = LogBuffers.allocate(this.termLength);
+    this.appender = new ExclusiveLogAppender(this.log, {
+      initialTermId: this.initialTermId,
+      activeTermId: options.activeTermId,
+      termOffset: options.termOffset,
+      sessionId: this.sessionId,
+      streamId: this.streamId,
+      mtuLength: this.mtu,
+    });
+    const startPosition = computePosition(options.activeTermId, options.termOffset, this.positionBitsToShift, this.initialTermId);
+    this.senderPosition = startPosition;
+    this.senderLimit = this.flowControl.initialLimit(options.nowNs, startPosition);
+    this.retransmitHandler = new RetransmitHandler(this, {
+      initialTermId: this.initialTermId,
+      delayGenerator: new StaticDelayGenerator(this.config.retransmitUnicastDelayNs),
+      lingerGenerator: new StaticDelayGenerator(this.config.retransmitUnicastLingerNs),
+      maxActions: params.maxRetransmitActions,
+    });
+    this.lastSendNs = options.nowNs;
+  }
+
+  // ---------------------------------------------------------------- application side
+
+  /** True once a receiver has sent a status message and flow control has what it requires. */
+  get isConnected(): boolean {
+    return this.connectedFlag && this.state === PublicationState.ACTIVE;
+  }
+
+  /** The position the next message will be appended at. */
+  get position(): number {
+    return this.appender.position;
+  }
+
+  /** The limit offers may reach: sender position plus the term window while connected. */
+  get publisherLimit(): number {
+    return this.connectedFlag ? this.senderPosition + this.termWindowLength : this.senderPosition;
+  }
+
+  get maxPayloadLength(): number {
+    return this.appender.maxPayloadLength;
+  }
+
+  get maxMessageLength(): number {
+    return this.appender.maxMessageLength;
+  }
+
+  offer(buffer: Uint8Array, offset: number, length: number): number {
+    checkSlice(buffer, offset, length);
+    if (length > this.appender.maxMessageLength) {
+      throw new InvalidArgumentError("length", length, `exceeds the publication's maxMessageLength ${this.appender.maxMessageLength}`);
+    }
+    const status = this.offerStatus();
+    if (status !== 0) return status;
+    return this.appender.append(buffer, offset, length);
+  }
+
+  tryClaim(length: number, claim: BufferClaim): number {
+    if (!Number.isInteger(length) || length < 0 || length > this.appender.maxPayloadLength) {
+      throw new InvalidArgumentError("length", length, `tryClaim takes 0..maxPayloadLength (${this.appender.maxPayloadLength}) bytes`);
+    }
+    const status = this.offerStatus();
+    if (status !== 0) return status;
+    return this.appender.tryClaim(length, claim);
+  }
+
+  /** 0 when an offer may proceed, else the negative status to return. */
+  private offerStatus(): number {
+    if (this.state !== PublicationState.ACTIVE) return CLOSED;
+    if (!this.connectedFlag) return NOT_CONNECTED;
+    if (this.appender.position >= this.senderPosition + this.termWindowLength) return BACK_PRESSURED;
+    return 0;
+  }
+
+  /** The application closed its last handle: drain, then end of stream, then linger. */
+  close(): void {
+    if (this.state !== PublicationState.ACTIVE) return;
+    this.state = PublicationState.DRAINING;
+    this.endOfStreamPosition = this.appender.position;
+  }
+
+  // ---------------------------------------------------------------- network input
+
+  onStatusMessage(
+    nowNs: number,
+    consumptionTermId: number,
+    consumptionTermOffset: number,
+    receiverWindow: number,
+    receiverIdLo: number,
+    receiverIdHi: number,
+    hasGroupTag: boolean,
+    groupTagLo: number,
+    groupTagHi: number,
+    flags: number,
+    setupRequested: boolean,
+  ): void {
+    const position = computePosition(consumptionTermId, consumptionTermOffset, this.positionBitsToShift, this.initialTermId);
+    const limit = this.flowControl.onStatusMessage(
+      nowNs,
+      receiverIdLo,
+      receiverIdHi,
+      position,
+      receiverWindow,
+      hasGroupTag,
+      groupTagLo,
+      groupTagHi,
+      this.senderLimit,
+      (flags & 0x40) !== 0,
+    );
+    this.setSenderLimit(limit);
+    this.lastSmNs = nowNs;
+    if (setupRequested) {
+      this.shouldSendSetup = true;
+      return;
+    }
+    this.hasStatusMessage = true;
+    this.connectedFlag = this.flowControl.hasRequiredReceivers();
+  }
+
+  onNak(nowNs: number, termId: number, termOffset: number, length: number): void {
+    this.retransmitHandler.onNak(nowNs, termId, termOffset, length, this.termLength, this.senderPosition);
+  }
+
+  onRttmRequest(nowNs: number, echoTimestampNs: number, receiverIdLo: number, receiverIdHi: number, fromIp: number, fromPort: number): void {
+    if (this.rttmCount >= PENDING_RTTM_CAPACITY) {
+      this.counters.values[Counter.ERRORS]! += 1;
+      return;
+    }
+    const i = this.rttmCount++;
+    this.rttmEcho[i] = echoTimestampNs;
+    this.rttmArrivalNs[i] = nowNs;
+    this.rttmReceiverLo[i] = receiverIdLo;
+    this.rttmReceiverHi[i] = receiverIdHi;
+    this.rttmIps[i] = fromIp;
+    this.rttmPorts[i] = fromPort;
+  }
+
+  /** RetransmitSender: the handler decided to resend a range; it goes out on the next poll. */
+  resend(termId: number, termOffset: number, length: number): void {
+    if (this.pendingResendCount >= PENDING_RESEND_CAPACITY) {
+      this.counters.values[Counter.RETRANSMIT_OVERFLOW]! += 1;
+      return;
+    }
+    const slot = ((this.pendingResendHead + this.pendingResendCount) % PENDING_RESEND_CAPACITY) * 3;
+    this.pendingResends[slot] = termId;
+    this.pendingResends[slot + 1] = termOffset;
+    this.pendingResends[slot + 2] = length;
+    this.pendingResendCount++;
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /** Applies expired timers. Returns true when the publication is finished and can be removed. */
+  onTimeout(nowNs: number): boolean {
+    this.retransmitHandler.processTimeouts(nowNs);
+    if (this.hasStatusMessage && nowNs - this.lastSmNs >= this.config.publicationConnectionTimeoutNs) {
+      // No receiver has spoken for the connection timeout: back to SETUP, and offers see NOT_CONNECTED.
+      this.hasStatusMessage = false;
+      this.connectedFlag = false;
+      this.shouldSendSetup = true;
+    }
+    const fcDeadline = this.flowControl.nextDeadlineNs();
+    if (fcDeadline !== NO_DEADLINE_NS && fcDeadline - nowNs <= 0) {
+      this.setSenderLimit(this.flowControl.onIdle(nowNs, this.senderLimit, this.senderPosition, this.state !== PublicationState.ACTIVE));
+      if (this.hasStatusMessage) this.connectedFlag = this.flowControl.hasRequiredReceivers();
+    }
+    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.hasStatusMessage)) {
+      // Drained, or nobody is listening (never connected, or the connection timed out): linger.
+      this.state = PublicationState.LINGERING;
+      this.lingerDeadlineNs = nowNs + this.params.lingerNs;
+    }
+    if (this.state === PublicationState.LINGERING && this.lingerDeadlineNs - nowNs <= 0) {
+      this.state = PublicationState.CLOSED;
+      return true;
+    }
+    return false;
+  }
+
+  /** Earliest instant this publication needs to run (NO_DEADLINE_NS when none). */
+  deadlineNs(): number {
+    let deadline = this.retransmitHandler.nextDeadlineNs();
+    if (this.pendingResendCount > 0 || this.rttmCount > 0) return this.lastSendNs - 1 < deadline ? this.lastSendNs : deadline;
+    if (!this.hasStatusMessage || this.shouldSendSetup) {
+      const setupAt = this.setupSentOnce ? this.lastSetupNs + this.config.setupResendIntervalNs : this.lastSendNs;
+      if (setupAt < deadline) deadline = setupAt;
+    }
+    if (this.hasStatusMessage && this.senderPosition < this.sendablePosition() && this.blockedSenderLimit !== this.senderLimit) {
+      // Data is waiting and flow control allows it: run now.
+      return this.lastSendNs;
+    }
+    const heartbeatAt = this.lastSendNs + this.config.heartbeatIntervalNs;
+    if (heartbeatAt < deadline) deadline = heartbeatAt;
+    if (this.hasStatusMessage) {
+      const timeoutAt = this.lastSmNs + this.config.publicationConnectionTimeoutNs;
+      if (timeoutAt < deadline) deadline = timeoutAt;
+    }
+    const fc = this.flowControl.nextDeadlineNs();
+    if (fc < deadline) deadline = fc;
+    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.hasStatusMessage)) {
+      return this.lastSendNs;
+    }
+    if (this.state === PublicationState.LINGERING && this.lingerDeadlineNs < deadline) deadline = this.lingerDeadlineNs;
+    return deadline;
+  }
+
+  /** The highest position the sender could send up to now: committed data within the limit. */
+  private sendablePosition(): number {
+    const produced = this.appender.position;
+    return produced < this.senderLimit ? produced : this.senderLimit;
+  }
+
+  private setSenderLimit(limit: number): void {
+    if (limit !== this.senderLimit) {
+      this.counters.values[Counter.SENDER_FLOW_CONTROL_LIMITS]! += 1;
+      this.senderLimit = limit;
+    }
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /**
+   * Writes what is due into `batch`: SETUP, retransmits, RTTM replies, new data, heartbeat.
+   * Returns false when the batch filled up before everything due was written.
+   */
+  pollTransmit(nowNs: number, batch: TransmitBatch): boolean {
+    if (this.state === PublicationState.CLOSED) return true;
+    if ((!this.hasStatusMessage || this.shouldSendSetup) &&
+        (!this.setupSentOnce || nowNs - this.lastSetupNs >= this.config.setupResendIntervalNs)) {
+      if (!this.sendSetup(nowNs, batch)) return false;
+    }
+    if (!this.sendPendingResends(nowNs, batch)) return false;
+    if (!this.sendRttmReplies(nowNs, batch)) return false;
+    let sentData = false;
+    if (this.hasStatusMessage) {
+      const before = this.senderPosition;
+      if (!this.sendData(nowNs, batch)) return false;
+      sentData = this.senderPosition !== before;
+    }
+    if (!sentData) {
+      const drained = this.state !== PublicationState.ACTIVE && this.senderPosition >= this.endOfStreamPosition;
+      if (nowNs - this.lastSendNs >= this.config.heartbeatIntervalNs || (drained && !this.eosSignalled)) {
+        if (!this.sendHeartbeat(nowNs, batch, drained)) return false;
+        if (drained) this.eosSignalled = true;
+      }
+    }
+    return true;
+  }
+
+  private eosSignalled = false;
+  /** The sender limit at which the next frame did not fit; -1 when not blocked. */
+  private blockedSenderLimit = -1;
+
+  private sendSetup(nowNs: number, batch: TransmitBatch): boolean {
+    const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+    if (slot < 0) return this.batchFull();
+    const activeTermId = this.computeTermId(this.senderPosition);
+    const termOffset = this.senderPosition & (this.termLength - 1);
+    writeSetup(batch.view, batch.slotOffset(slot), 0, termOffset, this.sessionId, this.streamId, this.initialTermId,
+      activeTermId, this.termLength, this.mtu, this.params.ttl);
+    batch.commit(slot, SETUP_LENGTH);
+    this.lastSetupNs = nowNs;
+    this.setupSentOnce = true;
+    this.shouldSendSetup = false;
+    this.countSent(nowNs, SETUP_LENGTH, 1);
+    this.counters.values[Counter.SETUPS_SENT]! += 1;
+    return true;
+  }
+
+  private sendHeartbeat(nowNs: number, batch: TransmitBatch, endOfStream: boolean): boolean {
+    const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+    if (slot < 0) return this.batchFull();
+    writeHeartbeat(batch.view, batch.slotOffset(slot), this.senderPosition & (this.termLength - 1), this.sessionId, this.streamId,
+      this.computeTermId(this.senderPosition), endOfStream);
+    batch.commit(slot, DATA_HEADER_LENGTH);
+    this.countSent(nowNs, DATA_HEADER_LENGTH, 1);
+    this.counters.values[Counter.HEARTBEATS_SENT]! += 1;
+    return true;
+  }
+
+  private sendData(nowNs: number, batch: TransmitBatch): boolean {
+    // Bounded: every pass either sends at least one frame (advancing the sender position) or stops.
+    for (;;) {
+      const limit = this.sendablePosition();
+      const remaining = limit - this.senderPosition;
+      if (remaining <= 0) return true;
+      const termOffset = this.senderPosition & (this.termLength - 1);
+      const term = this.log.term(indexByTerm(this.initialTermId, this.computeTermId(this.senderPosition)));
+      const scan = scanForAvailability(term, termOffset, remaining < this.mtu ? remaining : this.mtu);
+      const available = scanAvailable(scan);
+      if (available === 0) {
+        // The next frame is larger than the window that remains: wait until the limit moves.
+        this.blockedSenderLimit = this.senderLimit;
+        return true;
+      }
+      this.blockedSenderLimit = -1;
+      const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+      if (slot < 0) return this.batchFull();
+      batch.bytes.set(term.bytes.subarray(termOffset, termOffset + available), batch.slotOffset(slot));
+      batch.commit(slot, available);
+      this.senderPosition += available + scanPadding(scan);
+      this.countSent(nowNs, available, 0);
+      this.counters.values[Counter.DATA_FRAMES_SENT]! += 1;
+    }
+  }
+
+  private sendPendingResends(nowNs: number, batch: TransmitBatch): boolean {
+    while (this.pendingResendCount > 0) {
+      const slot = this.pendingResendHead * 3;
+      const termId = this.pendingResends[slot]!;
+      let termOffset = this.pendingResends[slot + 1]!;
+      const end = termOffset + this.pendingResends[slot + 2]!;
+      const term = this.log.term(indexByTerm(this.initialTermId, termId));
+      // Bounded: each pass sends at least 32 bytes of the range or stops.
+      while (termOffset < end) {
+        if (term.words[termOffset >> 2]! <= 0 || term.view.getInt32(termOffset + DATA_TERM_ID_OFFSET, true) !== termId) break;
+        const scan = scanForAvailability(term, termOffset, Math.min(this.mtu, end - termOffset));
+        const available = scanAvailable(scan);
+        if (available === 0) break;
+        const out = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+        if (out < 0) {
+          // Keep the rest of the range for the next poll.
+          this.pendingResends[slot + 1] = termOffset;
+          this.pendingResends[slot + 2] = end - termOffset;
+          return this.batchFull();
+        }
+        batch.bytes.set(term.bytes.subarray(termOffset, termOffset + available), batch.slotOffset(out));
+        batch.commit(out, available);
+        this.countSent(nowNs, available, 0);
+        this.counters.values[Counter.RETRANSMITS_SENT]! += 1;
+        this.counters.values[Counter.RETRANSMITTED_BYTES]! += available;
+        termOffset += available + scanPadding(scan);
+      }
+      this.pendingResendHead = (this.pendingResendHead + 1) % PENDING_RESEND_CAPACITY;
+      this.pendingResendCount--;
+    }
+    return true;
+  }
+
+  private sendRttmReplies(nowNs: number, batch: TransmitBatch): boolean {
+    let i = 0;
+    for (; i < this.rttmCount; i++) {
+      const slot = batch.claim(this.destination.endpointId, this.rttmIps[i]!, this.rttmPorts[i]!);
+      if (slot < 0) break;
+      // A reply carries flags 0 (the request had 0x80); the reception delta is how long we held it.
+      writeRttm(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, this.rttmEcho[i]!,
+        nowNs - this.rttmArrivalNs[i]!, this.rttmReceiverLo[i]!, this.rttmReceiverHi[i]!);
+      batch.commit(slot, RTTM_LENGTH);
+      this.countSent(nowNs, RTTM_LENGTH, 1);
+      this.counters.values[Counter.RTTM_SENT]! += 1;
+    }
+    if (i < this.rttmCount) {
+      this.rttmEcho.copyWithin(0, i, this.rttmCount);
+      this.rttmArrivalNs.copyWithin(0, i, this.rttmCount);
+      this.rttmReceiverLo.copyWithin(0, i, this.rttmCount);
+      this.rttmReceiverHi.copyWithin(0, i, this.rttmCount);
+      this.rttmIps.copyWithin(0, i, this.rttmCount);
+      this.rttmPorts.copyWithin(0, i, this.rttmCount);
+      this.rttmCount -= i;
+      return this.batchFull();
+    }
+    this.rttmCount = 0;
+    return true;
+  }
+
+  private countSent(nowNs: number, bytes: number, controlFrames: number): void {
+    const values = this.counters.values;
+    values[Counter.BYTES_SENT]! += bytes;
+    values[Counter.DATAGRAMS_SENT]! += 1;
+    values[Counter.FRAMES_SENT]! += controlFrames === 0 ? 1 : controlFrames;
+    this.lastSendNs = nowNs;
+    this.sentOnce = true;
+  }
+
+  private batchFull(): boolean {
+    this.counters.values[Counter.TRANSMIT_BATCH_FULL]! += 1;
+    return false;
+  }
+
+  private computeTermId(position: number): number {
+    return (this.initialTermId + Math.floor(position / this.termLength)) | 0;
+  }
+
+  /** True once the first datagram went out (for tests and diagnostics). */
+  get hasSent(): boolean {
+    return this.sentOnce;
+  }
+}
+
+/** Throws a typed error unless [offset, offset + length) lies within `buffer`. */
+export function checkSlice(buffer: Uint8Array, offset: number, length: number): void {
+  if (!(buffer instanceof Uint8Array)) throw new InvalidArgumentError("buffer", typeof buffer, "must be a Uint8Array");
+  if (!Number.isInteger(offset) || offset < 0 || offset > buffer.length) {
+    throw new InvalidArgumentError("offset", offset, `must be an integer within the buffer (0..${buffer.length})`);
+  }
+  if (!Number.isInteger(length) || length < 0 || offset + length > buffer.length) {
+    throw new InvalidArgumentError("length", length, `must be an integer with offset + length <= buffer length ${buffer.length}`);
+  }
+}

@@ -1,0 +1,382 @@
+// The receiver side of one stream from one sender (Aeron's PublicationImage): a log rebuilt from
+// data frames that arrive out of order, duplicated or late; loss detection that chases one gap at a
+// time with NAKs; status messages that report the consumption position and the receiver window;
+// RTT measurement for congestion control; liveness and end of stream. Subscribers read it through
+// Image handles (subscription.ts), each with its own position.
+import type { EngineConfig } from "../config/engineConfig.js";
+import {
+  LogBuffers,
+  TermRebuilder,
+  computePosition,
+  indexByTerm,
+  scanForGap,
+  type GapHandler,
+} from "../logbuffer/index.js";
+import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET, DATA_TERM_OFFSET_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
+import { FLAGS_OFFSET, HDR_TYPE_PAD, align, FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
+import { NAK_FRAME_LENGTH, writeNak } from "../protocol/nakFrame.js";
+import { RTTM_LENGTH, RTTM_REPLY_FLAG, writeRttm } from "../protocol/rttmFrame.js";
+import { SM_EOS_FLAG, SM_LENGTH, SM_WITH_GROUP_TAG_LENGTH, writeStatusMessage, writeStatusMessageWithGroupTag } from "../protocol/statusMessageFrame.js";
+import type { CongestionControl } from "../strategy/congestionControl.js";
+import { congestionOutcomeForceSm, congestionOutcomeWindowBytes } from "../strategy/congestionOutcome.js";
+import type { FeedbackDelayGenerator } from "../strategy/feedbackDelay.js";
+import { NakTimer, type NakSink } from "../strategy/nakTimer.js";
+import { NO_DEADLINE_NS } from "../strategy/timers.js";
+import type { TransmitBatch } from "../transmitBatch.js";
+import { Counter, type Counters } from "./counters.js";
+import type { Image } from "./subscription.js";
+
+export const ImageState = {
+  /** Receiving and readable. */
+  ACTIVE: 0,
+  /** End of stream reached by every subscriber; kept (and answering with EOS SMs) until silent. */
+  END_OF_STREAM: 1,
+  /** Removed: liveness timeout, or no subscriber left. */
+  CLOSED: 2,
+} as const;
+export type ImageState = (typeof ImageState)[keyof typeof ImageState];
+
+export interface PublicationImageOptions {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly endpointId: number;
+  /** Where SMs, NAKs and RTTM requests go: the sender's address (the SETUP's source). */
+  readonly controlIp: number;
+  readonly controlPort: number;
+  readonly initialTermId: number;
+  readonly activeTermId: number;
+  readonly termOffset: number;
+  readonly termLength: number;
+  readonly mtu: number;
+  readonly receiverIdLo: number;
+  readonly receiverIdHi: number;
+  readonly hasGroupTag: boolean;
+  readonly groupTagLo: number;
+  readonly groupTagHi: number;
+  readonly reliable: boolean;
+  readonly congestionControl: CongestionControl;
+  readonly nakDelay: FeedbackDelayGenerator;
+  readonly config: EngineConfig;
+  readonly counters: Counters;
+  readonly nowNs: number;
+}
+
+export class PublicationImage implements GapHandler, NakSink {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly endpointId: number;
+  readonly controlIp: number;
+  readonly controlPort: number;
+  readonly initialTermId: number;
+  readonly termLength: number;
+  readonly positionBitsToShift: number;
+  readonly mtu: number;
+  readonly joinPosition: number;
+  readonly log: LogBuffers;
+  /** Subscriber handles reading this image (one per subscription that matched it). */
+  readonly subscribers: Image[] = [];
+
+  state: ImageState = ImageState.ACTIVE;
+  /** Everything below it has been received. */
+  rebuildPosition: number;
+  /** The highest position seen in a frame. */
+  hwmPosition: number;
+  /** Where an EOS heartbeat said the stream ends, or -1. */
+  endOfStreamPosition = -1;
+
+  private readonly rebuilder = new TermRebuilder();
+  private readonly nakTimer: NakTimer;
+  private readonly congestionControl: CongestionControl;
+  private readonly config: EngineConfig;
+  private readonly counters: Counters;
+  private readonly receiverIdLo: number;
+  private readonly receiverIdHi: number;
+  private readonly hasGroupTag: boolean;
+  private readonly groupTagLo: number;
+  private readonly groupTagHi: number;
+  private readonly reliable: boolean;
+
+  private windowLength: number;
+  private lastSmPosition: number;
+  private lastSmLimit: number;
+  private smDeadlineNs: number;
+  private forceSm = true;
+  private lastPacketNs: number;
+  private cleanPosition: number;
+  private scanNowNs = 0;
+  private batch: TransmitBatch | undefined;
+  private lossFound = false;
+  /** Frames arrived since the last rebuild scan. */
+  private dirty = false;
+
+  constructor(o: PublicationImageOptions) {
+    this.sessionId = o.sessionId;
+    this.streamId = o.streamId;
+    this.endpointId = o.endpointId;
+    this.controlIp = o.controlIp;
+    this.controlPort = o.controlPort;
+    this.initialTermId = o.initialTermId | 0;
+    this.termLength = o.termLength;
+    this.positionBitsToShift = Math.log2(o.termLength);
+    this.mtu = o.mtu;
+    this.config = o.config;
+    this.counters = o.counters;
+    this.receiverIdLo = o.receiverIdLo;
+    this.receiverIdHi = o.receiverIdHi;
+    this.hasGroupTag = o.hasGroupTag;
+    this.groupTagLo = o.groupTagLo;
+    this.groupTagHi = o.groupTagHi;
+    this.reliable = o.reliable;
+    this.congestionControl = o.congestionControl;
+    this.nakTimer = new NakTimer(o.nakDelay);
+    this.log = LogBuffers.allocate(o.termLength);
+    this.joinPosition = computePosition(o.activeTermId, o.termOffset, this.positionBitsToShift, this.initialTermId);
+    this.rebuildPosition = this.joinPosition;
+    this.hwmPosition = this.joinPosition;
+    this.cleanPosition = this.joinPosition - (this.joinPosition & (this.termLength - 1));
+    this.windowLength = o.congestionControl.initialWindowLength();
+    this.lastSmPosition = this.joinPosition;
+    this.lastSmLimit = this.joinPosition + this.windowLength;
+    this.smDeadlineNs = o.nowNs;
+    this.lastPacketNs = o.nowNs;
+  }
+
+  /** The slowest subscriber's position: what the image reports as consumed. */
+  consumptionPosition(): number {
+    const subscribers = this.subscribers;
+    if (subscribers.length === 0) return this.rebuildPosition;
+    let min = subscribers[0]!.position;
+    for (let i = 1; i < subscribers.length; i++) {
+      const p = subscribers[i]!.position;
+      if (p < min) min = p;
+    }
+    return min;
+  }
+
+  // ---------------------------------------------------------------- network input
+
+  /**
+   * Inserts a DATA or PAD frame (or notes a heartbeat). The frame was validated by the walker and
+   * matched to this image by session and stream; here it is checked against the term geometry and
+   * the window. Returns nothing: drops are counted.
+   */
+  onDataFrame(nowNs: number, view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number, type: number): void {
+    if (this.state === ImageState.CLOSED) return;
+    const values = this.counters.values;
+    const termId = view.getInt32(frameOffset + DATA_TERM_ID_OFFSET, true);
+    const termOffset = view.getInt32(frameOffset + DATA_TERM_OFFSET_OFFSET, true);
+    const isPad = type === HDR_TYPE_PAD;
+    const isHeartbeat = !isPad && frameLength === 0;
+    if (termOffset + frameLength > this.termLength || (termId - this.initialTermId | 0) < 0) {
+      values[Counter.INVALID_PACKETS]! += 1;
+      return;
+    }
+    const packetPosition = computePosition(termId, termOffset, this.positionBitsToShift, this.initialTermId);
+    // A PAD frame arrives as its 32-byte header while its length covers the rest of the term: the
+    // window is checked against the bytes that arrived (as Aeron does), the HWM moves to the term end.
+    const proposedPosition = packetPosition + (isHeartbeat ? 0 : isPad ? frameLength : align(frameLength, FRAME_ALIGNMENT));
+    const receivedEnd = isPad ? packetPosition + DATA_HEADER_LENGTH : proposedPosition;
+    if (receivedEnd > this.lastSmLimit) {
+      values[Counter.FLOW_CONTROL_OVER_RUNS]! += 1;
+      return;
+    }
+    this.lastPacketNs = nowNs;
+    if (isHeartbeat) {
+      values[Counter.HEARTBEATS_RECEIVED]! += 1;
+      if ((bytes[frameOffset + FLAGS_OFFSET]! & EOS_FLAG) !== 0 && packetPosition >= this.rebuildPosition) {
+        this.endOfStreamPosition = packetPosition;
+      }
+      if (packetPosition > this.hwmPosition) this.hwmPosition = packetPosition;
+      return;
+    }
+    if (packetPosition < this.rebuildPosition) {
+      // Already rebuilt (a duplicate or a late retransmission): the slot may even be cleaned by now.
+      values[Counter.FLOW_CONTROL_UNDER_RUNS]! += 1;
+      return;
+    }
+    const term = this.log.term(indexByTerm(this.initialTermId, termId));
+    if (this.rebuilder.insert(term, termOffset, bytes, frameOffset, isPad ? DATA_HEADER_LENGTH : frameLength)) {
+      values[Counter.DATA_FRAMES_RECEIVED]! += 1;
+    } else {
+      values[Counter.DUPLICATE_DATA_FRAMES]! += 1;
+    }
+    if (proposedPosition > this.hwmPosition) this.hwmPosition = proposedPosition;
+    this.dirty = true;
+  }
+
+  onRttmReply(nowNs: number, echoTimestampNs: number, receptionDeltaNs: number): void {
+    const rttNs = nowNs - echoTimestampNs - receptionDeltaNs;
+    if (rttNs >= 0) this.congestionControl.onRttMeasurement(nowNs, rttNs);
+  }
+
+  // ---------------------------------------------------------------- time
+
+  /**
+   * Advances the rebuild position over what arrived, finds the first gap (arming the NAK timer),
+   * cleans terms every subscriber has left, and applies end of stream and liveness.
+   * Returns true when the image must be removed.
+   */
+  onTimeout(nowNs: number): boolean {
+    if (this.state === ImageState.CLOSED) return true;
+    this.trackRebuild(nowNs);
+    this.cleanBehindSubscribers();
+    if (nowNs - this.lastPacketNs >= this.config.imageLivenessTimeoutNs) {
+      this.counters.values[Counter.IMAGES_TIMED_OUT]! += 1;
+      this.state = ImageState.CLOSED;
+      return true;
+    }
+    if (this.state === ImageState.ACTIVE && this.endOfStreamPosition >= 0 && this.consumptionPosition() >= this.endOfStreamPosition &&
+        this.rebuildPosition >= this.endOfStreamPosition) {
+      this.state = ImageState.END_OF_STREAM;
+      this.forceSm = true;
+    }
+    return false;
+  }
+
+  private trackRebuild(nowNs: number): void {
+    this.dirty = false;
+    const starting = this.rebuildPosition;
+    this.lossFound = false;
+    this.scanNowNs = nowNs;
+    // Bounded: at most two terms are scanned (the window is at most half a term).
+    for (let pass = 0; pass < 3 && this.rebuildPosition < this.hwmPosition; pass++) {
+      const rebuild = this.rebuildPosition;
+      const termOffset = rebuild & (this.termLength - 1);
+      const termBegin = rebuild - termOffset;
+      const termId = (this.initialTermId + Math.floor(rebuild / this.termLength)) | 0;
+      const hwmInTerm = this.hwmPosition - termBegin;
+      const limitOffset = hwmInTerm < this.termLength ? hwmInTerm : this.termLength;
+      const reached = scanForGap(this.log.term(indexByTerm(this.initialTermId, termId)), termId, termOffset, limitOffset, this);
+      this.rebuildPosition = termBegin + reached;
+      if (reached < this.termLength) break;
+    }
+    if (this.rebuildPosition >= this.hwmPosition) this.nakTimer.onGapFilled();
+    const outcome = this.congestionControl.onTrackRebuild(nowNs, this.consumptionPosition(), this.lastSmPosition, this.hwmPosition,
+      starting, this.rebuildPosition, this.lossFound);
+    this.windowLength = congestionOutcomeWindowBytes(outcome);
+    if (congestionOutcomeForceSm(outcome)) this.forceSm = true;
+  }
+
+  /** GapHandler: the first gap between the rebuild position and the HWM. */
+  onGap(termId: number, termOffset: number, length: number): void {
+    this.lossFound = true;
+    if (this.reliable) {
+      this.nakTimer.onGap(this.scanNowNs, termId, termOffset, length);
+      return;
+    }
+    // An unreliable stream fills the gap with padding instead of asking for it again.
+    const term = this.log.term(indexByTerm(this.initialTermId, termId));
+    const view = term.view;
+    view.setInt32(termOffset + DATA_TERM_OFFSET_OFFSET, termOffset, true);
+    view.setInt32(termOffset + DATA_TERM_ID_OFFSET, termId, true);
+    view.setUint16(termOffset + 6, HDR_TYPE_PAD, true);
+    Atomics.store(term.words, termOffset >> 2, length);
+    this.counters.values[Counter.LOSS_GAP_FILLS]! += 1;
+  }
+
+  private cleanBehindSubscribers(): void {
+    const consumption = this.consumptionPosition();
+    const consumptionTermBegin = consumption - (consumption & (this.termLength - 1));
+    // Bounded: one pass per term the subscribers left, at most two.
+    while (this.cleanPosition < consumptionTermBegin) {
+      this.log.term(indexByTerm(this.initialTermId, (this.initialTermId + Math.floor(this.cleanPosition / this.termLength)) | 0)).clean();
+      this.cleanPosition += this.termLength;
+    }
+  }
+
+  /** Earliest instant this image needs to run. */
+  deadlineNs(): number {
+    let deadline = this.smDeadlineNs;
+    if (this.forceSm || this.dirty || this.smThresholdPassed()) return this.lastPacketNs < deadline ? this.lastPacketNs : deadline;
+    const nak = this.nakTimer.deadlineNs();
+    if (nak < deadline) deadline = nak;
+    const liveness = this.lastPacketNs + this.config.imageLivenessTimeoutNs;
+    if (liveness < deadline) deadline = liveness;
+    const cc = this.congestionControl.nextDeadlineNs();
+    if (cc < deadline) deadline = cc;
+    return deadline === NO_DEADLINE_NS ? NO_DEADLINE_NS : deadline;
+  }
+
+  /** True when a subscriber has moved far enough that an SM should go out before its timer. */
+  smThresholdPassed(): boolean {
+    return this.consumptionPosition() - this.lastSmPosition >= this.windowLength >> 2;
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** Writes a due NAK, RTTM request and status message into `batch`; false when it filled up. */
+  pollTransmit(nowNs: number, batch: TransmitBatch): boolean {
+    if (this.state === ImageState.CLOSED) return true;
+    if (batch.remaining === 0) return false;
+    if (this.dirty) this.trackRebuild(nowNs);
+    this.batch = batch;
+    this.nakTimer.poll(nowNs, this);
+    this.batch = undefined;
+    if (this.congestionControl.shouldMeasureRtt(nowNs)) {
+      const slot = batch.claim(this.endpointId, this.controlIp, this.controlPort);
+      if (slot < 0) return false;
+      // The receiver asks with 0x80 set and the sender answers with flags 0 (as in the captures;
+      // PROTOCOL.md has it the other way round: see test/protocol/CAPTURE_NOTES.md).
+      writeRttm(batch.view, batch.slotOffset(slot), RTTM_REPLY_FLAG, this.sessionId, this.streamId, nowNs, 0, this.receiverIdLo, this.receiverIdHi);
+      batch.commit(slot, RTTM_LENGTH);
+      this.congestionControl.onRttMeasurementSent(nowNs);
+      this.countSent(RTTM_LENGTH);
+      this.counters.values[Counter.RTTM_SENT]! += 1;
+    }
+    if (this.forceSm || this.smDeadlineNs - nowNs <= 0 || this.smThresholdPassed()) {
+      return this.sendStatusMessage(nowNs, batch);
+    }
+    return true;
+  }
+
+  /** NakSink: the NAK timer fired for the active gap. */
+  sendNak(termId: number, termOffset: number, length: number): void {
+    const batch = this.batch;
+    if (batch === undefined) return;
+    const slot = batch.claim(this.endpointId, this.controlIp, this.controlPort);
+    if (slot < 0) return;
+    writeNak(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, termId, termOffset, length);
+    batch.commit(slot, NAK_FRAME_LENGTH);
+    this.countSent(NAK_FRAME_LENGTH);
+    this.counters.values[Counter.NAKS_SENT]! += 1;
+  }
+
+  private sendStatusMessage(nowNs: number, batch: TransmitBatch): boolean {
+    const slot = batch.claim(this.endpointId, this.controlIp, this.controlPort);
+    if (slot < 0) return false;
+    const position = this.consumptionPosition();
+    const termOffset = position & (this.termLength - 1);
+    const termId = (this.initialTermId + Math.floor(position / this.termLength)) | 0;
+    const flags = this.state === ImageState.END_OF_STREAM ? SM_EOS_FLAG : 0;
+    const offset = batch.slotOffset(slot);
+    if (this.hasGroupTag) {
+      writeStatusMessageWithGroupTag(batch.view, offset, flags, this.sessionId, this.streamId, termId, termOffset, this.windowLength,
+        this.receiverIdLo, this.receiverIdHi, this.groupTagLo, this.groupTagHi);
+      batch.commit(slot, SM_WITH_GROUP_TAG_LENGTH);
+      this.countSent(SM_WITH_GROUP_TAG_LENGTH);
+    } else {
+      writeStatusMessage(batch.view, offset, flags, this.sessionId, this.streamId, termId, termOffset, this.windowLength,
+        this.receiverIdLo, this.receiverIdHi);
+      batch.commit(slot, SM_LENGTH);
+      this.countSent(SM_LENGTH);
+    }
+    this.counters.values[Counter.STATUS_MESSAGES_SENT]! += 1;
+    this.lastSmPosition = position;
+    const limit = position + this.windowLength;
+    if (limit > this.lastSmLimit) this.lastSmLimit = limit;
+    this.smDeadlineNs = nowNs + this.config.statusMessageIntervalNs;
+    this.forceSm = false;
+    return true;
+  }
+
+  private countSent(bytes: number): void {
+    const values = this.counters.values;
+    values[Counter.BYTES_SENT]! += bytes;
+    values[Counter.DATAGRAMS_SENT]! += 1;
+    values[Counter.FRAMES_SENT]! += 1;
+  }
+
+  close(): void {
+    this.state = ImageState.CLOSED;
+  }
+}
