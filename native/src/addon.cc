@@ -1,7 +1,9 @@
-// Petrel's native addon. For now it reports what it was built with, so the TypeScript side can
-// prove that the addon loads and which Node-API version it speaks; the drivers (sockets,
-// io_uring, AF_PACKET, DPDK) add their batch entry points here.
+// Petrel's native addon: build information (so the TypeScript side can prove that the addon loads
+// and which Node-API version it speaks) and the drivers' batch entry points (sockets.cc; io_uring,
+// AF_PACKET and DPDK register theirs here too).
 #include <napi.h>
+
+#include "sockets.h"
 
 namespace {
 
@@ -42,7 +44,7 @@ Napi::Value ByteSum(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("byteSum", Napi::Function::New(env, ByteSum, "byteSum"));
-  return exports;
+  return petrel::SocketsDriver::Init(env, exports);
 }
 
 }  // namespace

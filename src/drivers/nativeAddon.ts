@@ -11,9 +11,63 @@ export interface NativeBuildInfo {
   readonly asan: boolean;
 }
 
+/** What the native sockets driver returns instead of throwing when a system call fails. */
+export interface NativeSyscallError {
+  readonly errno: number;
+  readonly code: string;
+  readonly syscall: string;
+  readonly message: string;
+  readonly endpointId?: number;
+}
+
+export interface NativeOpenResult {
+  readonly port: number;
+  readonly ip: number;
+  readonly gro: boolean;
+  readonly gso: boolean;
+  readonly rcvbufBytes: number;
+  readonly sndbufBytes: number;
+}
+
+export interface NativeSocketsStats {
+  readonly datagramsSent: number;
+  readonly datagramsReceived: number;
+  readonly sendCalls: number;
+  readonly receiveCalls: number;
+  readonly gsoSends: number;
+  readonly groReceives: number;
+  readonly wouldBlock: number;
+  readonly dropped: number;
+  readonly truncated: number;
+  readonly errors: number;
+  readonly sockets: number;
+}
+
+/** native/src/sockets.cc: one instance serves one transmit and one receive batch. */
+export interface NativeSocketsDriver {
+  open(endpointId: number, bindIp: number, bindPort: number, rcvbufBytes: number, sndbufBytes: number, ttl: number):
+    NativeOpenResult | NativeSyscallError;
+  close(endpointId: number): boolean;
+  closeAll(): void;
+  send(start: number, end: number): number;
+  receive(): number;
+  stats(): NativeSocketsStats;
+  lastError(): NativeSyscallError | null;
+}
+
+export type NativeSocketsDriverConstructor = new (
+  txBytes: Uint8Array, txLengths: Int32Array, txIps: Uint32Array, txPorts: Uint16Array, txEndpointIds: Int32Array,
+  txCapacity: number, txSlotLength: number,
+  rxBytes: Uint8Array, rxLengths: Int32Array, rxIps: Uint32Array, rxPorts: Uint16Array, rxEndpointIds: Int32Array,
+  rxCapacity: number, rxSlotLength: number,
+  useGso: boolean, useGro: boolean,
+) => NativeSocketsDriver;
+
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   byteSum(bytes: Uint8Array): number;
+  readonly SocketsDriver: NativeSocketsDriverConstructor;
+  probeUdpOffload(): { readonly gso: boolean; readonly gro: boolean };
 }
 
 export class NativeAddonUnavailableError extends Error {

@@ -1,0 +1,585 @@
+// Petrel's sockets driver: non-blocking IPv4 UDP sockets moved in batches. One call from
+// JavaScript sends a whole TransmitBatch (sendmmsg, with UDP GSO for runs of equal-size datagrams
+// to one destination) or fills a whole ReceiveBatch (recvmmsg, with UDP GRO where the kernel has
+// it: coalesced receives are split back into one slot per datagram by the gso_size cmsg).
+//
+// Memory: the batches' typed arrays are handed over once, at construction; the driver keeps a
+// reference to each (so they outlive it) and reads and writes them in place. No datagram is
+// copied on the send side (each slot is one iovec); on the receive side a datagram is copied once
+// from the GRO staging area into its slot, always after checking its length against the slot.
+//
+// Errors: C++ exceptions are off. Misuse from JavaScript (wrong argument types, impossible sizes)
+// throws a JavaScript TypeError/RangeError; every failing system call is returned as a plain
+// object {errno, code, syscall, message} (code is the errno name, e.g. "EADDRINUSE") that the
+// TypeScript side turns into a DriverError.
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <vector>
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace petrel {
+namespace {
+
+// The kernel accepts at most 64 segments per GSO send on older kernels (UDP_MAX_SEGMENTS); newer
+// ones take 128. 64 is safe everywhere.
+constexpr uint32_t kGsoSegmentsMax = 64;
+// A GSO send's payload must fit one IPv4 UDP datagram (65535 - 20 IP - 8 UDP).
+constexpr uint32_t kGsoBytesMax = 65507;
+// Messages handed to one sendmmsg/recvmmsg call.
+constexpr uint32_t kMessagesMax = 64;
+// GRO staging: receives of up to 64 KiB each, split into slots afterwards.
+constexpr uint32_t kStagingMessages = 16;
+constexpr uint32_t kStagingBytes = 65536;
+constexpr uint32_t kSocketsMax = 1024;
+
+const char* ErrnoName(int error) {
+  const char* name = strerrorname_np(error);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+Napi::Object SyscallError(Napi::Env env, int error, const char* syscall) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("errno", Napi::Number::New(env, error));
+  result.Set("code", Napi::String::New(env, ErrnoName(error)));
+  result.Set("syscall", Napi::String::New(env, syscall));
+  result.Set("message", Napi::String::New(env, strerror(error)));
+  return result;
+}
+
+void ThrowType(Napi::Env env, const char* message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+}
+
+// Reads a typed array argument of the expected element type with at least `elements` elements.
+// Returns nullptr (and throws in JavaScript) otherwise.
+template <typename T>
+T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements,
+                 const char* what, Napi::ObjectReference* keep) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || !info[index].IsTypedArray()) {
+    ThrowType(env, what);
+    return nullptr;
+  }
+  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
+  if (array.TypedArrayType() != type || array.ElementLength() < elements) {
+    ThrowType(env, what);
+    return nullptr;
+  }
+  *keep = Napi::Persistent(array.As<Napi::Object>());
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+}
+
+bool Uint32Arg(const Napi::CallbackInfo& info, size_t index, uint32_t min, uint32_t max, uint32_t* out) {
+  if (index >= info.Length() || !info[index].IsNumber()) return false;
+  double value = info[index].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= max) || value != static_cast<double>(static_cast<uint32_t>(value))) return false;
+  *out = static_cast<uint32_t>(value);
+  return true;
+}
+
+bool SetIntOption(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
+}
+
+}  // namespace
+
+Napi::Object SocketsDriver::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = DefineClass(env, "SocketsDriver", {
+      InstanceMethod("open", &SocketsDriver::Open),
+      InstanceMethod("close", &SocketsDriver::Close),
+      InstanceMethod("closeAll", &SocketsDriver::CloseAll),
+      InstanceMethod("send", &SocketsDriver::Send),
+      InstanceMethod("receive", &SocketsDriver::Receive),
+      InstanceMethod("stats", &SocketsDriver::Stats),
+      InstanceMethod("lastError", &SocketsDriver::LastError),
+  });
+  exports.Set("SocketsDriver", constructor);
+  exports.Set("probeUdpOffload", Napi::Function::New(env, ProbeUdpOffload, "probeUdpOffload"));
+  return exports;
+}
+
+// probeUdpOffload() -> {gso, gro}: whether this kernel accepts UDP_SEGMENT and UDP_GRO.
+Napi::Value SocketsDriver::ProbeUdpOffload(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  bool gso = false;
+  bool gro = false;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    int value = 0;
+    socklen_t length = sizeof(value);
+    gso = getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &length) == 0;
+    gro = SetIntOption(fd, SOL_UDP, UDP_GRO, 1);
+    close(fd);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("gso", Napi::Boolean::New(env, gso));
+  result.Set("gro", Napi::Boolean::New(env, gro));
+  return result;
+}
+
+// new SocketsDriver(txBytes, txLengths, txIps, txPorts, txEndpointIds, txCapacity, txSlotLength,
+//                   rxBytes, rxLengths, rxIps, rxPorts, rxEndpointIds, rxCapacity, rxSlotLength,
+//                   useGso, useGro)
+SocketsDriver::SocketsDriver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SocketsDriver>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 16) {
+    ThrowType(env, "SocketsDriver expects 16 arguments (two batches, two flags)");
+    return;
+  }
+  if (!Uint32Arg(info, 5, 1, 4096, &tx_.capacity) || !Uint32Arg(info, 6, 64, 65536, &tx_.slot_length) ||
+      !Uint32Arg(info, 12, 1, 4096, &rx_.capacity) || !Uint32Arg(info, 13, 64, 65536, &rx_.slot_length)) {
+    Napi::RangeError::New(env, "SocketsDriver: capacity must be 1..4096 and slot length 64..65536")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  if (!Batch(info, 0, &tx_) || !Batch(info, 7, &rx_)) return;
+  use_gso_ = info[14].ToBoolean().Value();
+  use_gro_ = info[15].ToBoolean().Value();
+  staging_.resize(use_gro_ ? static_cast<size_t>(kStagingMessages) * kStagingBytes : 0);
+  staged_.resize(kStagingMessages);
+}
+
+SocketsDriver::~SocketsDriver() {
+  for (const Endpoint& endpoint : endpoints_) {
+    if (endpoint.fd >= 0) close(endpoint.fd);
+  }
+}
+
+bool SocketsDriver::Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch) {
+  const size_t capacity = batch->capacity;
+  batch->bytes = TypedArrayArg<uint8_t>(info, first, napi_uint8_array, capacity * batch->slot_length,
+                                        "batch bytes must be a Uint8Array of capacity * slotLength", &batch->keep[0]);
+  if (batch->bytes == nullptr) return false;
+  batch->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array",
+                                          &batch->keep[1]);
+  if (batch->lengths == nullptr) return false;
+  batch->ips = TypedArrayArg<uint32_t>(info, first + 2, napi_uint32_array, capacity, "ips must be a Uint32Array",
+                                       &batch->keep[2]);
+  if (batch->ips == nullptr) return false;
+  batch->ports = TypedArrayArg<uint16_t>(info, first + 3, napi_uint16_array, capacity, "ports must be a Uint16Array",
+                                         &batch->keep[3]);
+  if (batch->ports == nullptr) return false;
+  batch->endpoint_ids = TypedArrayArg<int32_t>(info, first + 4, napi_int32_array, capacity,
+                                               "endpointIds must be an Int32Array", &batch->keep[4]);
+  return batch->endpoint_ids != nullptr;
+}
+
+SocketsDriver::Endpoint* SocketsDriver::Find(int32_t id) {
+  if (last_found_ < endpoints_.size() && endpoints_[last_found_].id == id) return &endpoints_[last_found_];
+  for (size_t i = 0; i < endpoints_.size(); i++) {
+    if (endpoints_[i].id == id) {
+      last_found_ = i;
+      return &endpoints_[i];
+    }
+  }
+  return nullptr;
+}
+
+void SocketsDriver::Record(int error, const char* syscall, int32_t endpoint_id) {
+  last_errno_ = error;
+  last_syscall_ = syscall;
+  last_endpoint_id_ = endpoint_id;
+  errors_++;
+}
+
+// open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl) -> {port, gro} or an error.
+Napi::Value SocketsDriver::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = 0, ip = 0, port = 0, rcvbuf = 0, sndbuf = 0, ttl = 0;
+  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id) || !Uint32Arg(info, 1, 0, 0xffffffffu, &ip) ||
+      !Uint32Arg(info, 2, 0, 65535, &port) || !Uint32Arg(info, 3, 0, 0x7fffffff, &rcvbuf) ||
+      !Uint32Arg(info, 4, 0, 0x7fffffff, &sndbuf) || !Uint32Arg(info, 5, 0, 255, &ttl)) {
+    ThrowType(env, "open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl) expects integers in range");
+    return env.Undefined();
+  }
+  if (Find(static_cast<int32_t>(id)) != nullptr) return SyscallError(env, EEXIST, "open");
+  if (endpoints_.size() >= kSocketsMax) return SyscallError(env, EMFILE, "open");
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return SyscallError(env, errno, "socket");
+  // Buffer sizes: the *FORCE variants pass the rmem_max/wmem_max limits and need CAP_NET_ADMIN;
+  // without it, fall back to the plain option (which the kernel silently caps).
+  if (rcvbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(rcvbuf)) &&
+      !SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(rcvbuf))) {
+    int error = errno;
+    close(fd);
+    return SyscallError(env, error, "setsockopt(SO_RCVBUF)");
+  }
+  if (sndbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sndbuf)) &&
+      !SetIntOption(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(sndbuf))) {
+    int error = errno;
+    close(fd);
+    return SyscallError(env, error, "setsockopt(SO_SNDBUF)");
+  }
+  if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl))) {
+    int error = errno;
+    close(fd);
+    return SyscallError(env, error, "setsockopt(IP_TTL)");
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(ip);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    int error = errno;
+    close(fd);
+    return SyscallError(env, error, "bind");
+  }
+  socklen_t length = sizeof(address);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    int error = errno;
+    close(fd);
+    return SyscallError(env, error, "getsockname");
+  }
+  // GRO is best effort: a kernel without it (ENOPROTOOPT) simply delivers one datagram per read.
+  bool gro = use_gro_ && SetIntOption(fd, SOL_UDP, UDP_GRO, 1);
+  int actual_rcvbuf = 0, actual_sndbuf = 0;
+  socklen_t option_length = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual_rcvbuf, &option_length) != 0) actual_rcvbuf = -1;
+  option_length = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual_sndbuf, &option_length) != 0) actual_sndbuf = -1;
+  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), fd, gro, use_gso_});
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("port", Napi::Number::New(env, ntohs(address.sin_port)));
+  result.Set("ip", Napi::Number::New(env, ntohl(address.sin_addr.s_addr)));
+  result.Set("gro", Napi::Boolean::New(env, gro));
+  result.Set("gso", Napi::Boolean::New(env, use_gso_));
+  result.Set("rcvbufBytes", Napi::Number::New(env, actual_rcvbuf));
+  result.Set("sndbufBytes", Napi::Number::New(env, actual_sndbuf));
+  return result;
+}
+
+// close(endpointId) -> true if it was open.
+Napi::Value SocketsDriver::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = 0;
+  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id)) {
+    ThrowType(env, "close(endpointId) expects an integer");
+    return env.Undefined();
+  }
+  for (size_t i = 0; i < endpoints_.size(); i++) {
+    if (endpoints_[i].id != static_cast<int32_t>(id)) continue;
+    if (close(endpoints_[i].fd) != 0) Record(errno, "close", endpoints_[i].id);
+    endpoints_.erase(endpoints_.begin() + static_cast<std::ptrdiff_t>(i));
+    last_found_ = 0;
+    // Staged GRO segments that came from this socket would carry a dead endpoint id: drop them.
+    for (uint32_t m = staged_next_; m < staged_count_; m++) {
+      if (staged_[m].endpoint_id == static_cast<int32_t>(id)) staged_[m].length = staged_[m].offset;
+    }
+    return Napi::Boolean::New(env, true);
+  }
+  return Napi::Boolean::New(env, false);
+}
+
+Napi::Value SocketsDriver::CloseAll(const Napi::CallbackInfo& info) {
+  for (const Endpoint& endpoint : endpoints_) {
+    if (close(endpoint.fd) != 0) Record(errno, "close", endpoint.id);
+  }
+  endpoints_.clear();
+  staged_count_ = 0;
+  staged_next_ = 0;
+  return info.Env().Undefined();
+}
+
+// Builds one message starting at tx slot `first` (< end): a GSO run of equal-length datagrams to
+// one destination from one endpoint, or a single datagram. Returns the number of slots it covers.
+uint32_t SocketsDriver::BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out) {
+  const int32_t endpoint_id = tx_.endpoint_ids[first];
+  const uint32_t ip = tx_.ips[first];
+  const uint16_t port = tx_.ports[first];
+  const uint32_t segment = static_cast<uint32_t>(tx_.lengths[first]);
+  uint32_t count = 1;
+  uint32_t total = segment;
+  if (gso) {
+    // Every segment but the last must be exactly `segment` long; the last may be shorter.
+    while (first + count < end && count < kGsoSegmentsMax) {
+      const uint32_t next = first + count;
+      const uint32_t length = static_cast<uint32_t>(tx_.lengths[next]);
+      if (tx_.endpoint_ids[next] != endpoint_id || tx_.ips[next] != ip || tx_.ports[next] != port) break;
+      if (length > segment || total + length > kGsoBytesMax) break;
+      count++;
+      total += length;
+      if (length < segment) break;
+    }
+  }
+  out->first_slot = first;
+  out->slots = count;
+  out->segment = count > 1 ? segment : 0;
+  return count;
+}
+
+// send(start, end) -> slots consumed from `start`: sent, or dropped after a hard error (counted,
+// see lastError()). Stops early, with the rest unsent, when the socket buffer is full (EAGAIN).
+Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t start = 0, end = 0;
+  if (!Uint32Arg(info, 0, 0, tx_.capacity, &start) || !Uint32Arg(info, 1, start, tx_.capacity, &end)) {
+    Napi::RangeError::New(env, "send(start, end) expects 0 <= start <= end <= capacity").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  // Validate every slot before the kernel sees a pointer into the batch.
+  for (uint32_t i = start; i < end; i++) {
+    const int32_t length = tx_.lengths[i];
+    if (length <= 0 || static_cast<uint32_t>(length) > tx_.slot_length) {
+      Napi::RangeError::New(env, "send: a slot length is outside 1..slotLength").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  uint32_t slot = start;
+  // Bounded: every pass consumes at least one slot or returns.
+  while (slot < end) {
+    Endpoint* endpoint = Find(tx_.endpoint_ids[slot]);
+    if (endpoint == nullptr) {
+      Record(EBADF, "sendmmsg", tx_.endpoint_ids[slot]);
+      dropped_++;
+      slot++;
+      continue;
+    }
+    // Gather messages for this socket: consecutive slots from the same endpoint.
+    uint32_t messages = 0;
+    uint32_t iovs = 0;
+    uint32_t next = slot;
+    while (next < end && messages < kMessagesMax && tx_.endpoint_ids[next] == endpoint->id) {
+      Outgoing& out = outgoing_[messages];
+      uint32_t covered = BuildMessage(next, end, endpoint->gso, &out);
+      mmsghdr& header = tx_headers_[messages];
+      memset(&header, 0, sizeof(header));
+      sockaddr_in& address = tx_addresses_[messages];
+      memset(&address, 0, sizeof(address));
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(tx_.ips[next]);
+      address.sin_port = htons(tx_.ports[next]);
+      for (uint32_t k = 0; k < covered; k++) {
+        iovec& iov = tx_iovs_[iovs + k];
+        iov.iov_base = tx_.bytes + static_cast<size_t>(next + k) * tx_.slot_length;
+        iov.iov_len = static_cast<size_t>(tx_.lengths[next + k]);
+      }
+      header.msg_hdr.msg_name = &address;
+      header.msg_hdr.msg_namelen = sizeof(address);
+      header.msg_hdr.msg_iov = &tx_iovs_[iovs];
+      header.msg_hdr.msg_iovlen = covered;
+      if (out.segment != 0) {
+        ControlBuffer& control = tx_control_[messages];
+        memset(&control, 0, sizeof(control));
+        header.msg_hdr.msg_control = control.bytes;
+        header.msg_hdr.msg_controllen = sizeof(control.bytes);
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&header.msg_hdr);
+        cmsg->cmsg_level = SOL_UDP;
+        cmsg->cmsg_type = UDP_SEGMENT;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t segment = static_cast<uint16_t>(out.segment);
+        memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+      }
+      iovs += covered;
+      next += covered;
+      messages++;
+    }
+    int sent = sendmmsg(endpoint->fd, tx_headers_, messages, 0);
+    if (sent > 0) {
+      for (int m = 0; m < sent; m++) {
+        slot += outgoing_[m].slots;
+        datagrams_sent_ += outgoing_[m].slots;
+        if (outgoing_[m].segment != 0) gso_sends_++;
+      }
+      send_calls_++;
+      continue;
+    }
+    const int error = sent == 0 ? EAGAIN : errno;
+    if (error == EINTR) continue;
+    if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS) {
+      would_block_++;
+      break;
+    }
+    if (outgoing_[0].segment != 0 && (error == EINVAL || error == EIO || error == EMSGSIZE)) {
+      // The path cannot segment (a device MTU smaller than the run's segment, no checksum
+      // offload): send this socket's datagrams one by one from now on.
+      endpoint->gso = false;
+      Record(error, "sendmmsg(UDP_SEGMENT)", endpoint->id);
+      continue;
+    }
+    // A hard error on the first message (ECONNREFUSED from an earlier ICMP, ENETUNREACH, EPERM):
+    // drop that message's datagrams, count them, and carry on with the rest.
+    Record(error, "sendmmsg", endpoint->id);
+    dropped_ += outgoing_[0].slots;
+    slot += outgoing_[0].slots;
+  }
+  return Napi::Number::New(env, slot - start);
+}
+
+// Copies staged GRO segments into rx slots from `count`; returns the new count.
+uint32_t SocketsDriver::DrainStaged(uint32_t count) {
+  while (staged_next_ < staged_count_ && count < rx_.capacity) {
+    Staged& staged = staged_[staged_next_];
+    if (staged.offset >= staged.length) {
+      staged_next_++;
+      continue;
+    }
+    const uint32_t remaining = staged.length - staged.offset;
+    const uint32_t segment = staged.segment == 0 || staged.segment > remaining ? remaining : staged.segment;
+    const uint8_t* source = staging_.data() + static_cast<size_t>(staged_next_) * kStagingBytes + staged.offset;
+    staged.offset += segment;
+    if (segment > rx_.slot_length) {
+      truncated_++;
+      continue;
+    }
+    memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, source, segment);
+    rx_.lengths[count] = static_cast<int32_t>(segment);
+    rx_.ips[count] = staged.ip;
+    rx_.ports[count] = staged.port;
+    rx_.endpoint_ids[count] = staged.endpoint_id;
+    count++;
+    datagrams_received_++;
+  }
+  if (staged_next_ >= staged_count_) {
+    staged_next_ = 0;
+    staged_count_ = 0;
+  }
+  return count;
+}
+
+// receive() -> datagrams written to the rx batch from slot 0 (its count). Reads every socket
+// once, round-robin, until the batch is full or every socket is drained for now.
+Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t count = DrainStaged(0);
+  const size_t sockets = endpoints_.size();
+  if (sockets == 0) return Napi::Number::New(env, count);
+  const size_t first = receive_start_++ % sockets;
+  for (size_t k = 0; k < sockets && count < rx_.capacity && staged_count_ == 0; k++) {
+    Endpoint& endpoint = endpoints_[(first + k) % sockets];
+    uint32_t want = rx_.capacity - count;
+    if (endpoint.gro) {
+      if (want > kStagingMessages) want = kStagingMessages;
+      for (uint32_t m = 0; m < want; m++) {
+        mmsghdr& header = rx_headers_[m];
+        memset(&header, 0, sizeof(header));
+        rx_iovs_[m].iov_base = staging_.data() + static_cast<size_t>(m) * kStagingBytes;
+        rx_iovs_[m].iov_len = kStagingBytes;
+        header.msg_hdr.msg_iov = &rx_iovs_[m];
+        header.msg_hdr.msg_iovlen = 1;
+        header.msg_hdr.msg_name = &rx_addresses_[m];
+        header.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        header.msg_hdr.msg_control = rx_control_[m].bytes;
+        header.msg_hdr.msg_controllen = sizeof(rx_control_[m].bytes);
+      }
+    } else {
+      if (want > kMessagesMax) want = kMessagesMax;
+      for (uint32_t m = 0; m < want; m++) {
+        mmsghdr& header = rx_headers_[m];
+        memset(&header, 0, sizeof(header));
+        rx_iovs_[m].iov_base = rx_.bytes + static_cast<size_t>(count + m) * rx_.slot_length;
+        rx_iovs_[m].iov_len = rx_.slot_length;
+        header.msg_hdr.msg_iov = &rx_iovs_[m];
+        header.msg_hdr.msg_iovlen = 1;
+        header.msg_hdr.msg_name = &rx_addresses_[m];
+        header.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+      }
+    }
+    int received = recvmmsg(endpoint.fd, rx_headers_, want, MSG_DONTWAIT, nullptr);
+    if (received < 0) {
+      const int error = errno;
+      if (error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
+        // ECONNREFUSED after an ICMP port unreachable, for example: reported, not fatal.
+        Record(error, "recvmmsg", endpoint.id);
+      }
+      continue;
+    }
+    receive_calls_++;
+    for (int m = 0; m < received; m++) {
+      const mmsghdr& header = rx_headers_[m];
+      const sockaddr_in& from = rx_addresses_[m];
+      const uint32_t ip = ntohl(from.sin_addr.s_addr);
+      const uint16_t port = ntohs(from.sin_port);
+      const bool truncated = (header.msg_hdr.msg_flags & MSG_TRUNC) != 0;
+      if (endpoint.gro) {
+        uint32_t segment = 0;
+        for (cmsghdr* cmsg = CMSG_FIRSTHDR(const_cast<msghdr*>(&header.msg_hdr)); cmsg != nullptr;
+             cmsg = CMSG_NXTHDR(const_cast<msghdr*>(&header.msg_hdr), cmsg)) {
+          if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int value = 0;
+            memcpy(&value, CMSG_DATA(cmsg), sizeof(value));
+            if (value > 0) segment = static_cast<uint32_t>(value);
+          }
+        }
+        Staged& staged = staged_[m];
+        staged.length = truncated || header.msg_len > kStagingBytes ? 0 : header.msg_len;
+        if (truncated) truncated_++;
+        if (segment != 0) gro_receives_++;
+        staged.offset = 0;
+        staged.segment = segment;
+        staged.ip = ip;
+        staged.port = port;
+        staged.endpoint_id = endpoint.id;
+      } else {
+        if (truncated || header.msg_len > rx_.slot_length) {
+          truncated_++;
+          continue;
+        }
+        // Slots are filled in order: after a truncated datagram, later ones move down a slot.
+        const uint32_t target = count;
+        uint8_t* source = static_cast<uint8_t*>(rx_iovs_[m].iov_base);
+        uint8_t* destination = rx_.bytes + static_cast<size_t>(target) * rx_.slot_length;
+        if (source != destination) memmove(destination, source, header.msg_len);
+        rx_.lengths[target] = static_cast<int32_t>(header.msg_len);
+        rx_.ips[target] = ip;
+        rx_.ports[target] = port;
+        rx_.endpoint_ids[target] = endpoint.id;
+        count++;
+        datagrams_received_++;
+      }
+    }
+    if (endpoint.gro) {
+      staged_count_ = static_cast<uint32_t>(received);
+      staged_next_ = 0;
+      count = DrainStaged(count);
+    }
+  }
+  return Napi::Number::New(env, count);
+}
+
+Napi::Value SocketsDriver::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("datagramsSent", Napi::Number::New(env, static_cast<double>(datagrams_sent_)));
+  result.Set("datagramsReceived", Napi::Number::New(env, static_cast<double>(datagrams_received_)));
+  result.Set("sendCalls", Napi::Number::New(env, static_cast<double>(send_calls_)));
+  result.Set("receiveCalls", Napi::Number::New(env, static_cast<double>(receive_calls_)));
+  result.Set("gsoSends", Napi::Number::New(env, static_cast<double>(gso_sends_)));
+  result.Set("groReceives", Napi::Number::New(env, static_cast<double>(gro_receives_)));
+  result.Set("wouldBlock", Napi::Number::New(env, static_cast<double>(would_block_)));
+  result.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
+  result.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));
+  result.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
+  result.Set("sockets", Napi::Number::New(env, static_cast<double>(endpoints_.size())));
+  return result;
+}
+
+// lastError() -> the most recent error of send/receive/close as {errno, code, syscall, message,
+// endpointId}, or null.
+Napi::Value SocketsDriver::LastError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (last_errno_ == 0) return env.Null();
+  Napi::Object result = SyscallError(env, last_errno_, last_syscall_);
+  result.Set("endpointId", Napi::Number::New(env, last_endpoint_id_));
+  return result;
+}
+
+}  // namespace petrel

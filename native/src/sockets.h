@@ -1,0 +1,112 @@
+// The sockets driver's class (see sockets.cc for what it does and why).
+#pragma once
+
+#include <napi.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace petrel {
+
+class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit SocketsDriver(const Napi::CallbackInfo& info);
+  ~SocketsDriver() override;
+
+ private:
+  static constexpr uint32_t kMessages = 64;
+  static constexpr uint32_t kIovs = 4096;
+
+  // One batch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
+  struct BatchView {
+    uint32_t capacity = 0;
+    uint32_t slot_length = 0;
+    uint8_t* bytes = nullptr;
+    int32_t* lengths = nullptr;
+    uint32_t* ips = nullptr;
+    uint16_t* ports = nullptr;
+    int32_t* endpoint_ids = nullptr;
+    Napi::ObjectReference keep[5];
+  };
+  struct Endpoint {
+    int32_t id;
+    int fd;
+    bool gro;
+    bool gso;
+  };
+  struct Outgoing {
+    uint32_t first_slot;
+    uint32_t slots;
+    uint32_t segment;  // 0: a single datagram, no UDP_SEGMENT cmsg
+  };
+  // A GRO receive in the staging area, split into slots by DrainStaged.
+  struct Staged {
+    uint32_t length;
+    uint32_t offset;
+    uint32_t segment;
+    uint32_t ip;
+    uint16_t port;
+    int32_t endpoint_id;
+  };
+  struct ControlBuffer {
+    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))];
+  };
+
+  static Napi::Value ProbeUdpOffload(const Napi::CallbackInfo& info);
+  Napi::Value Open(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value CloseAll(const Napi::CallbackInfo& info);
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  Napi::Value Receive(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value LastError(const Napi::CallbackInfo& info);
+
+  bool Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch);
+  Endpoint* Find(int32_t id);
+  void Record(int error, const char* syscall, int32_t endpoint_id);
+  uint32_t BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out);
+  uint32_t DrainStaged(uint32_t count);
+
+  BatchView tx_;
+  BatchView rx_;
+  bool use_gso_ = false;
+  bool use_gro_ = false;
+  std::vector<Endpoint> endpoints_;
+  size_t last_found_ = 0;
+  size_t receive_start_ = 0;
+
+  mmsghdr tx_headers_[kMessages];
+  sockaddr_in tx_addresses_[kMessages];
+  Outgoing outgoing_[kMessages];
+  ControlBuffer tx_control_[kMessages];
+  iovec tx_iovs_[kIovs];
+
+  mmsghdr rx_headers_[kMessages];
+  sockaddr_in rx_addresses_[kMessages];
+  ControlBuffer rx_control_[kMessages];
+  iovec rx_iovs_[kMessages];
+  std::vector<uint8_t> staging_;
+  std::vector<Staged> staged_;
+  uint32_t staged_count_ = 0;
+  uint32_t staged_next_ = 0;
+
+  int last_errno_ = 0;
+  const char* last_syscall_ = "";
+  int32_t last_endpoint_id_ = -1;
+  uint64_t datagrams_sent_ = 0;
+  uint64_t datagrams_received_ = 0;
+  uint64_t send_calls_ = 0;
+  uint64_t receive_calls_ = 0;
+  uint64_t gso_sends_ = 0;
+  uint64_t gro_receives_ = 0;
+  uint64_t would_block_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t truncated_ = 0;
+  uint64_t errors_ = 0;
+};
+
+}  // namespace petrel

@@ -1,0 +1,18 @@
+// The drivers: what moves an Engine's datagrams (see docs/DRIVERS.md).
+export type { Driver, DriverKind, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
+export { DriverError } from "./driverError.js";
+export { ReceiveBatch } from "./receiveBatch.js";
+export { NativeSocketsDriver } from "./nativeSocketsDriver.js";
+export { DgramDriver } from "./dgramDriver.js";
+export { createSocketsDriver, type SocketsDriverOptions } from "./socketsDriver.js";
+export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeOptions, type RuntimeCounters } from "./runtime.js";
+export {
+  BackoffIdleStrategy,
+  BusySpinIdleStrategy,
+  YieldingIdleStrategy,
+  idleStrategy,
+  type BackoffOptions,
+  type IdleStrategy,
+  type IdleStrategyName,
+} from "./idleStrategy.js";
+export { loadNativeAddon, tryLoadNativeAddon, NativeAddonUnavailableError } from "./nativeAddon.js";

@@ -1,0 +1,221 @@
+// The runtime agent: the loop that joins an Engine (pure, clock-free) to a Driver (real sockets).
+// One duty cycle, in the order the engine's contract asks for:
+//   1. read the clock once (nowNs for the whole cycle);
+//   2. open and close the sockets the engine asks for (pollEndpointEvent);
+//   3. receive: a few driver batches, each datagram handed to handleDatagram;
+//   4. handleTimeout when the engine's deadline (pollTimeout) has come;
+//   5. transmit: pollTransmit into the driver's batch and send it, until the engine has nothing
+//      due (a send the socket could not take stays for the next cycle, ahead of anything new).
+// It returns the work done, so that an idle strategy can back off when there was none.
+//
+// Mode (a), the application's thread: call doWork() yourself between your own offer/poll calls,
+// or start() a loop that calls doWork() and an optional application callback, idling by strategy.
+// Nothing here allocates per datagram or per cycle.
+import type { Engine, EndpointInfo } from "../core/engine/engine.js";
+import type { Driver, OpenedEndpoint } from "./driver.js";
+import { DriverError } from "./driverError.js";
+import { BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.js";
+
+/**
+ * Sees each received datagram before the engine does; returns true to drop it. For fault injection
+ * on real links (tests) and for taps. Must not keep the bytes.
+ */
+export interface DatagramFilter {
+  drop(nowNs: number, fromIp: number, fromPort: number, endpointId: number, bytes: Uint8Array, offset: number, length: number): boolean;
+}
+
+export interface RuntimeOptions {
+  readonly idle?: IdleStrategy;
+  /** Drops received datagrams before the engine sees them (fault injection). */
+  readonly receiveFilter?: DatagramFilter;
+  /** Monotonic nanoseconds (default: performance.now() scaled; never goes backwards). */
+  readonly clockNs?: () => number;
+  /** Receive batches read per duty cycle at most (default 4): bounds a cycle's length. */
+  readonly receiveBatchesPerCycle?: number;
+  /** Transmit batches sent per duty cycle at most (default 16). */
+  readonly transmitBatchesPerCycle?: number;
+  /** Called when opening an endpoint fails (default: rethrow from doWork). */
+  readonly onEndpointError?: (error: DriverError, endpoint: EndpointInfo) => void;
+}
+
+export function monotonicClockNs(): number {
+  return Math.round(performance.now() * 1e6);
+}
+
+export interface RuntimeCounters {
+  cycles: number;
+  datagramsReceived: number;
+  datagramsFiltered: number;
+  datagramsSent: number;
+  /** Cycles that ended with datagrams left in the transmit batch (socket buffer full). */
+  sendsDeferred: number;
+}
+
+export class EngineRuntime {
+  readonly engine: Engine;
+  readonly driver: Driver;
+  readonly counters: RuntimeCounters = { cycles: 0, datagramsReceived: 0, datagramsFiltered: 0, datagramsSent: 0, sendsDeferred: 0 };
+  private readonly idle: IdleStrategy;
+  private readonly filter: DatagramFilter | undefined;
+  private readonly clockNs: () => number;
+  private readonly receiveBatches: number;
+  private readonly transmitBatches: number;
+  private readonly onEndpointError: ((error: DriverError, endpoint: EndpointInfo) => void) | undefined;
+  private readonly opened = new Map<number, OpenedEndpoint>();
+  /** Slots [pendingStart, transmit.count) of the transmit batch still to send. */
+  private pendingStart = 0;
+  private lastNowNs = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(engine: Engine, driver: Driver, options: RuntimeOptions = {}) {
+    this.engine = engine;
+    this.driver = driver;
+    this.idle = options.idle ?? new BusySpinIdleStrategy();
+    this.filter = options.receiveFilter;
+    this.clockNs = options.clockNs ?? monotonicClockNs;
+    this.receiveBatches = options.receiveBatchesPerCycle ?? 4;
+    this.transmitBatches = options.transmitBatchesPerCycle ?? 16;
+    this.onEndpointError = options.onEndpointError;
+    driver.transmit.clear();
+  }
+
+  /** The socket opened for an engine endpoint (its ephemeral port, buffer sizes), if open. */
+  endpoint(endpointId: number): OpenedEndpoint | undefined {
+    return this.opened.get(endpointId);
+  }
+
+  /** One duty cycle. Returns the work done (datagrams moved, timers run, endpoints changed). */
+  doWork(): number {
+    let nowNs = this.clockNs();
+    // The engine refuses time that goes backwards; a clock that rounds can repeat, never regress.
+    if (nowNs < this.lastNowNs) nowNs = this.lastNowNs;
+    this.lastNowNs = nowNs;
+    this.counters.cycles++;
+    const engine = this.engine;
+    let work = this.handleEndpointEvents();
+
+    const driver = this.driver;
+    const rx = driver.receive;
+    const filter = this.filter;
+    for (let b = 0; b < this.receiveBatches; b++) {
+      const count = driver.pollBatch(rx);
+      if (count === 0) break;
+      const slotLength = rx.slotLength;
+      for (let i = 0; i < count; i++) {
+        const offset = i * slotLength;
+        const length = rx.lengths[i]!;
+        const ip = rx.sourceIps[i]!;
+        const port = rx.sourcePorts[i]!;
+        const endpointId = rx.endpointIds[i]!;
+        if (filter !== undefined && filter.drop(nowNs, ip, port, endpointId, rx.bytes, offset, length)) {
+          this.counters.datagramsFiltered++;
+          continue;
+        }
+        engine.handleDatagram(nowNs, ip, port, endpointId, rx.bytes, offset, length);
+      }
+      this.counters.datagramsReceived += count;
+      work += count;
+      if (count < rx.capacity) break;
+    }
+
+    if (engine.pollTimeout() <= nowNs) {
+      engine.handleTimeout(nowNs);
+      work++;
+    }
+    work += this.transmit(nowNs);
+    return work;
+  }
+
+  private transmit(nowNs: number): number {
+    const driver = this.driver;
+    const tx = driver.transmit;
+    let sent = 0;
+    if (this.pendingStart < tx.count) {
+      const n = driver.transmitBatch(tx, this.pendingStart);
+      this.pendingStart += n;
+      sent += n;
+      if (this.pendingStart < tx.count) {
+        this.counters.sendsDeferred++;
+        this.counters.datagramsSent += sent;
+        return sent;
+      }
+    }
+    for (let b = 0; b < this.transmitBatches; b++) {
+      tx.clear();
+      this.pendingStart = 0;
+      const count = this.engine.pollTransmit(nowNs, tx);
+      if (count === 0) break;
+      const n = driver.transmitBatch(tx, 0);
+      this.pendingStart = n;
+      sent += n;
+      if (n < count) {
+        this.counters.sendsDeferred++;
+        break;
+      }
+      if (count < tx.capacity) break;
+    }
+    this.counters.datagramsSent += sent;
+    return sent;
+  }
+
+  private handleEndpointEvents(): number {
+    let work = 0;
+    for (let event = this.engine.pollEndpointEvent(); event !== undefined; event = this.engine.pollEndpointEvent()) {
+      work++;
+      if (event.type === "close") {
+        this.driver.close(event.endpointId);
+        this.opened.delete(event.endpointId);
+        continue;
+      }
+      try {
+        this.opened.set(event.endpoint.id, this.driver.open(event.endpoint));
+      } catch (error) {
+        if (!(error instanceof DriverError) || this.onEndpointError === undefined) throw error;
+        this.onEndpointError(error, event.endpoint);
+      }
+    }
+    return work;
+  }
+
+  /**
+   * Runs duty cycles until stop(): each cycle calls doWork(), then `application` (the app's own
+   * offers and polls, returning its work count), then idles by the strategy. Resolves when stopped;
+   * rejects if a cycle throws.
+   */
+  start(application?: () => number): Promise<void> {
+    if (this.running) throw new Error("EngineRuntime already started");
+    this.running = true;
+    const idle = this.idle;
+    const run = async (): Promise<void> => {
+      while (this.running) {
+        let work = this.doWork();
+        if (application !== undefined) work += application();
+        const wait = idle.idle(work);
+        if (wait !== undefined) await wait;
+      }
+    };
+    this.loop = run().finally(() => {
+      this.running = false;
+    });
+    return this.loop;
+  }
+
+  /** Stops the start() loop after its current cycle; resolves when it has stopped. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.loop !== undefined) await this.loop.catch(() => undefined);
+    this.loop = undefined;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** Stops, closes the engine's endpoints in the driver and disposes of the driver. */
+  async close(): Promise<void> {
+    await this.stop();
+    this.driver.dispose();
+    this.opened.clear();
+  }
+}

@@ -1,0 +1,31 @@
+// Chooses the sockets driver: the native one (sendmmsg/recvmmsg, GSO/GRO) when the addon loads,
+// otherwise the node:dgram fallback, with a warning that says why and how to get the native one.
+// PETREL_REQUIRE_NATIVE=1 (as CI sets) turns the fallback into an error; PETREL_DRIVER=dgram forces
+// the fallback (for tests and comparisons).
+import type { Driver, DriverOptions } from "./driver.js";
+import { DgramDriver } from "./dgramDriver.js";
+import { NativeAddonUnavailableError, tryLoadNativeAddon } from "./nativeAddon.js";
+import { NativeSocketsDriver } from "./nativeSocketsDriver.js";
+
+export interface SocketsDriverOptions extends DriverOptions {
+  /** "auto" (default): native when available; "native": native or throw; "dgram": the fallback. */
+  readonly prefer?: "auto" | "native" | "dgram";
+  /** Where the fallback warning goes (default console.warn); called at most once per process. */
+  readonly warn?: (message: string) => void;
+}
+
+let warned = false;
+
+export function createSocketsDriver(options: SocketsDriverOptions = {}): Driver {
+  const forced = process.env["PETREL_DRIVER"];
+  const prefer = options.prefer ?? (forced === "dgram" || forced === "native" ? forced : "auto");
+  if (prefer === "dgram") return new DgramDriver(options);
+  const addon = tryLoadNativeAddon();
+  if (!(addon instanceof NativeAddonUnavailableError)) return new NativeSocketsDriver(addon, options);
+  if (prefer === "native" || process.env["PETREL_REQUIRE_NATIVE"] === "1") throw addon;
+  if (!warned) {
+    warned = true;
+    (options.warn ?? console.warn)(`petrel: WARNING: using the node:dgram fallback driver (much slower). ${addon.message}`);
+  }
+  return new DgramDriver(options);
+}
