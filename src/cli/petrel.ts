@@ -1,9 +1,48 @@
 #!/usr/bin/env node
-// The `petrel` command. `petrel demo` runs the quick-start job.
-const command = process.argv[2] ?? "demo";
-if (command === "demo") {
-  console.log("petrel: demo (placeholder until the codecs land)");
-} else {
-  console.error(`petrel: unknown command '${command}'. Try: petrel demo`);
-  process.exitCode = 2;
+// The `petrel` command: runs Petrel engines in the deterministic network simulator.
+//   petrel demo                     the quick start's job: the demo scenario, seed 1, 10 s simulated
+//   petrel sim [scenario] [options] any named scenario (see --list), with a seed, a duration, a pcap
+//                                   and an extra fault schedule
+// Exit codes: 0 the run's invariants hold, 1 an invariant failed, 2 bad arguments.
+import { parseArgs } from "node:util";
+import { parseSimArgs, UsageError, USAGE } from "./args.js";
+import { SCENARIOS } from "./scenarios.js";
+import { formatSummary, runSimScenario } from "./simRun.js";
+
+function main(argv: ReadonlyArray<string>): number {
+  let request;
+  try {
+    request = parseSimArgs(argv, parseArgs);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`petrel: ${error.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (request.kind === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (request.kind === "list") {
+    const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(width)}  ${s.description}\n`);
+    return 0;
+  }
+  const stderr = process.stderr;
+  const summary = runSimScenario(request.scenario, {
+    seed: request.seed,
+    durationNs: request.durationNs,
+    ...(request.pcapPath !== undefined ? { pcapPath: request.pcapPath } : {}),
+    pcapMode: request.pcapMode,
+    schedule: request.schedule,
+    progress: { isTTY: stderr.isTTY === true, write: (text) => void stderr.write(text) },
+  });
+  process.stdout.write(`${formatSummary(summary)}\n`);
+  if (request.kind === "demo") {
+    process.stdout.write(`\nNext: petrel sim --list; petrel sim lossy --seed 7 --pcap lossy.pcap (then: tshark -r lossy.pcap -d udp.port==20121,aeron)\n`);
+  }
+  return summary.invariants.every((i) => i.ok) ? 0 : 1;
 }
+
+process.exitCode = main(process.argv.slice(2));

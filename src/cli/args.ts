@@ -1,0 +1,185 @@
+// Argument parsing for the `petrel` command, kept apart from the process so that tests can call
+// it: every mistake becomes a UsageError whose message says what was wrong and what is allowed.
+import { readFileSync } from "node:fs";
+import type { parseArgs as ParseArgs } from "node:util";
+import { parseDurationNs } from "../core/config/duration.js";
+import type { PcapTapMode } from "../sim/pcapTap.js";
+import type { FaultAction } from "../sim/simulator.js";
+import { findScenario, PUB_HOST, SCENARIOS, SUB_HOST, type ScenarioSpec } from "./scenarios.js";
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export const USAGE = `usage:
+  petrel demo                      run the demo scenario (seed 1, 10 s simulated) and print a summary
+  petrel sim [scenario] [options]  run a named scenario (default: demo)
+  petrel sim --list                list the scenarios
+  petrel help
+
+options for sim:
+  --seed N            the run's seed, an integer 0..9007199254740991 (default 1)
+  --duration D        simulated time: an integer with unit ns, us, ms or s (default 10s; at most 1h)
+  --pcap FILE         write every datagram that crossed the link to FILE (pcap, Ethernet/IPv4/UDP)
+  --pcap-mode MODE    sent (default: every datagram sent onto the link, drops included) or delivered
+  --schedule FILE     extra faults: a JSON array of {"at": "3s", "kind": "partition", "a": "pub", "b": "sub"};
+                      kinds: partition, heal (a, b, optional oneWay), healAll, crash, restart (host)
+  --list              list the scenarios and exit
+  -h, --help          this text
+
+scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}; hosts: ${PUB_HOST} (10.0.0.1), ${SUB_HOST} (10.0.0.2)
+exit codes: 0 invariants hold, 1 an invariant failed, 2 bad arguments`;
+
+export type CliRequest =
+  | { readonly kind: "help" }
+  | { readonly kind: "list" }
+  | {
+      readonly kind: "sim" | "demo";
+      readonly scenario: ScenarioSpec;
+      readonly seed: number;
+      readonly durationNs: number;
+      readonly pcapPath?: string;
+      readonly pcapMode: PcapTapMode;
+      readonly schedule: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
+    };
+
+const MAX_DURATION_NS = 3600 * 1_000_000_000;
+const HOSTS = [PUB_HOST, SUB_HOST];
+
+export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof ParseArgs): CliRequest {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        seed: { type: "string" },
+        duration: { type: "string" },
+        pcap: { type: "string" },
+        "pcap-mode": { type: "string" },
+        schedule: { type: "string" },
+        list: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? "demo";
+  if (values.help === true || command === "help") return { kind: "help" };
+  if (command !== "sim" && command !== "demo") {
+    throw new UsageError(`unknown command '${command}' (commands: demo, sim, help)`);
+  }
+  if (values.list === true) return { kind: "list" };
+  if (positionals.length > (command === "sim" ? 2 : 1)) {
+    throw new UsageError(`unexpected argument '${positionals[command === "sim" ? 2 : 1]}'`);
+  }
+  const scenarioName = command === "sim" ? (positionals[1] ?? "demo") : "demo";
+  const scenario = findScenario(scenarioName);
+  if (scenario === undefined) {
+    throw new UsageError(`unknown scenario '${scenarioName}'; known scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  }
+  const seed = parseSeed(values.seed ?? "1");
+  const durationNs = parseDuration(values.duration ?? "10s");
+  const mode = values["pcap-mode"] ?? "sent";
+  if (mode !== "sent" && mode !== "delivered") throw new UsageError(`--pcap-mode '${mode}' must be sent or delivered`);
+  const schedule = values.schedule === undefined ? [] : readSchedule(values.schedule, durationNs);
+  return {
+    kind: command,
+    scenario,
+    seed,
+    durationNs,
+    ...(values.pcap !== undefined ? { pcapPath: values.pcap } : {}),
+    pcapMode: mode,
+    schedule,
+  };
+}
+
+export function parseSeed(text: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new UsageError(`--seed '${text}' must be a non-negative decimal integer`);
+  const seed = Number(text);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed '${text}' is too large (at most ${Number.MAX_SAFE_INTEGER})`);
+  return seed;
+}
+
+export function parseDuration(text: string, what = "--duration"): number {
+  const result = parseDurationNs(text);
+  if (!result.ok) throw new UsageError(`${what} '${text}' ${result.reason}`);
+  if (result.value <= 0) throw new UsageError(`${what} '${text}' must be more than zero`);
+  if (result.value > MAX_DURATION_NS) throw new UsageError(`${what} '${text}' is longer than the limit of 1h`);
+  return result.value;
+}
+
+/** Reads and checks a fault schedule file (see USAGE). */
+export function readSchedule(path: string, durationNs: number): Array<{ atNs: number; action: FaultAction }> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--schedule '${path}': cannot read it (${error instanceof Error ? error.message : String(error)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--schedule '${path}' is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return parseSchedule(json, durationNs, `--schedule '${path}'`);
+}
+
+export function parseSchedule(json: unknown, durationNs: number, where = "schedule"): Array<{ atNs: number; action: FaultAction }> {
+  if (!Array.isArray(json)) throw new UsageError(`${where} must be a JSON array of faults`);
+  const out: Array<{ atNs: number; action: FaultAction }> = [];
+  json.forEach((entry: unknown, index) => {
+    const at = `${where} entry ${index}`;
+    if (typeof entry !== "object" || entry === null) throw new UsageError(`${at} must be an object`);
+    const e = entry as Record<string, unknown>;
+    const when = e["at"];
+    let atNs: number;
+    if (typeof when === "number" && Number.isSafeInteger(when) && when >= 0) atNs = when;
+    else if (typeof when === "string") {
+      const r = parseDurationNs(when);
+      if (!r.ok) throw new UsageError(`${at}: at '${when}' ${r.reason}`);
+      atNs = r.value;
+    } else throw new UsageError(`${at} needs "at": a duration such as "3s" (or integer nanoseconds)`);
+    if (atNs >= durationNs) throw new UsageError(`${at}: at ${when} is not before the end of the run`);
+    const host = (key: string): string => {
+      const value = e[key];
+      if (typeof value !== "string" || !HOSTS.includes(value)) throw new UsageError(`${at}: "${key}" must be one of the hosts ${HOSTS.join(", ")}`);
+      return value;
+    };
+    const oneWay = e["oneWay"] === true;
+    switch (e["kind"]) {
+      case "partition":
+      case "heal":
+        out.push({ atNs, action: { kind: e["kind"], a: host("a"), b: host("b"), oneWay } });
+        break;
+      case "healAll":
+        out.push({ atNs, action: { kind: "healAll" } });
+        break;
+      case "crash":
+      case "restart":
+        out.push({ atNs, action: { kind: e["kind"], host: host("host") } });
+        break;
+      default:
+        throw new UsageError(`${at}: "kind" must be partition, heal, healAll, crash or restart`);
+    }
+  });
+  // A crash of a host that is down, or a restart of one that is up, would fail mid-run: say so now.
+  const ordered = out.map((f, i) => ({ ...f, i })).sort((a, b) => a.atNs - b.atNs || a.i - b.i);
+  const down = new Set<string>();
+  for (const f of ordered) {
+    if (f.action.kind === "crash") {
+      const name = f.action.host as string;
+      if (down.has(name)) throw new UsageError(`${where} entry ${f.i}: ${name} is already down`);
+      down.add(name);
+    } else if (f.action.kind === "restart") {
+      const name = f.action.host as string;
+      if (!down.has(name)) throw new UsageError(`${where} entry ${f.i}: ${name} is not down`);
+      down.delete(name);
+    }
+  }
+  return out;
+}
