@@ -295,7 +295,7 @@ export function buildScenario(spec: ScenarioSpec, options: BuildOptions): Scenar
 
   // Liveness: what was offered `settle` before the end must have been read by the end (after a
   // crash, from the restarted subscriber's join on). Faults that last to the end of the run void it.
-  const settleNs = Math.min(2_000 * MS, Math.floor(durationNs / 4));
+  const settleNs = Math.min(2_000 * MS, Math.floor(durationNs / 2));
   const run: ScenarioRun = {
     spec,
     sim,
