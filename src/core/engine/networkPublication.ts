@@ -86,6 +86,14 @@ export class NetworkPublication implements RetransmitSender {
   senderPosition: number;
   /** The flow-control limit: the sender may send below this. */
   senderLimit: number;
+  /**
+   * Begin position of the newest term cleaned so far (the term before the first one at the start).
+   * The next term is cleaned once the sender is two
+   * terms past its start: receivers are at most a window (half a term) behind the sender, so
+   * nobody can NAK it any more, and the appender (at most half a term ahead of the sender) has not
+   * reached the partition again.
+   */
+  private cleanPosition: number;
   /** Position at which the publication was closed (end of stream), or -1. */
   endOfStreamPosition = -1;
 
@@ -154,9 +162,11 @@ export class NetworkPublication implements RetransmitSender {
       sessionId: this.sessionId,
       streamId: this.streamId,
       mtuLength: this.mtu,
+      cleanOnRotation: false,
     });
     const startPosition = computePosition(options.activeTermId, options.termOffset, this.positionBitsToShift, this.initialTermId);
     this.senderPosition = startPosition;
+    this.cleanPosition = startPosition - (startPosition & (this.termLength - 1)) - this.termLength;
     this.senderLimit = this.flowControl.initialLimit(options.nowNs, startPosition);
     this.retransmitHandler = new RetransmitHandler(this, {
       initialTermId: this.initialTermId,
@@ -241,6 +251,14 @@ export class NetworkPublication implements RetransmitSender {
     flags: number,
     setupRequested: boolean,
   ): void {
+    if (setupRequested) {
+      // A receiver that does not know this session asks for SETUP; its SM carries no position
+      // (term id 0, offset 0, window 0), so it must not reach flow control (as in Aeron, which
+      // only triggers the SETUP frame for it). Found by the simulator's fuzz test: the bogus
+      // position set a sender limit far beyond any receiver's window.
+      this.shouldSendSetup = true;
+      return;
+    }
     const position = computePosition(consumptionTermId, consumptionTermOffset, this.positionBitsToShift, this.initialTermId);
     const limit = this.flowControl.onStatusMessage(
       nowNs,
@@ -256,10 +274,6 @@ export class NetworkPublication implements RetransmitSender {
     );
     this.setSenderLimit(limit);
     this.lastSmNs = nowNs;
-    if (setupRequested) {
-      this.shouldSendSetup = true;
-      return;
-    }
     this.hasStatusMessage = true;
     this.connectedFlag = this.flowControl.hasRequiredReceivers();
   }
@@ -447,6 +461,15 @@ export class NetworkPublication implements RetransmitSender {
       this.senderPosition += available + scanPadding(scan);
       this.countSent(nowNs, available, 0);
       this.counters.values[Counter.DATA_FRAMES_SENT]! += 1;
+      if (this.senderPosition - this.cleanPosition >= 3 * this.termLength) this.cleanBehindSender();
+    }
+  }
+
+  private cleanBehindSender(): void {
+    // Bounded: the sender moves at most a term between calls, so this runs once or twice.
+    while (this.senderPosition - this.cleanPosition >= 3 * this.termLength) {
+      this.cleanPosition += this.termLength;
+      this.log.term(indexByTerm(this.initialTermId, this.computeTermId(this.cleanPosition))).clean();
     }
   }
 

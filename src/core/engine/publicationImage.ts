@@ -344,6 +344,9 @@ export class PublicationImage implements GapHandler, NakSink {
   private sendStatusMessage(nowNs: number, batch: TransmitBatch): boolean {
     const slot = batch.claim(this.endpointId, this.controlIp, this.controlPort);
     if (slot < 0) return false;
+    // Clean the terms every subscriber has left before advertising a window that lets the sender
+    // reach their partitions again.
+    this.cleanBehindSubscribers();
     const position = this.consumptionPosition();
     const termOffset = position & (this.termLength - 1);
     const termId = (this.initialTermId + Math.floor(position / this.termLength)) | 0;

@@ -38,6 +38,13 @@ export interface ExclusiveLogAppenderOptions {
   readonly mtuLength: number;
   /** reservedValue written into every frame header; 0 when absent. */
   readonly reservedValue?: number;
+  /**
+   * Clean the partition after the new active term on every rotation (default true). A network
+   * publication passes false and cleans behind its sender position instead, because a receiver up
+   * to a window behind the sender may still NAK data in that partition (Aeron cleans a term behind
+   * the sender, not on rotation).
+   */
+  readonly cleanOnRotation?: boolean;
 }
 
 export class ExclusiveLogAppender {
@@ -55,6 +62,7 @@ export class ExclusiveLogAppender {
   private termOffsetValue: number;
   private termBeginPositionValue: number;
   private activeTerm: TermBuffer;
+  private readonly cleanOnRotation: boolean;
 
   /**
    * Starts a publication log at (activeTermId, termOffset). The active term is cleaned from
@@ -80,6 +88,7 @@ export class ExclusiveLogAppender {
     }
     this.header = new DataHeaderTemplate(options.sessionId, options.streamId, activeTermId, options.reservedValue ?? 0);
     this.appender = new TermAppender(this.header, options.mtuLength);
+    this.cleanOnRotation = options.cleanOnRotation ?? true;
     this.activeTermIdValue = activeTermId;
     this.termOffsetValue = termOffset;
     this.termBeginPositionValue = computeTermBeginPosition(activeTermId, this.positionBitsToShift, this.initialTermId);
@@ -167,6 +176,6 @@ export class ExclusiveLogAppender {
     this.termOffsetValue = 0;
     this.termBeginPositionValue += this.termLength;
     this.activeTerm = this.logBuffers.term(nextIndex);
-    this.logBuffers.term(nextPartitionIndex(nextIndex)).clean();
+    if (this.cleanOnRotation) this.logBuffers.term(nextPartitionIndex(nextIndex)).clean();
   }
 }
