@@ -9,7 +9,8 @@
 // publisher, sender, rebuild, high-water-mark and subscriber positions all agree.
 //
 // Flow control is modelled the simple way: the publisher never runs more than one term ahead of
-// the subscriber, so no partition is reused while someone still needs it.
+// the subscriber, so no partition is reused while someone still needs it. Half the runs put both
+// logs over SharedArrayBuffers, so that the Atomics path of the commit word is covered too.
 import { expect } from "vitest";
 import { fc, test } from "@fast-check/vitest";
 import { align, FRAME_ALIGNMENT, HDR_TYPE_PAD } from "../../src/core/protocol/frameHeader.js";
@@ -95,9 +96,10 @@ test.prop(
     fc.array(fc.tuple(fc.noBias(fc.nat({ max: 0xffff })), fc.boolean()), { minLength: 1, maxLength: 400, size: "max" }),
     fc.integer(), // seed for contents and the network
     fc.integer({ min: 0, max: 60 }), // % of deliveries that keep the datagram for a duplicate
+    fc.boolean(), // logs over SharedArrayBuffers (Atomics on the commit word) or plain ArrayBuffers
   ],
   { numRuns: 200 },
-)("messages survive scanner -> shuffled, duplicated datagrams -> rebuilder -> reader -> assembler", (initialTermId, startTerms, startOffset, mtu, sizes, seed, duplicatePercent) => {
+)("messages survive scanner -> shuffled, duplicated datagrams -> rebuilder -> reader -> assembler", (initialTermId, startTerms, startOffset, mtu, sizes, seed, duplicatePercent, shared) => {
   const random = new Prng(seed);
   const maxLength = Math.min(maxMessageLength(TERM), 4 * mtu);
   const lengths = sizes.map(([raw, small]) => (small ? raw % 100 : raw % (maxLength + 1)));
@@ -105,7 +107,7 @@ test.prop(
 
   // Publisher.
   const activeTermId = (initialTermId + startTerms) | 0;
-  const publisherLog = LogBuffers.allocate(TERM);
+  const publisherLog = LogBuffers.allocate(TERM, shared);
   const publisher = new ExclusiveLogAppender(publisherLog, {
     initialTermId,
     activeTermId,
@@ -124,7 +126,7 @@ test.prop(
   const sent: Uint8Array[] = [];
 
   // Receiver.
-  const receiverLog = LogBuffers.allocate(TERM);
+  const receiverLog = LogBuffers.allocate(TERM, shared);
   const rebuilder = new TermRebuilder();
   const gapCheck = new GapCheck();
   let rebuildPosition = startPosition;

@@ -119,7 +119,9 @@ export function indexByTerm(initialTermId: number, activeTermId: number): number
 
 /** Partition holding `position`. */
 export function indexByPosition(position: number, positionBitsToShift: number): number {
-  return Math.floor(position / 2 ** positionBitsToShift) % PARTITION_COUNT;
+  const terms = Math.floor(position / 2 ** positionBitsToShift);
+  // An int32 remainder is a machine instruction; a double one is a call to fmod.
+  return terms <= 0x7fffffff ? (terms | 0) % PARTITION_COUNT : terms % PARTITION_COUNT;
 }
 
 /** Partition after `index` in rotation. */

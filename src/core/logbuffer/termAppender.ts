@@ -5,14 +5,14 @@
 // sender walk to the term end, and the caller rotates to the next term (PROTOCOL.md section 4).
 //
 // Write order for every frame: the header words except the length, then the payload, then the
-// length with Atomics.store. Header words go through the term's Int32Array (LogBuffers asserted a
-// little-endian host, so these stores are the little-endian wire layout); the offsets are all
-// 32-aligned.
+// length with frameLengthOrdered (Atomics.store over shared memory). Header words go through the
+// term's Int32Array (LogBuffers asserted a little-endian host, so these stores are the
+// little-endian wire layout); the offsets are all 32-aligned.
 import { HDR_TYPE_DATA, HDR_TYPE_PAD, CURRENT_VERSION, FRAME_ALIGNMENT, TYPE_OFFSET, align } from "../protocol/frameHeader.js";
 import { BEGIN_FLAG, DATA_HEADER_LENGTH, END_FLAG, UNFRAGMENTED } from "../protocol/dataHeader.js";
 import { checkMtuLength, LogBufferConfigError } from "./logBufferDescriptor.js";
 import { ByteCopier } from "./byteCopy.js";
-import type { TermBuffer } from "./logBuffers.js";
+import { frameLengthOrdered, type TermBuffer } from "./logBuffers.js";
 
 /** Returned by a TermAppender method when the message did not fit: the term is now full. */
 export const TRIPPED = -1;
@@ -131,7 +131,7 @@ export class BufferClaim {
   /** Publishes the frame: stores its length last. */
   commit(): void {
     const term = this.openTerm();
-    Atomics.store(term.words, this.frameOffsetValue >> 2, this.frameLengthValue);
+    frameLengthOrdered(term, this.frameOffsetValue, this.frameLengthValue);
     this.term = null;
   }
 
@@ -139,7 +139,7 @@ export class BufferClaim {
   abort(): void {
     const term = this.openTerm();
     term.view.setUint16(this.frameOffsetValue + TYPE_OFFSET, HDR_TYPE_PAD, true);
-    Atomics.store(term.words, this.frameOffsetValue >> 2, this.frameLengthValue);
+    frameLengthOrdered(term, this.frameOffsetValue, this.frameLengthValue);
     this.term = null;
   }
 }
@@ -168,7 +168,7 @@ export class TermAppender {
     if (resultingOffset > term.length) return this.handleEndOfTerm(term, termOffset);
     this.header.write(term, termOffset, UNFRAGMENTED, HDR_TYPE_DATA);
     this.copier.copy(term.bytes, term.view, termOffset + DATA_HEADER_LENGTH, src, srcOffset, length);
-    Atomics.store(term.words, termOffset >> 2, frameLength);
+    frameLengthOrdered(term, termOffset, frameLength);
     return resultingOffset;
   }
 
@@ -198,7 +198,7 @@ export class TermAppender {
       if (remaining <= maxPayload) flags |= END_FLAG;
       this.header.write(term, frameOffset, flags, HDR_TYPE_DATA);
       this.copier.copy(term.bytes, term.view, frameOffset + DATA_HEADER_LENGTH, src, readOffset, bytesToWrite);
-      Atomics.store(term.words, frameOffset >> 2, frameLength);
+      frameLengthOrdered(term, frameOffset, frameLength);
       flags = 0;
       frameOffset += align(frameLength, FRAME_ALIGNMENT);
       readOffset += bytesToWrite;
@@ -228,7 +228,7 @@ export class TermAppender {
       const paddingLength = term.length - termOffset;
       // Aeron writes a PAD frame from the default header (flags BEGIN|END) with the type changed.
       this.header.write(term, termOffset, UNFRAGMENTED, HDR_TYPE_PAD);
-      Atomics.store(term.words, termOffset >> 2, paddingLength);
+      frameLengthOrdered(term, termOffset, paddingLength);
     }
     return TRIPPED;
   }

@@ -1,5 +1,5 @@
 // Reads committed fragments from a term in order (Aeron's TermReader). From a frame-aligned term
-// offset it loads each frame's length word (Atomics.load; <= 0 means not yet written, so reading
+// offset it loads each frame's length word (frameLengthVolatile; <= 0 means not yet written, so reading
 // stops there), skips PAD frames without counting them, and hands each data fragment to a handler
 // object, at most `fragmentLimit` of them per call. It never crosses the term's end.
 //
@@ -8,7 +8,7 @@
 import { DATA_HEADER_LENGTH } from "../protocol/dataHeader.js";
 import { FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_OFFSET, align } from "../protocol/frameHeader.js";
 import { FragmentHeader } from "./fragmentHeader.js";
-import type { TermBuffer } from "./logBuffers.js";
+import { frameLengthVolatile, type TermBuffer } from "./logBuffers.js";
 import { PACK_HIGH_MAX, packAligned, unpackAligned, unpackHigh } from "./packing.js";
 
 /** Receives fragments. Implement it on a long-lived object; the reader calls it monomorphically. */
@@ -52,7 +52,6 @@ export class TermReader {
     if (fragmentLimit > MAX_FRAGMENT_LIMIT) {
       throw new RangeError(`fragment limit ${fragmentLimit} exceeds ${MAX_FRAGMENT_LIMIT}`);
     }
-    const words = term.words;
     const view = term.view;
     const bytes = term.bytes;
     const capacity = term.length;
@@ -62,7 +61,7 @@ export class TermReader {
     let count = 0;
     // Bounded: each pass advances offset by at least one aligned frame (32 bytes) within the term.
     while (count < fragmentLimit && offset < capacity) {
-      const frameLength = Atomics.load(words, offset >> 2);
+      const frameLength = frameLengthVolatile(term, offset);
       if (frameLength <= 0) break;
       const frameOffset = offset;
       offset += align(frameLength, FRAME_ALIGNMENT);

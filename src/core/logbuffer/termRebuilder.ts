@@ -1,6 +1,6 @@
 // Rebuilds a receiver's term from data frames that arrive out of order, duplicated or late
 // (Aeron's TermRebuilder). A frame is copied to its term offset with the length-last rule: the
-// header words after the length and the payload first, then the length word with Atomics.store.
+// header words after the length and the payload first, then the length word (frameLengthOrdered).
 // A slot whose length word is already set is left alone, so inserting the same frame twice (a
 // duplicate datagram, a retransmission) is harmless.
 //
@@ -9,7 +9,7 @@
 import { DATA_HEADER_LENGTH } from "../protocol/dataHeader.js";
 import { FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
 import { ByteCopier } from "./byteCopy.js";
-import type { TermBuffer } from "./logBuffers.js";
+import { frameLengthOrdered, frameLengthVolatile, type TermBuffer } from "./logBuffers.js";
 
 export class TermRebuilder {
   private readonly copier = new ByteCopier();
@@ -27,9 +27,7 @@ export class TermRebuilder {
     if (length < DATA_HEADER_LENGTH || termOffset + length > term.length || packetOffset + length > packet.length) {
       throw new RangeError(`frame of ${length} bytes at term offset ${termOffset} does not fit the term or the packet`);
     }
-    const words = term.words;
-    const w = termOffset >> 2;
-    if (Atomics.load(words, w) !== 0) return false;
+    if (frameLengthVolatile(term, termOffset) !== 0) return false;
     const frameLength =
       (packet[packetOffset] as number) |
       ((packet[packetOffset + 1] as number) << 8) |
@@ -40,7 +38,7 @@ export class TermRebuilder {
     }
     // Everything after the length word: the rest of the header and the payload.
     this.copier.copy(term.bytes, term.view, termOffset + 4, packet, packetOffset + 4, length - 4);
-    Atomics.store(words, w, frameLength);
+    frameLengthOrdered(term, termOffset, frameLength);
     return true;
   }
 }

@@ -10,7 +10,7 @@
 // position by available + padding.
 import { DATA_HEADER_LENGTH } from "../protocol/dataHeader.js";
 import { FRAME_ALIGNMENT, HDR_TYPE_PAD, TYPE_OFFSET, align } from "../protocol/frameHeader.js";
-import type { TermBuffer } from "./logBuffers.js";
+import { frameLengthVolatile, type TermBuffer } from "./logBuffers.js";
 import { packAligned, unpackAligned, unpackHigh } from "./packing.js";
 
 /** Bytes to send, from a packed scan result (a multiple of 32). */
@@ -25,7 +25,6 @@ export function scanPadding(result: number): number {
 
 /** Scans `term` from `termOffset` for up to `maxLength` bytes of whole committed frames. */
 export function scanForAvailability(term: TermBuffer, termOffset: number, maxLength: number): number {
-  const words = term.words;
   const view = term.view;
   const limit = Math.min(maxLength, term.length - termOffset);
   let available = 0;
@@ -33,7 +32,7 @@ export function scanForAvailability(term: TermBuffer, termOffset: number, maxLen
   // Bounded: each pass adds at least 32 bytes to `available`, which stops at `limit`.
   while (padding === 0 && available < limit) {
     const frameOffset = termOffset + available;
-    const frameLength = Atomics.load(words, frameOffset >> 2);
+    const frameLength = frameLengthVolatile(term, frameOffset);
     if (frameLength <= 0) break;
     let alignedLength = align(frameLength, FRAME_ALIGNMENT);
     if (view.getUint16(frameOffset + TYPE_OFFSET, true) === HDR_TYPE_PAD) {
