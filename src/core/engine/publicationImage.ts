@@ -171,7 +171,8 @@ export class PublicationImage implements GapHandler, NakSink {
       values[Counter.INVALID_PACKETS]! += 1;
       return;
     }
-    const packetPosition = computePosition(termId, termOffset, this.positionBitsToShift, this.initialTermId);
+    // computePosition's `2 ** shift` costs a Math.pow per frame on this hot path; termLength is that power.
+    const packetPosition = ((termId - this.initialTermId) | 0) * this.termLength + termOffset;
     // A PAD frame arrives as its 32-byte header while its length covers the rest of the term: the
     // window is checked against the bytes that arrived (as Aeron does), the HWM moves to the term end.
     const proposedPosition = packetPosition + (isHeartbeat ? 0 : isPad ? frameLength : align(frameLength, FRAME_ALIGNMENT));
