@@ -60,6 +60,7 @@ import { parseIpv4 } from "../address.js";
 import { Counter, Counters } from "./counters.js";
 import { EngineUsageError, InvalidArgumentError, UnsupportedChannelError } from "./engineErrors.js";
 import { NetworkPublication, PublicationState } from "./networkPublication.js";
+import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
 import { ImageState, PublicationImage } from "./publicationImage.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
@@ -147,6 +148,7 @@ export class Engine implements FrameVisitor {
   readonly walker = new DatagramWalker();
   readonly publications: NetworkPublication[] = [];
   readonly images: PublicationImage[] = [];
+  readonly ipcPublications: IpcPublication[] = [];
 
   private readonly random: RandomSource;
   private readonly resolveHost: ((name: string) => number) | undefined;
@@ -160,6 +162,7 @@ export class Engine implements FrameVisitor {
   private readonly endpointsById = new Map<number, SendEndpoint | ReceiveEndpoint>();
   private readonly endpointEvents: EndpointEvent[] = [];
   private readonly subscriptions: Subscription[] = [];
+  private readonly ipcSubscriptions: Subscription[] = [];
   private readonly handles: Publication[] = [];
   private pollStart = 0;
 
@@ -209,6 +212,7 @@ export class Engine implements FrameVisitor {
     const canonical = formatChannelUri(uri);
     checkSupported(uri, canonical);
     const params = resolveStreamParams(this.config, uri);
+    if (uri.media === "ipc") return this.addIpcSubscription(canonical, streamId, params, options);
     const address = this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind");
     if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
     const bindIp = this.resolve(address);
@@ -239,7 +243,22 @@ export class Engine implements FrameVisitor {
     const streamImages = endpoint.images.get(streamId);
     if (streamImages !== undefined) {
       for (const image of streamImages.values()) {
-        if (image.state === ImageState.ACTIVE && subscription.matches(streamId, image.sessionId)) subscription.addImage(image);
+        // A late subscriber joins at the image's current (rebuilt) position: it sees messages from now on.
+        if (image.state === ImageState.ACTIVE && subscription.matches(streamId, image.sessionId)) subscription.addImage(image, image.rebuildPosition);
+      }
+    }
+    return subscription;
+  }
+
+  private addIpcSubscription(canonical: string, streamId: number, params: StreamParams, options: SubscriptionOptions): Subscription {
+    const subscription = new Subscription(canonical, streamId, params.sessionId, this.nextRegistrationId++, -1, options,
+      (s) => this.onSubscriptionClosed(s));
+    this.ipcSubscriptions.push(subscription);
+    this.subscriptions.push(subscription);
+    this.counters.values[Counter.SUBSCRIPTIONS_ACTIVE]! += 1;
+    for (const publication of this.ipcPublications) {
+      if (!publication.isDraining && !publication.isClosed && subscription.matches(streamId, publication.sessionId)) {
+        subscription.addImage(publication, publication.position);
       }
     }
     return subscription;
@@ -251,6 +270,8 @@ export class Engine implements FrameVisitor {
     for (const s of [...this.subscriptions]) s.close();
     for (const p of this.publications) p.state = PublicationState.CLOSED;
     this.publications.length = 0;
+    for (const p of this.ipcPublications) p.markClosed();
+    this.ipcPublications.length = 0;
     for (const image of this.images) image.close();
     this.images.length = 0;
     for (const id of this.endpointsById.keys()) this.endpointEvents.push({ type: "close", endpointId: id });
@@ -310,6 +331,18 @@ export class Engine implements FrameVisitor {
         this.detachSubscribers(image);
       }
     }
+    const ipc = this.ipcPublications;
+    for (let i = 0; i < ipc.length; i++) {
+      const publication = ipc[i]!;
+      // Subscribers that read to the end of stream see the image go; a drained publication goes.
+      for (const subscriber of [...publication.subscribers]) {
+        if (subscriber.isEndOfStream) subscriber.subscription.removeImage(publication);
+      }
+      if (publication.isDrained()) {
+        this.removeIpcPublication(publication);
+        i--;
+      }
+    }
     if (this.pendingSetups.size > 0) {
       for (const [sessionId, entry] of this.pendingSetups) if (entry.expiresNs - nowNs <= 0) this.pendingSetups.delete(sessionId);
     }
@@ -352,6 +385,11 @@ export class Engine implements FrameVisitor {
     for (let i = 0; i < images.length; i++) {
       const d = images[i]!.deadlineNs();
       if (d < deadline) deadline = d;
+    }
+    const ipc = this.ipcPublications;
+    for (let i = 0; i < ipc.length; i++) {
+      const publication = ipc[i]!;
+      if (publication.isDraining && (publication.isDrained() || publication.subscribers.some((s) => s.isEndOfStream))) return this.lastNowNs;
     }
     return deadline;
   }
@@ -474,7 +512,7 @@ export class Engine implements FrameVisitor {
     values[Counter.IMAGES_CREATED]! += 1;
     values[Counter.IMAGES_ACTIVE]! += 1;
     for (const subscription of endpoint.subscriptions) {
-      if (subscription.matches(streamId, sessionId)) subscription.addImage(image);
+      if (subscription.matches(streamId, sessionId)) subscription.addImage(image, image.joinPosition);
     }
   }
 
@@ -617,6 +655,7 @@ export class Engine implements FrameVisitor {
     const canonical = formatChannelUri(uri);
     checkSupported(uri, canonical);
     const params = resolveStreamParams(this.config, uri);
+    if (uri.media === "ipc") return this.createIpcPublication(canonical, streamId, params, exclusive);
     const address = this.requireEndpoint(uri, "a UDP publication needs endpoint=<ip>:<port> to send to");
     if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a publication must name the receiver's port");
     const destinationIp = this.resolve(address);
@@ -652,22 +691,7 @@ export class Engine implements FrameVisitor {
     if (endpoint.find(sessionId, streamId) !== undefined) {
       throw new ChannelUriError("session-id", String(sessionId), `stream ${streamId} already has a publication with this session on ${canonical}`);
     }
-    let initialTermId: number;
-    let activeTermId: number;
-    let termOffset: number;
-    if (params.initialPosition !== undefined) {
-      initialTermId = params.initialPosition.initTermId;
-      activeTermId = params.initialPosition.termId;
-      termOffset = params.initialPosition.termOffset;
-      if (termOffset === params.termLengthBytes) {
-        activeTermId = (activeTermId + 1) | 0;
-        termOffset = 0;
-      }
-    } else {
-      initialTermId = this.random.nextUint32() | 0;
-      activeTermId = initialTermId;
-      termOffset = 0;
-    }
+    const { initialTermId, activeTermId, termOffset } = this.startOf(params);
     const network = new NetworkPublication({
       sessionId,
       streamId,
@@ -689,6 +713,59 @@ export class Engine implements FrameVisitor {
     return this.track(new Publication(network, (p) => this.onPublicationHandleClosed(p)));
   }
 
+  private createIpcPublication(canonical: string, streamId: number, params: StreamParams, exclusive: boolean): Publication {
+    if (!exclusive) {
+      for (const existing of this.ipcPublications) {
+        if (!existing.exclusive && existing.channel === canonical && existing.streamId === streamId && !existing.isDraining) {
+          existing.refCount++;
+          return this.track(new Publication(existing, (p) => this.onPublicationHandleClosed(p)));
+        }
+      }
+    }
+    let sessionId = params.sessionId;
+    // Bounded: a draw lands on a reserved or used session id with tiny probability.
+    for (let attempt = 0; sessionId === undefined && attempt < 64; attempt++) {
+      const candidate = this.random.nextUint32() | 0;
+      if (candidate >= this.config.reservedSessionIdLow && candidate <= this.config.reservedSessionIdHigh) continue;
+      if (!this.ipcPublications.some((p) => p.sessionId === candidate && p.streamId === streamId)) sessionId = candidate;
+    }
+    if (sessionId === undefined) throw new EngineUsageError("could not find a free session id in 64 draws (is the random source constant?)");
+    if (this.ipcPublications.some((p) => p.sessionId === sessionId && p.streamId === streamId && !p.isClosed)) {
+      throw new ChannelUriError("session-id", String(sessionId), `stream ${streamId} already has an IPC publication with this session`);
+    }
+    const { initialTermId, activeTermId, termOffset } = this.startOf(params);
+    const publication = new IpcPublication({
+      sessionId, streamId, channel: canonical, params, exclusive, initialTermId, activeTermId, termOffset, counters: this.counters,
+    });
+    this.ipcPublications.push(publication);
+    this.counters.values[Counter.PUBLICATIONS_ACTIVE]! += 1;
+    for (const subscription of this.ipcSubscriptions) {
+      if (subscription.matches(streamId, sessionId)) subscription.addImage(publication, publication.position);
+    }
+    return this.track(new Publication(publication, (p) => this.onPublicationHandleClosed(p)));
+  }
+
+  private removeIpcPublication(publication: IpcPublication): void {
+    for (const subscriber of [...publication.subscribers]) subscriber.subscription.removeImage(publication);
+    publication.markClosed();
+    const index = this.ipcPublications.indexOf(publication);
+    if (index >= 0) this.ipcPublications.splice(index, 1);
+    this.counters.values[Counter.PUBLICATIONS_ACTIVE]! -= 1;
+  }
+
+  /** Where a new publication's stream starts: the URI's three values, or a random initial term. */
+  private startOf(params: StreamParams): { initialTermId: number; activeTermId: number; termOffset: number } {
+    if (params.initialPosition === undefined) {
+      const initialTermId = this.random.nextUint32() | 0;
+      return { initialTermId, activeTermId: initialTermId, termOffset: 0 };
+    }
+    const { initTermId, termId, termOffset } = params.initialPosition;
+    // An offset at the very end of a term is the start of the next one.
+    return termOffset === params.termLengthBytes
+      ? { initialTermId: initTermId, activeTermId: (termId + 1) | 0, termOffset: 0 }
+      : { initialTermId: initTermId, activeTermId: termId, termOffset };
+  }
+
   private track(handle: Publication): Publication {
     this.handles.push(handle);
     return handle;
@@ -697,9 +774,9 @@ export class Engine implements FrameVisitor {
   private onPublicationHandleClosed(handle: Publication): void {
     const index = this.handles.indexOf(handle);
     if (index >= 0) this.handles.splice(index, 1);
-    const network = handle.networkPublication;
-    network.refCount--;
-    if (network.refCount <= 0) network.close();
+    const backend = handle.backend;
+    backend.refCount--;
+    if (backend.refCount <= 0) backend.close();
   }
 
   private removePublication(publication: NetworkPublication): void {
@@ -742,6 +819,11 @@ export class Engine implements FrameVisitor {
     const index = this.subscriptions.indexOf(subscription);
     if (index >= 0) this.subscriptions.splice(index, 1);
     this.counters.values[Counter.SUBSCRIPTIONS_ACTIVE]! -= 1;
+    const ipcIndex = this.ipcSubscriptions.indexOf(subscription);
+    if (ipcIndex >= 0) {
+      this.ipcSubscriptions.splice(ipcIndex, 1);
+      return;
+    }
     const endpoint = this.endpointsById.get(subscription.endpointId);
     if (!(endpoint instanceof ReceiveEndpoint)) return;
     const i = endpoint.subscriptions.indexOf(subscription);
@@ -799,7 +881,6 @@ function checkStreamId(streamId: number): void {
 }
 
 function checkSupported(uri: ChannelUri, canonical: string): void {
-  if (uri.media === "ipc") throw new UnsupportedChannelError(canonical, "aeron:ipc is not supported yet; use aeron:udp on 127.0.0.1");
   if (uri.multicast !== undefined) throw new UnsupportedChannelError(canonical, "multicast channels are not supported yet");
   if (uri.controlMode !== undefined) throw new UnsupportedChannelError(canonical, `control-mode=${uri.controlMode} is not supported yet`);
 }

@@ -5,3 +5,4 @@ export * from "./networkPublication.js";
 export * from "./publication.js";
 export * from "./publicationImage.js";
 export * from "./subscription.js";
+export * from "./ipcPublication.js";

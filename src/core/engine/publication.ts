@@ -3,41 +3,60 @@
 // a new session. Closing the last handle closes the stream: drain, end of stream, linger.
 import type { BufferClaim } from "../logbuffer/termAppender.js";
 import { EngineUsageError } from "./engineErrors.js";
-import { CLOSED, type NetworkPublication } from "./networkPublication.js";
+import { CLOSED } from "./networkPublication.js";
+
+/** What a Publication handle drives: a network publication or an IPC publication. */
+export interface PublicationBackend {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly channel: string;
+  readonly initialTermId: number;
+  readonly termLength: number;
+  readonly isConnected: boolean;
+  readonly position: number;
+  readonly publisherLimit: number;
+  readonly maxPayloadLength: number;
+  readonly maxMessageLength: number;
+  readonly exclusive: boolean;
+  refCount: number;
+  offer(buffer: Uint8Array, offset: number, length: number): number;
+  tryClaim(length: number, claim: BufferClaim): number;
+  close(): void;
+}
 
 export class Publication {
-  readonly networkPublication: NetworkPublication;
+  readonly backend: PublicationBackend;
   private closedFlag = false;
   private readonly onClose: (publication: Publication) => void;
 
-  constructor(networkPublication: NetworkPublication, onClose: (publication: Publication) => void) {
-    this.networkPublication = networkPublication;
+  constructor(backend: PublicationBackend, onClose: (publication: Publication) => void) {
+    this.backend = backend;
     this.onClose = onClose;
   }
 
   get sessionId(): number {
-    return this.networkPublication.sessionId;
+    return this.backend.sessionId;
   }
 
   get streamId(): number {
-    return this.networkPublication.streamId;
+    return this.backend.streamId;
   }
 
   get channel(): string {
-    return this.networkPublication.channel;
+    return this.backend.channel;
   }
 
   get initialTermId(): number {
-    return this.networkPublication.initialTermId;
+    return this.backend.initialTermId;
   }
 
   get termLength(): number {
-    return this.networkPublication.termLength;
+    return this.backend.termLength;
   }
 
   /** True when a receiver is connected (a status message arrived within the connection timeout). */
   get isConnected(): boolean {
-    return !this.closedFlag && this.networkPublication.isConnected;
+    return !this.closedFlag && this.backend.isConnected;
   }
 
   get isClosed(): boolean {
@@ -46,20 +65,20 @@ export class Publication {
 
   /** The position the next message will be appended at. */
   get position(): number {
-    return this.networkPublication.position;
+    return this.backend.position;
   }
 
   /** The position offers may reach before BACK_PRESSURED. */
   get positionLimit(): number {
-    return this.networkPublication.publisherLimit;
+    return this.backend.publisherLimit;
   }
 
   get maxPayloadLength(): number {
-    return this.networkPublication.maxPayloadLength;
+    return this.backend.maxPayloadLength;
   }
 
   get maxMessageLength(): number {
-    return this.networkPublication.maxMessageLength;
+    return this.backend.maxMessageLength;
   }
 
   /**
@@ -70,7 +89,7 @@ export class Publication {
    */
   offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset): number {
     if (this.closedFlag) return CLOSED;
-    return this.networkPublication.offer(buffer, offset, length);
+    return this.backend.offer(buffer, offset, length);
   }
 
   /**
@@ -80,7 +99,7 @@ export class Publication {
    */
   tryClaim(length: number, claim: BufferClaim): number {
     if (this.closedFlag) return CLOSED;
-    return this.networkPublication.tryClaim(length, claim);
+    return this.backend.tryClaim(length, claim);
   }
 
   close(): void {

@@ -4,7 +4,7 @@ import type { FragmentHeader } from "../logbuffer/fragmentHeader.js";
 import { FragmentAssembler, TermReader, fragmentsRead, readOffset, type FragmentHandler } from "../logbuffer/index.js";
 import { indexByTerm } from "../logbuffer/logBufferDescriptor.js";
 import { EngineUsageError, InvalidArgumentError } from "./engineErrors.js";
-import { ImageState, type PublicationImage } from "./publicationImage.js";
+import type { LogBuffers } from "../logbuffer/logBuffers.js";
 
 /** Receives whole messages: `buffer[offset, offset + length)`, valid only during the call. */
 export type MessageHandler = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader) => void;
@@ -27,49 +27,67 @@ class HandlerAdapter implements FragmentHandler {
   }
 }
 
+/**
+ * What an Image reads: a log with its geometry, the subscribers reading it, and where the stream
+ * ends. A PublicationImage (a stream rebuilt from the network) and an IpcPublication (a local
+ * publication's own log) are both image sources.
+ */
+export interface ImageSource {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly initialTermId: number;
+  readonly positionBitsToShift: number;
+  readonly termLength: number;
+  readonly log: LogBuffers;
+  /** Where an end of stream was signalled, or -1. */
+  readonly endOfStreamPosition: number;
+  readonly subscribers: Image[];
+  /** True once the source is gone (nothing more can be read). */
+  readonly isClosed: boolean;
+}
+
 /** One subscriber's view of one publication session. */
 export class Image {
   readonly subscription: Subscription;
-  readonly publicationImage: PublicationImage;
+  readonly source: ImageSource;
+  /** Where this subscriber started reading. */
+  readonly joinPosition: number;
   /** The next position this subscriber reads from. */
   position: number;
   private readonly reader: TermReader;
   private readonly assembler: FragmentAssembler;
 
-  constructor(subscription: Subscription, publicationImage: PublicationImage, adapter: FragmentHandler) {
+  constructor(subscription: Subscription, source: ImageSource, joinPosition: number, adapter: FragmentHandler) {
     this.subscription = subscription;
-    this.publicationImage = publicationImage;
-    this.position = publicationImage.joinPosition;
-    this.reader = new TermReader(publicationImage.initialTermId, publicationImage.positionBitsToShift, publicationImage.log.term(0));
+    this.source = source;
+    this.joinPosition = joinPosition;
+    this.position = joinPosition;
+    this.reader = new TermReader(source.initialTermId, source.positionBitsToShift, source.log.term(0));
     this.assembler = new FragmentAssembler(adapter);
   }
 
   get sessionId(): number {
-    return this.publicationImage.sessionId;
+    return this.source.sessionId;
   }
 
   get streamId(): number {
-    return this.publicationImage.streamId;
-  }
-
-  get joinPosition(): number {
-    return this.publicationImage.joinPosition;
+    return this.source.streamId;
   }
 
   /** True once this subscriber has read everything up to the publication's end of stream. */
   get isEndOfStream(): boolean {
-    const eos = this.publicationImage.endOfStreamPosition;
+    const eos = this.source.endOfStreamPosition;
     return eos >= 0 && this.position >= eos;
   }
 
   get isClosed(): boolean {
-    return this.publicationImage.state === ImageState.CLOSED;
+    return this.source.isClosed;
   }
 
   /** Reads up to `fragmentLimit` fragments in order; returns how many were read. */
   poll(fragmentLimit: number): number {
-    const image = this.publicationImage;
-    if (image.state === ImageState.CLOSED) return 0;
+    const image = this.source;
+    if (image.isClosed) return 0;
     const termLength = image.termLength;
     let read = 0;
     // Bounded: at most two terms are visited (a PAD frame ends a term).
@@ -149,28 +167,28 @@ export class Subscription {
     return read;
   }
 
-  /** Engine: a matching image appeared. */
-  addImage(publicationImage: PublicationImage): Image {
-    const image = new Image(this, publicationImage, this.adapter);
+  /** Engine: a matching image source appeared; this subscriber reads it from `joinPosition`. */
+  addImage(source: ImageSource, joinPosition: number): Image {
+    const image = new Image(this, source, joinPosition, this.adapter);
     this.images.push(image);
-    publicationImage.subscribers.push(image);
+    source.subscribers.push(image);
     this.options.onAvailableImage?.(image);
     return image;
   }
 
   /** Engine: an image went away. */
-  removeImage(publicationImage: PublicationImage): void {
-    const index = this.images.findIndex((image) => image.publicationImage === publicationImage);
+  removeImage(source: ImageSource): void {
+    const index = this.images.findIndex((image) => image.source === source);
     if (index < 0) return;
     const [image] = this.images.splice(index, 1);
-    const subscriberIndex = publicationImage.subscribers.indexOf(image!);
-    if (subscriberIndex >= 0) publicationImage.subscribers.splice(subscriberIndex, 1);
+    const subscriberIndex = source.subscribers.indexOf(image!);
+    if (subscriberIndex >= 0) source.subscribers.splice(subscriberIndex, 1);
     this.options.onUnavailableImage?.(image!);
   }
 
   close(): void {
     if (this.closedFlag) return;
-    for (const image of [...this.images]) this.removeImage(image.publicationImage);
+    for (const image of [...this.images]) this.removeImage(image.source);
     this.closedFlag = true;
     this.onClose(this);
   }
