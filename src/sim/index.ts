@@ -14,6 +14,41 @@
 // - fork(label) with the same label gives the same stream: labels must name what is unique.
 // - Jitter is drawn per datagram and may reorder; use jitterNs: 0 plus reorder for control.
 // - Events at the same instant run in the order they were scheduled (sim.at before later sends).
+//
+// Running Petrel engines, and your own service on them: attachEngine(host) in a host's setup runs
+// an Engine there. Its sockets become the host's ports (a subscription binds its channel's port, a
+// publication an ephemeral one), its randomness is the host's Prng, and the application's code goes
+// in onTick, which runs after every input to the engine (datagram, timer, wake) before the
+// engine's output is sent. A restart runs setup again: a new engine that remembers nothing.
+//
+//   const sim = new Simulation({ seed: 42, defaultLink: { latencyNs: 100_000 } });
+//   const channel = "aeron:udp?endpoint=10.0.0.2:40123|term-length=64k";
+//   let received = 0;
+//   sim.host("pub", (host) => {
+//     const node = attachEngine(host);
+//     const publication = node.engine.addPublication(channel, 10);
+//     const message = new TextEncoder().encode("hello");
+//     let sent = 0;
+//     node.onTick((nowNs) => {
+//       while (sent < 100 && publication.offer(message) > 0) sent++;
+//       if (sent < 100) node.wakeAt(nowNs + 1_000_000); // not connected yet, or back-pressured
+//     });
+//   }, { ip: "10.0.0.1" });
+//   sim.host("sub", (host) => {
+//     const node = attachEngine(host);
+//     const subscription = node.engine.addSubscription(channel, 10);
+//     node.onTick(() => void subscription.poll(() => received++, 10));
+//   }, { ip: "10.0.0.2" });
+//   sim.runUntil(() => received === 100, 10e9); // true; sim.traceHash() names the run
+//
+// More gotchas, for engines:
+// - onTick runs inside the node's handler: schedule crashes, restarts and wake() with sim.at.
+// - After acting on an engine from a sim.at action (offer, addSubscription), call node.wake().
+// - An application with a schedule of its own asks for a tick with node.wakeAt(localNs).
+//
+// Scenarios: runScenario(seed, schedule, options) runs a reliable stream through a fault
+// schedule (data: a list of { atNs, action }), checks every message, bounds and liveness, and
+// returns { ok, violation?, traceHash, stats }; parseSchedule reads one from JSON.
 export { addressKey, formatAddress, formatIpv4, ipv4, isMulticastIpv4, parseIpv4, sameAddress, simAddress, type SimAddress } from "./address.js";
 export { SimAssertionError } from "./assert.js";
 export { BufferPool, BufferPoolExhaustedError } from "./bufferPool.js";
@@ -59,3 +94,21 @@ export {
   type SimulationOptions,
 } from "./simulator.js";
 export { TraceHash } from "./trace.js";
+export { attachEngine, EngineHost, withoutNaks, type EngineHostOptions, type OutboundFilter, type TickCallback } from "./engineHost.js";
+export { formatViolation, Peaks, StreamChecker, ViolationLog, type Bounds, type Violation, type ViolationKind } from "./invariants.js";
+export {
+  formatScenarioResult,
+  parseSchedule,
+  runScenario,
+  SCENARIO_DEFAULTS,
+  validateSchedule,
+  type BrokenEngine,
+  type PartitionDirection,
+  type ScenarioAction,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type ScenarioStats,
+  type Schedule,
+  type ScheduledFault,
+} from "./scenario.js";
+export { MESSAGE_HEADER_BYTES, StreamContent, type StreamContentOptions } from "./workloadStream.js";

@@ -32,6 +32,9 @@ const EVENT_BOOT = 4;
 
 const HOSTS_MAX = 4096;
 const NODE_PORTS_MAX = 64;
+/** Ephemeral ports a host hands out for bindPort(0): the IANA dynamic range, as an OS does. */
+const EPHEMERAL_PORT_FIRST = 49152;
+const EPHEMERAL_PORT_LAST = 65535;
 
 export interface SimulationOptions {
   /** The one number that decides the run (an integer in 0 .. 2^53 - 1). */
@@ -75,8 +78,9 @@ export interface HostContext {
   /** Local time now. */
   nowNs(): number;
   /**
-   * Binds `node` to one or more UDP ports of this host: datagrams to any of them go to the node,
-   * and a datagram it sends with endpoint id i leaves from ports[i].
+   * Binds `node` to UDP ports of this host (none is allowed: a node that opens its sockets later
+   * with BoundNode.bindPort): datagrams to any of them go to the node, and a datagram it sends
+   * with endpoint id i leaves from ports[i].
    */
   bind(node: SimNode, ports: number | ReadonlyArray<number>): BoundNode;
   /** Datagrams to (groupIp, port) reach this host's node bound to `port`. */
@@ -94,6 +98,15 @@ export interface BoundNode {
    * outside (an application command in a sim.at action). Not from inside the node's own handlers.
    */
   wake(): void;
+  /**
+   * Binds one more port of the host to this node, also from inside its handlers (a socket opened
+   * at run time); port 0 asks the host for a free ephemeral port (49152..65535, handed out in
+   * order, deterministically). Returns the new port's endpoint id (its index in `addresses`;
+   * the index of a port unbound earlier is reused).
+   */
+  bindPort(port: number): number;
+  /** Closes a port bound to this node: datagrams to it are dropped (noListener) from now on. */
+  unbindPort(port: number): void;
 }
 
 export type HostSetup = (host: HostContext) => void;
@@ -143,22 +156,37 @@ class NodeSlot implements BoundNode {
   serial = 0;
   firesAtInstant = 0;
   alive = true;
+  /** Endpoint ids whose port was unbound, for bindPort to reuse. */
+  readonly freeEndpoints: number[] = [];
   constructor(
     readonly sim: Simulation,
     readonly host: SimHost,
     readonly node: SimNode,
-    readonly addresses: ReadonlyArray<SimAddress>,
+    readonly addresses: SimAddress[],
     readonly index: number,
   ) {}
   wake(): void {
     assert(this.alive, "wake: the node's host crashed");
     this.sim.wakeSlot(this);
   }
+  bindPort(port: number): number {
+    assert(this.alive, "bindPort: the node's host crashed");
+    return this.sim.bindSlotPort(this, port);
+  }
+  unbindPort(port: number): void {
+    if (!this.alive) return;
+    const binding = this.host.ports.get(port);
+    assert(binding !== undefined && binding.slot === this, `unbindPort: port ${port} is not bound to this node`);
+    this.host.ports.delete(port);
+    this.freeEndpoints.push(this.addresses.indexOf(binding.address));
+  }
 }
 
 class SimHost implements HostInfo {
   up = true;
   incarnation = 0;
+  /** The next ephemeral port to try; kept across restarts, as an OS's port counter is. */
+  nextEphemeralPort = EPHEMERAL_PORT_FIRST;
   readonly ports = new Map<number, PortBinding>();
   slots: NodeSlot[] = [];
   constructor(
@@ -462,6 +490,37 @@ export class Simulation {
 
   // --- Internals ---------------------------------------------------------------------------------
 
+  /** Called by BoundNode.bindPort(). */
+  bindSlotPort(slot: NodeSlot, requested: number): number {
+    const host = slot.host;
+    let port = requested;
+    if (port === 0) {
+      // Bounded: one pass over the ephemeral range.
+      for (let tries = 0; ; tries++) {
+        assert(tries <= EPHEMERAL_PORT_LAST - EPHEMERAL_PORT_FIRST, `bindPort: ${host.name} has no free ephemeral port`);
+        const candidate = host.nextEphemeralPort;
+        host.nextEphemeralPort = candidate === EPHEMERAL_PORT_LAST ? EPHEMERAL_PORT_FIRST : candidate + 1;
+        if (!host.ports.has(candidate)) {
+          port = candidate;
+          break;
+        }
+      }
+    }
+    assertIntegerInRange(port, 1, 65535, "port");
+    assert(!host.ports.has(port), `bindPort: port ${port} of ${host.name} is taken`);
+    const address = this.address(host.ip, port);
+    let endpoint = slot.freeEndpoints.pop();
+    if (endpoint === undefined) {
+      assert(slot.addresses.length < NODE_PORTS_MAX, "bindPort: at most 64 ports per node");
+      endpoint = slot.addresses.length;
+      slot.addresses.push(address);
+    } else {
+      slot.addresses[endpoint] = address;
+    }
+    host.ports.set(port, new PortBinding(slot, address));
+    return endpoint;
+  }
+
   /** Called by BoundNode.wake(). */
   wakeSlot(slot: NodeSlot): void {
     assert(!this.servicing, "wake: not from inside a node's handler");
@@ -519,7 +578,7 @@ export class Simulation {
   }
 
   private bind(host: SimHost, node: SimNode, ports: ReadonlyArray<number>): BoundNode {
-    assert(ports.length >= 1 && ports.length <= NODE_PORTS_MAX, "bind: between 1 and 64 ports");
+    assert(ports.length <= NODE_PORTS_MAX, "bind: at most 64 ports");
     const addresses: SimAddress[] = [];
     for (const port of ports) {
       assertIntegerInRange(port, 1, 65535, "port");

@@ -181,12 +181,14 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     // window is checked against the bytes that arrived (as Aeron does), the HWM moves to the term end.
     const proposedPosition = packetPosition + (isHeartbeat ? 0 : isPad ? frameLength : align(frameLength, FRAME_ALIGNMENT));
     const receivedEnd = isPad ? packetPosition + DATA_HEADER_LENGTH : proposedPosition;
-    // A heartbeat may sit up to one frame past the window: the sender's position jumps over the
-    // padding at a term's end, and that jump can end beyond the limit the sender was given.
-    // Rejecting such a heartbeat hides the sender's position, and so any tail loss before it,
-    // until the image times out (found by test/sim/fuzz.test.ts: a partition healed while the
-    // sender sat just past a term end left the image deaf to every heartbeat).
-    const overrunLimit = isHeartbeat ? this.lastSmLimit + this.mtu : this.lastSmLimit;
+    // A heartbeat may sit past the window by up to one padding frame: the sender's position jumps
+    // over the padding at a term's end (up to a whole maximum-length message, a term / 8), and
+    // that jump can end beyond the limit the sender was given. Rejecting such a heartbeat hides
+    // the sender's position, and so any tail loss before it, until the image times out (found by
+    // test/sim/fuzz.test.ts: a partition healed while the sender sat just past a term's end left
+    // the image deaf to every heartbeat). A heartbeat carries no data, so the slack (a quarter
+    // term) costs no buffer; it keeps the HWM within a term of the rebuild position.
+    const overrunLimit = isHeartbeat ? this.lastSmLimit + (this.termLength >> 2) : this.lastSmLimit;
     if (receivedEnd > overrunLimit) {
       values[Counter.FLOW_CONTROL_OVER_RUNS]! += 1;
       return;
