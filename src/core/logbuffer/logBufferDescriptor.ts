@@ -87,20 +87,22 @@ export function termCount(activeTermId: number, initialTermId: number): number {
 /**
  * Stream position of `termOffset` in term `activeTermId`:
  * `((activeTermId − initialTermId) | 0) · 2^positionBitsToShift + termOffset`.
- * Multiplication rather than `<<` because the result is wider than 32 bits.
+ * Multiplication rather than `<<` because the result is wider than 32 bits; the term length itself
+ * is `1 << positionBitsToShift` (at most 2^30, so the shift is exact), which V8 computes far more
+ * cheaply than `2 ** positionBitsToShift`.
  */
 export function computePosition(activeTermId: number, termOffset: number, positionBitsToShift: number, initialTermId: number): number {
-  return ((activeTermId - initialTermId) | 0) * 2 ** positionBitsToShift + termOffset;
+  return ((activeTermId - initialTermId) | 0) * (1 << positionBitsToShift) + termOffset;
 }
 
 /** Position at which term `activeTermId` begins. */
 export function computeTermBeginPosition(activeTermId: number, positionBitsToShift: number, initialTermId: number): number {
-  return ((activeTermId - initialTermId) | 0) * 2 ** positionBitsToShift;
+  return ((activeTermId - initialTermId) | 0) * (1 << positionBitsToShift);
 }
 
 /** Term id holding `position`; wraps like an i32 (Aeron: `(int)(position >>> bits) + initialTermId`). */
 export function computeTermIdFromPosition(position: number, positionBitsToShift: number, initialTermId: number): number {
-  return (Math.floor(position / 2 ** positionBitsToShift) + initialTermId) | 0;
+  return (Math.floor(position / (1 << positionBitsToShift)) + initialTermId) | 0;
 }
 
 /**
@@ -119,7 +121,7 @@ export function indexByTerm(initialTermId: number, activeTermId: number): number
 
 /** Partition holding `position`. */
 export function indexByPosition(position: number, positionBitsToShift: number): number {
-  const terms = Math.floor(position / 2 ** positionBitsToShift);
+  const terms = Math.floor(position / (1 << positionBitsToShift));
   // An int32 remainder is a machine instruction; a double one is a call to fmod.
   return terms <= 0x7fffffff ? (terms | 0) % PARTITION_COUNT : terms % PARTITION_COUNT;
 }
