@@ -112,3 +112,4 @@ export {
   type ScheduledFault,
 } from "./scenario.js";
 export { MESSAGE_HEADER_BYTES, StreamContent, type StreamContentOptions } from "./workloadStream.js";
+export { Bouncer, buildBounceWorkload, type BounceWorkloadOptions } from "./workloadBounce.js";

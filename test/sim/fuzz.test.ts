@@ -57,9 +57,11 @@ describe.runIf(REPLAY === undefined)("randomized faults over a unicast stream", 
 
 describe.runIf(REPLAY !== undefined)("replay of one scenario (PETREL_REPLAY)", () => {
   it("replays the given seed and schedule", () => {
-    const parsed = JSON.parse(REPLAY as string) as { seed: number; schedule: unknown };
+    // {"seed": N, "schedule": [...], "options"?: {...}}: options (e.g. "brokenEngine": "neverNak")
+    // override the fuzz test's own.
+    const parsed = JSON.parse(REPLAY as string) as { seed: number; schedule: unknown; options?: ScenarioOptions };
     const schedule: Schedule = parseSchedule(JSON.stringify(parsed.schedule));
-    const result = runScenario(parsed.seed, schedule, optionsFor(parsed.seed));
+    const result = runScenario(parsed.seed, schedule, { ...optionsFor(parsed.seed), ...parsed.options });
     console.log(formatScenarioResult(result));
     expect(result.violation).toBeUndefined();
   });
