@@ -56,6 +56,8 @@ export const withoutNaks: OutboundFilter = (bytes, offset, length) =>
 export class EngineHost implements SimNode {
   readonly engine: Engine;
   readonly host: HostContext;
+  /** Multicast group each open endpoint joined. */
+  private readonly groupOf = new Map<number, number>();
   readonly bound: BoundNode;
   /** Engine endpoint id -> this node's endpoint id (index into bound.addresses). */
   private readonly nodeEndpointOf = new Map<number, number>();
@@ -192,8 +194,14 @@ export class EngineHost implements SimNode {
         const info = event.endpoint;
         assert(info.bindIp === 0 || info.bindIp === this.host.ip,
           `${this.host.name}: endpoint ${info.channel} binds an address this host does not have`);
-        const nodeEndpoint = this.bound.bindPort(info.role === "receive" ? info.bindPort : 0);
+        // Receive endpoints bind their channel's port; so do multicast and multi-destination-cast
+        // publications (their control port). A unicast publication gets an ephemeral port.
+        const nodeEndpoint = this.bound.bindPort(info.bindPort);
         const port = (this.bound.addresses[nodeEndpoint] as SimAddress).port;
+        if (info.multicastGroupIp !== 0) {
+          this.host.joinGroup(info.multicastGroupIp, port);
+          this.groupOf.set(info.id, info.multicastGroupIp);
+        }
         this.nodeEndpointOf.set(info.id, nodeEndpoint);
         this.engineEndpointOfPort.set(port, info.id);
         this.portOf.set(info.id, port);
@@ -201,6 +209,11 @@ export class EngineHost implements SimNode {
         const port = this.portOf.get(event.endpointId);
         if (port === undefined) continue;
         this.bound.unbindPort(port);
+        const group = this.groupOf.get(event.endpointId);
+        if (group !== undefined) {
+          this.host.leaveGroup(group, port);
+          this.groupOf.delete(event.endpointId);
+        }
         this.portOf.delete(event.endpointId);
         this.engineEndpointOfPort.delete(port);
         this.nodeEndpointOf.delete(event.endpointId);

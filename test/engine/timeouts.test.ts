@@ -173,7 +173,7 @@ describe("publication linger", () => {
       const deadline = closeNs + lingerNs;
       link.runTogether(closeNs, deadline - 1, poll);
       expect(received).toBe(5);
-      const sendEndpointId = a.publications[0]!.destination.endpointId;
+      const sendEndpointId = a.publications[0]!.destinations.endpointId;
       a.handleTimeout(deadline - 1);
       link.transmit(0, deadline - 1);
       expect(a.publications).toHaveLength(1);

@@ -59,7 +59,7 @@ import type { TransmitBatch } from "../transmitBatch.js";
 import { parseIpv4 } from "../address.js";
 import { Counter, Counters } from "./counters.js";
 import { EngineUsageError, InvalidArgumentError, UnsupportedChannelError } from "./engineErrors.js";
-import { NetworkPublication, PublicationState } from "./networkPublication.js";
+import { NetworkPublication, PublicationState, type Destination, type PublicationDestinations } from "./networkPublication.js";
 import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
 import { ImageState, PublicationImage } from "./publicationImage.js";
@@ -92,15 +92,42 @@ export interface EndpointInfo {
   readonly socketRcvbufBytes: number;
   readonly socketSndbufBytes: number;
   readonly ttl: number;
+  /** A multicast group the socket joins (0: none): the data group for a subscription, the control group for a publication. */
+  readonly multicastGroupIp: number;
+  /** The local interface for multicast (`interface=`), 0 for the default. */
+  readonly interfaceIp: number;
 }
 
 export type EndpointEvent =
   | { readonly type: "open"; readonly endpoint: EndpointInfo }
   | { readonly type: "close"; readonly endpointId: number };
 
+type SendMode = "unicast" | "multicast" | "manual" | "dynamic";
+
+/** Multi-destination-cast endpoints track at most this many destinations. */
+const MAX_DESTINATIONS = 64;
+
 class SendEndpoint {
   readonly publications: NetworkPublication[] = [];
-  constructor(readonly info: EndpointInfo, readonly destinationIp: number, readonly destinationPort: number) {}
+  readonly destinations: PublicationDestinations;
+  constructor(readonly info: EndpointInfo, readonly mode: SendMode, initial: Destination[]) {
+    this.destinations = { endpointId: info.id, list: initial };
+  }
+
+  /** Dynamic MDC: a receiver spoke from (ip, port); add it or refresh it. Returns false when full. */
+  seen(nowNs: number, ip: number, port: number): boolean {
+    const list = this.destinations.list;
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      if (d.ip === ip && d.port === port) {
+        d.lastSeenNs = nowNs;
+        return true;
+      }
+    }
+    if (list.length >= MAX_DESTINATIONS) return false;
+    list.push({ ip, port, lastSeenNs: nowNs });
+    return true;
+  }
 
   find(sessionId: number, streamId: number): NetworkPublication | undefined {
     const publications = this.publications;
@@ -120,10 +147,29 @@ class ReceiveEndpoint {
   params: StreamParams;
   readonly receiverIdLo: number;
   readonly receiverIdHi: number;
-  constructor(readonly info: EndpointInfo, params: StreamParams, receiverIdLo: number, receiverIdHi: number) {
+  /** Multicast: where SMs and NAKs go (the control group); ip 0 means "to the sender's address". */
+  readonly controlIp: number;
+  readonly controlPort: number;
+  /** Dynamic MDC: the publication's control address to register with, or ip 0. */
+  readonly dynamicControlIp: number;
+  readonly dynamicControlPort: number;
+  nextRegistrationNs = 0;
+  constructor(readonly info: EndpointInfo, params: StreamParams, receiverIdLo: number, receiverIdHi: number,
+    control: { ip: number; port: number }, dynamicControl: { ip: number; port: number }) {
     this.params = params;
     this.receiverIdLo = receiverIdLo;
     this.receiverIdHi = receiverIdHi;
+    this.controlIp = control.ip;
+    this.controlPort = control.port;
+    this.dynamicControlIp = dynamicControl.ip;
+    this.dynamicControlPort = dynamicControl.port;
+  }
+
+  /** True when some subscribed stream has no image yet (a dynamic MDC receiver keeps registering). */
+  wantsRegistration(): boolean {
+    if (this.dynamicControlIp === 0) return false;
+    for (const subscription of this.subscriptions) if (!this.images.has(subscription.streamId)) return true;
+    return false;
   }
 
   findImage(streamId: number, sessionId: number): PublicationImage | undefined {
@@ -163,6 +209,9 @@ export class Engine implements FrameVisitor {
   private readonly endpointEvents: EndpointEvent[] = [];
   private readonly subscriptions: Subscription[] = [];
   private readonly ipcSubscriptions: Subscription[] = [];
+  /** Receive endpoints of dynamic MDC subscriptions, and send endpoints of dynamic MDC publications. */
+  private readonly dynamicReceivers: ReceiveEndpoint[] = [];
+  private readonly dynamicSenders: SendEndpoint[] = [];
   private readonly handles: Publication[] = [];
   private pollStart = 0;
 
@@ -215,8 +264,17 @@ export class Engine implements FrameVisitor {
     if (uri.media === "ipc") return this.addIpcSubscription(canonical, streamId, params, options);
     const address = this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind");
     if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
-    const bindIp = this.resolve(address);
-    const key = `${bindIp}:${address.port}`;
+    const endpointIp = this.resolve(address);
+    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    const multicast = uri.multicast !== undefined;
+    // A multicast subscription binds the port on the interface and joins the data group; its SMs
+    // and NAKs go to the control group. A unicast one binds the endpoint address itself.
+    const bindIp = multicast ? interfaceIp : endpointIp;
+    const control = multicast ? { ip: this.resolve(uri.multicast!.control), port: uri.multicast!.control.port } : { ip: 0, port: 0 };
+    const dynamicControl = uri.controlMode === "dynamic" && uri.control !== undefined
+      ? { ip: this.resolve(uri.control), port: uri.control.port }
+      : { ip: 0, port: 0 };
+    const key = `${multicast ? "m" : "u"}:${endpointIp}:${address.port}`;
     let endpoint = this.receiveEndpoints.get(key);
     if (endpoint === undefined) {
       const info: EndpointInfo = {
@@ -228,8 +286,11 @@ export class Engine implements FrameVisitor {
         socketRcvbufBytes: params.socketRcvbufBytes,
         socketSndbufBytes: params.socketSndbufBytes,
         ttl: params.ttl,
+        multicastGroupIp: multicast ? endpointIp : 0,
+        interfaceIp,
       };
-      endpoint = new ReceiveEndpoint(info, params, this.random.nextUint32() | 0, this.random.nextUint32() | 0);
+      endpoint = new ReceiveEndpoint(info, params, this.random.nextUint32() | 0, this.random.nextUint32() | 0, control, dynamicControl);
+      if (dynamicControl.ip !== 0) this.dynamicReceivers.push(endpoint);
       this.receiveEndpoints.set(key, endpoint);
       this.endpointsById.set(info.id, endpoint);
       this.endpointEvents.push({ type: "open", endpoint: info });
@@ -331,6 +392,13 @@ export class Engine implements FrameVisitor {
         this.detachSubscribers(image);
       }
     }
+    // Dynamic MDC forgets a destination silent for the connection timeout (Aeron: 5 s).
+    for (const sender of this.dynamicSenders) {
+      const list = sender.destinations.list;
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (nowNs - list[i]!.lastSeenNs >= this.config.publicationConnectionTimeoutNs) list.splice(i, 1);
+      }
+    }
     const ipc = this.ipcPublications;
     for (let i = 0; i < ipc.length; i++) {
       const publication = ipc[i]!;
@@ -358,6 +426,7 @@ export class Engine implements FrameVisitor {
     this.advanceTime(nowNs);
     const before = batch.count;
     if (!this.sendControlQueue(batch)) return batch.count - before;
+    if (!this.sendRegistrations(nowNs, batch)) return batch.count - before;
     const publications = this.publications;
     const count = publications.length;
     // Rotate the starting publication so that a full batch does not starve the later ones.
@@ -376,6 +445,19 @@ export class Engine implements FrameVisitor {
   pollTimeout(): number {
     let deadline = NO_DEADLINE_NS;
     if (this.controlCount > 0) return this.lastNowNs;
+    const receivers = this.dynamicReceivers;
+    for (let i = 0; i < receivers.length; i++) {
+      const receiver = receivers[i]!;
+      if (receiver.nextRegistrationNs < deadline && receiver.wantsRegistration()) deadline = receiver.nextRegistrationNs;
+    }
+    const senders = this.dynamicSenders;
+    for (let i = 0; i < senders.length; i++) {
+      const list = senders[i]!.destinations.list;
+      for (let j = 0; j < list.length; j++) {
+        const expiry = list[j]!.lastSeenNs + this.config.publicationConnectionTimeoutNs;
+        if (expiry < deadline) deadline = expiry;
+      }
+    }
     const publications = this.publications;
     for (let i = 0; i < publications.length; i++) {
       const d = publications[i]!.deadlineNs();
@@ -475,8 +557,8 @@ export class Engine implements FrameVisitor {
       sessionId,
       streamId,
       endpointId: endpoint.info.id,
-      controlIp: this.frameFromIp,
-      controlPort: this.frameFromPort,
+      controlIp: endpoint.controlIp !== 0 ? endpoint.controlIp : this.frameFromIp,
+      controlPort: endpoint.controlIp !== 0 ? endpoint.controlPort : this.frameFromPort,
       initialTermId,
       activeTermId,
       termOffset,
@@ -520,9 +602,20 @@ export class Engine implements FrameVisitor {
     const values = this.counters.values;
     values[Counter.FRAMES_RECEIVED]! += 1;
     values[Counter.STATUS_MESSAGES_RECEIVED]! += 1;
+    const flags = view.getUint8(frameOffset + FLAGS_OFFSET);
+    const endpoint = this.frameEndpoint;
+    if (endpoint instanceof SendEndpoint && endpoint.mode === "dynamic") {
+      // Dynamic multi-destination-cast: any SM registers (or refreshes) its sender as a destination,
+      // and a SETUP request for a stream we publish makes every publication of it answer.
+      if (!endpoint.seen(this.frameNowNs, this.frameFromIp, this.frameFromPort)) values[Counter.ERRORS]! += 1;
+      const streamId = smStreamId(view, frameOffset);
+      if ((flags & SM_SEND_SETUP_FLAG) !== 0 && endpoint.find(smSessionId(view, frameOffset), streamId) === undefined) {
+        for (const p of endpoint.publications) if (p.streamId === streamId) p.requestSetup();
+        return;
+      }
+    }
     const publication = this.findPublication(smSessionId(view, frameOffset), smStreamId(view, frameOffset));
     if (publication === undefined) return;
-    const flags = view.getUint8(frameOffset + FLAGS_OFFSET);
     const hasGroupTag = smHasGroupTag(view, frameOffset);
     publication.onStatusMessage(
       this.frameNowNs,
@@ -617,6 +710,34 @@ export class Engine implements FrameVisitor {
     this.controlStream[i] = streamId;
   }
 
+  /**
+   * Dynamic MDC receivers register with the publication's control address: while a subscribed
+   * stream has no image, an SM asking for SETUP goes there every status-message interval.
+   */
+  private sendRegistrations(nowNs: number, batch: TransmitBatch): boolean {
+    const receivers = this.dynamicReceivers;
+    for (let i = 0; i < receivers.length; i++) {
+      const receiver = receivers[i]!;
+      if (receiver.nextRegistrationNs - nowNs > 0 || !receiver.wantsRegistration()) continue;
+      for (const subscription of receiver.subscriptions) {
+        if (receiver.images.has(subscription.streamId)) continue;
+        const slot = batch.claim(receiver.info.id, receiver.dynamicControlIp, receiver.dynamicControlPort);
+        if (slot < 0) return false;
+        writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, 0, subscription.streamId, 0, 0, 0,
+          receiver.receiverIdLo, receiver.receiverIdHi);
+        batch.commit(slot, SM_LENGTH);
+        const values = this.counters.values;
+        values[Counter.BYTES_SENT]! += SM_LENGTH;
+        values[Counter.DATAGRAMS_SENT]! += 1;
+        values[Counter.FRAMES_SENT]! += 1;
+        values[Counter.STATUS_MESSAGES_SENT]! += 1;
+        values[Counter.STATUS_MESSAGES_SETUP_REQUESTED]! += 1;
+      }
+      receiver.nextRegistrationNs = nowNs + this.config.statusMessageIntervalNs;
+    }
+    return true;
+  }
+
   private sendControlQueue(batch: TransmitBatch): boolean {
     let i = 0;
     for (; i < this.controlCount; i++) {
@@ -656,10 +777,6 @@ export class Engine implements FrameVisitor {
     checkSupported(uri, canonical);
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.createIpcPublication(canonical, streamId, params, exclusive);
-    const address = this.requireEndpoint(uri, "a UDP publication needs endpoint=<ip>:<port> to send to");
-    if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a publication must name the receiver's port");
-    const destinationIp = this.resolve(address);
-
     if (!exclusive) {
       for (const existing of this.publications) {
         if (!existing.exclusive && existing.channel === canonical && existing.streamId === streamId && existing.state === PublicationState.ACTIVE) {
@@ -669,20 +786,24 @@ export class Engine implements FrameVisitor {
       }
     }
 
-    const key = `${destinationIp}:${address.port}`;
-    let endpoint = this.sendEndpoints.get(key);
+    const target = this.sendTarget(uri);
+    let endpoint = this.sendEndpoints.get(target.key);
     if (endpoint === undefined) {
       const info: EndpointInfo = {
         id: this.nextEndpointId++,
         role: "send",
         channel: canonical,
-        bindIp: 0,
-        bindPort: 0,
+        bindIp: target.bindIp,
+        bindPort: target.bindPort,
         socketRcvbufBytes: params.socketRcvbufBytes,
         socketSndbufBytes: params.socketSndbufBytes,
         ttl: params.ttl,
+        multicastGroupIp: target.groupIp,
+        interfaceIp: target.interfaceIp,
       };
-      endpoint = new SendEndpoint(info, destinationIp, address.port);
+      endpoint = new SendEndpoint(info, target.mode, target.destinations);
+      if (target.mode === "dynamic") this.dynamicSenders.push(endpoint);
+      const key = target.key;
       this.sendEndpoints.set(key, endpoint);
       this.endpointsById.set(info.id, endpoint);
       this.endpointEvents.push({ type: "open", endpoint: info });
@@ -701,7 +822,7 @@ export class Engine implements FrameVisitor {
       initialTermId,
       activeTermId,
       termOffset,
-      destination: { endpointId: endpoint.info.id, ip: destinationIp, port: address.port },
+      destinations: endpoint.destinations,
       flowControl: createFlowControl(flowControlSpec(params), params.isMulticast),
       config: this.config,
       counters: this.counters,
@@ -710,7 +831,70 @@ export class Engine implements FrameVisitor {
     endpoint.publications.push(network);
     this.publications.push(network);
     this.counters.values[Counter.PUBLICATIONS_ACTIVE]! += 1;
-    return this.track(new Publication(network, (p) => this.onPublicationHandleClosed(p)));
+    const sendEndpoint = endpoint;
+    const destinationControl = endpoint.mode === "manual"
+      ? {
+          add: (channel: string) => this.addDestination(sendEndpoint, channel),
+          remove: (channel: string) => this.removeDestination(sendEndpoint, channel),
+        }
+      : undefined;
+    return this.track(new Publication(network, (p) => this.onPublicationHandleClosed(p), destinationControl));
+  }
+
+  /** Where a UDP publication's socket binds and what it sends to, by channel kind. */
+  private sendTarget(uri: ChannelUri): {
+    key: string; mode: SendMode; bindIp: number; bindPort: number; groupIp: number; interfaceIp: number; destinations: Destination[];
+  } {
+    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    if (uri.controlMode === "manual" || uri.controlMode === "dynamic") {
+      if (uri.control === undefined) {
+        throw new ChannelUriError("control", "", `control-mode=${uri.controlMode} needs control=<ip>:<port>, where receivers' status messages arrive`);
+      }
+      const controlIp = this.resolve(uri.control);
+      // A receiver registers (dynamic) or is added (manual); an endpoint given as well is the first destination.
+      const destinations: Destination[] = [];
+      if (uri.endpoint !== undefined) destinations.push({ ip: this.resolve(uri.endpoint), port: uri.endpoint.port, lastSeenNs: this.lastNowNs });
+      return { key: `d:${controlIp}:${uri.control.port}`, mode: uri.controlMode, bindIp: controlIp, bindPort: uri.control.port, groupIp: 0,
+        interfaceIp, destinations };
+    }
+    const address = this.requireEndpoint(uri, "a UDP publication needs endpoint=<ip>:<port> to send to");
+    if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a publication must name the receiver's port");
+    const destinationIp = this.resolve(address);
+    if (uri.multicast !== undefined) {
+      // Data goes to the group; SMs and NAKs arrive on the control group, same port.
+      return { key: `m:${destinationIp}:${address.port}`, mode: "multicast", bindIp: interfaceIp, bindPort: address.port,
+        groupIp: this.resolve(uri.multicast.control), interfaceIp, destinations: [{ ip: destinationIp, port: address.port, lastSeenNs: 0 }] };
+    }
+    return { key: `u:${destinationIp}:${address.port}`, mode: "unicast", bindIp: 0, bindPort: 0, groupIp: 0, interfaceIp,
+      destinations: [{ ip: destinationIp, port: address.port, lastSeenNs: 0 }] };
+  }
+
+  private addDestination(endpoint: SendEndpoint, channel: string): void {
+    const destination = this.parseDestination(channel);
+    const list = endpoint.destinations.list;
+    if (list.some((d) => d.ip === destination.ip && d.port === destination.port)) return;
+    if (list.length >= MAX_DESTINATIONS) {
+      throw new InvalidArgumentError("destination", channel, `a publication sends to at most ${MAX_DESTINATIONS} destinations`);
+    }
+    list.push({ ...destination, lastSeenNs: this.lastNowNs });
+    // A new destination needs SETUP to create its image.
+    for (const publication of endpoint.publications) publication.requestSetup();
+  }
+
+  private removeDestination(endpoint: SendEndpoint, channel: string): void {
+    const destination = this.parseDestination(channel);
+    const list = endpoint.destinations.list;
+    const index = list.findIndex((d) => d.ip === destination.ip && d.port === destination.port);
+    if (index < 0) throw new InvalidArgumentError("destination", channel, "is not a destination of this publication");
+    list.splice(index, 1);
+  }
+
+  private parseDestination(channel: string): { ip: number; port: number } {
+    const uri = parseChannelUri(channel);
+    if (uri.media !== "udp" || uri.endpoint === undefined || uri.endpoint.port === 0) {
+      throw new ChannelUriError("endpoint", channel, "a destination is aeron:udp?endpoint=<ip>:<port>");
+    }
+    return { ip: this.resolve(uri.endpoint), port: uri.endpoint.port };
   }
 
   private createIpcPublication(canonical: string, streamId: number, params: StreamParams, exclusive: boolean): Publication {
@@ -788,6 +972,8 @@ export class Engine implements FrameVisitor {
       if (i < 0) continue;
       endpoint.publications.splice(i, 1);
       if (endpoint.publications.length === 0) {
+        const dynamicIndex = this.dynamicSenders.indexOf(endpoint);
+        if (dynamicIndex >= 0) this.dynamicSenders.splice(dynamicIndex, 1);
         this.sendEndpoints.delete(key);
         this.endpointsById.delete(endpoint.info.id);
         this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
@@ -833,6 +1019,8 @@ export class Engine implements FrameVisitor {
       if (image.endpointId === endpoint.info.id && !endpoint.hasSubscriber(image.streamId, image.sessionId)) this.removeImage(image);
     }
     if (endpoint.subscriptions.length === 0) {
+      const dynamicIndex = this.dynamicReceivers.indexOf(endpoint);
+      if (dynamicIndex >= 0) this.dynamicReceivers.splice(dynamicIndex, 1);
       for (const [key, e] of this.receiveEndpoints) if (e === endpoint) this.receiveEndpoints.delete(key);
       this.endpointsById.delete(endpoint.info.id);
       this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
@@ -881,8 +1069,7 @@ function checkStreamId(streamId: number): void {
 }
 
 function checkSupported(uri: ChannelUri, canonical: string): void {
-  if (uri.multicast !== undefined) throw new UnsupportedChannelError(canonical, "multicast channels are not supported yet");
-  if (uri.controlMode !== undefined) throw new UnsupportedChannelError(canonical, `control-mode=${uri.controlMode} is not supported yet`);
+  if (uri.controlMode === "response") throw new UnsupportedChannelError(canonical, "control-mode=response (response channels) is not supported");
 }
 
 function isValidTermLength(termLength: number): boolean {

@@ -57,10 +57,23 @@ const PENDING_RESEND_CAPACITY = 64;
 /** RTTM replies waiting for the next pollTransmit; beyond this, requests are dropped and counted. */
 const PENDING_RTTM_CAPACITY = 16;
 
-export interface PublicationDestination {
-  readonly endpointId: number;
+/** One address a publication's frames go to. */
+export interface Destination {
   readonly ip: number;
   readonly port: number;
+  /** When the destination last spoke (a status message); dynamic MDC forgets silent ones. */
+  lastSeenNs: number;
+}
+
+/**
+ * Where a publication sends: the local endpoint its datagrams leave from and the destinations they
+ * go to. Unicast has one destination, multicast one (the group); multi-destination-cast has those
+ * added by the application (manual) or learned from receivers' status messages (dynamic). The list
+ * belongs to the send endpoint and is shared by every publication on it, as in Aeron.
+ */
+export interface PublicationDestinations {
+  readonly endpointId: number;
+  readonly list: Destination[];
 }
 
 export class NetworkPublication implements RetransmitSender {
@@ -76,7 +89,7 @@ export class NetworkPublication implements RetransmitSender {
   readonly positionBitsToShift: number;
   readonly mtu: number;
   readonly termWindowLength: number;
-  readonly destination: PublicationDestination;
+  readonly destinations: PublicationDestinations;
 
   state: PublicationState = PublicationState.ACTIVE;
   /** Application handles sharing this publication (addPublication shares; exclusive ones don't). */
@@ -133,7 +146,7 @@ export class NetworkPublication implements RetransmitSender {
     initialTermId: number;
     activeTermId: number;
     termOffset: number;
-    destination: PublicationDestination;
+    destinations: PublicationDestinations;
     flowControl: FlowControl;
     config: EngineConfig;
     counters: Counters;
@@ -147,7 +160,7 @@ export class NetworkPublication implements RetransmitSender {
     this.exclusive = options.exclusive;
     this.config = options.config;
     this.counters = options.counters;
-    this.destination = options.destination;
+    this.destinations = options.destinations;
     this.flowControl = options.flowControl;
     this.termLength = params.termLengthBytes;
     this.positionBitsToShift = params.positionBitsToShift;
@@ -278,6 +291,12 @@ export class NetworkPublication implements RetransmitSender {
     this.connectedFlag = this.flowControl.hasRequiredReceivers();
   }
 
+  /** A new destination (or a receiver asking) needs SETUP: send one on the next poll. */
+  requestSetup(): void {
+    this.shouldSendSetup = true;
+    this.setupSentOnce = false;
+  }
+
   onNak(nowNs: number, termId: number, termOffset: number, length: number): void {
     this.retransmitHandler.onNak(nowNs, termId, termOffset, length, this.termLength, this.senderPosition);
   }
@@ -339,6 +358,11 @@ export class NetworkPublication implements RetransmitSender {
 
   /** Earliest instant this publication needs to run (NO_DEADLINE_NS when none). */
   deadlineNs(): number {
+    if (this.destinations.list.length === 0) {
+      // Nothing to send to (MDC before any destination): only the linger can end.
+      return this.state === PublicationState.LINGERING ? this.lingerDeadlineNs
+        : this.state === PublicationState.DRAINING ? this.lastSendNs : NO_DEADLINE_NS;
+    }
     let deadline = this.retransmitHandler.nextDeadlineNs();
     if (this.pendingResendCount > 0 || this.rttmCount > 0) return this.lastSendNs - 1 < deadline ? this.lastSendNs : deadline;
     if (!this.hasStatusMessage || this.shouldSendSetup) {
@@ -385,6 +409,8 @@ export class NetworkPublication implements RetransmitSender {
    */
   pollTransmit(nowNs: number, batch: TransmitBatch): boolean {
     if (this.state === PublicationState.CLOSED) return true;
+    // Multi-destination-cast with no destination yet: nothing to send to (and no SM can arrive).
+    if (this.destinations.list.length === 0) return true;
     if ((!this.hasStatusMessage || this.shouldSendSetup) &&
         (!this.setupSentOnce || nowNs - this.lastSetupNs >= this.config.setupResendIntervalNs)) {
       if (!this.sendSetup(nowNs, batch)) return false;
@@ -412,13 +438,13 @@ export class NetworkPublication implements RetransmitSender {
   private blockedSenderLimit = -1;
 
   private sendSetup(nowNs: number, batch: TransmitBatch): boolean {
-    const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+    const slot = this.claimFirst(batch);
     if (slot < 0) return this.batchFull();
     const activeTermId = this.computeTermId(this.senderPosition);
     const termOffset = this.senderPosition & (this.termLength - 1);
     writeSetup(batch.view, batch.slotOffset(slot), 0, termOffset, this.sessionId, this.streamId, this.initialTermId,
       activeTermId, this.termLength, this.mtu, this.params.ttl);
-    batch.commit(slot, SETUP_LENGTH);
+    this.commitAll(batch, slot, SETUP_LENGTH);
     this.lastSetupNs = nowNs;
     this.setupSentOnce = true;
     this.shouldSendSetup = false;
@@ -428,11 +454,11 @@ export class NetworkPublication implements RetransmitSender {
   }
 
   private sendHeartbeat(nowNs: number, batch: TransmitBatch, endOfStream: boolean): boolean {
-    const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+    const slot = this.claimFirst(batch);
     if (slot < 0) return this.batchFull();
     writeHeartbeat(batch.view, batch.slotOffset(slot), this.senderPosition & (this.termLength - 1), this.sessionId, this.streamId,
       this.computeTermId(this.senderPosition), endOfStream);
-    batch.commit(slot, DATA_HEADER_LENGTH);
+    this.commitAll(batch, slot, DATA_HEADER_LENGTH);
     this.countSent(nowNs, DATA_HEADER_LENGTH, 1);
     this.counters.values[Counter.HEARTBEATS_SENT]! += 1;
     return true;
@@ -454,10 +480,10 @@ export class NetworkPublication implements RetransmitSender {
         return true;
       }
       this.blockedSenderLimit = -1;
-      const slot = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+      const slot = this.claimFirst(batch);
       if (slot < 0) return this.batchFull();
       batch.bytes.set(term.bytes.subarray(termOffset, termOffset + available), batch.slotOffset(slot));
-      batch.commit(slot, available);
+      this.commitAll(batch, slot, available);
       this.senderPosition += available + scanPadding(scan);
       this.countSent(nowNs, available, 0);
       this.counters.values[Counter.DATA_FRAMES_SENT]! += 1;
@@ -486,7 +512,7 @@ export class NetworkPublication implements RetransmitSender {
         const scan = scanForAvailability(term, termOffset, Math.min(this.mtu, end - termOffset));
         const available = scanAvailable(scan);
         if (available === 0) break;
-        const out = batch.claim(this.destination.endpointId, this.destination.ip, this.destination.port);
+        const out = this.claimFirst(batch);
         if (out < 0) {
           // Keep the rest of the range for the next poll.
           this.pendingResends[slot + 1] = termOffset;
@@ -494,7 +520,7 @@ export class NetworkPublication implements RetransmitSender {
           return this.batchFull();
         }
         batch.bytes.set(term.bytes.subarray(termOffset, termOffset + available), batch.slotOffset(out));
-        batch.commit(out, available);
+        this.commitAll(batch, out, available);
         this.countSent(nowNs, available, 0);
         this.counters.values[Counter.RETRANSMITS_SENT]! += 1;
         this.counters.values[Counter.RETRANSMITTED_BYTES]! += available;
@@ -509,7 +535,7 @@ export class NetworkPublication implements RetransmitSender {
   private sendRttmReplies(nowNs: number, batch: TransmitBatch): boolean {
     let i = 0;
     for (; i < this.rttmCount; i++) {
-      const slot = batch.claim(this.destination.endpointId, this.rttmIps[i]!, this.rttmPorts[i]!);
+      const slot = batch.claim(this.destinations.endpointId, this.rttmIps[i]!, this.rttmPorts[i]!);
       if (slot < 0) break;
       // A reply carries flags 0 (the request had 0x80); the reception delta is how long we held it.
       writeRttm(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, this.rttmEcho[i]!,
@@ -539,6 +565,34 @@ export class NetworkPublication implements RetransmitSender {
     values[Counter.FRAMES_SENT]! += controlFrames === 0 ? 1 : controlFrames;
     this.lastSendNs = nowNs;
     this.sentOnce = true;
+  }
+
+  /**
+   * Claims the slot for the first destination when the batch has room for a copy to every
+   * destination; -1 otherwise. The caller writes the datagram there, then calls commitAll.
+   */
+  private claimFirst(batch: TransmitBatch): number {
+    const list = this.destinations.list;
+    if (batch.remaining < list.length) return -1;
+    const first = list[0]!;
+    return batch.claim(this.destinations.endpointId, first.ip, first.port);
+  }
+
+  /** Commits the first destination's slot and copies it to every other destination. */
+  private commitAll(batch: TransmitBatch, slot: number, length: number): void {
+    batch.commit(slot, length);
+    const list = this.destinations.list;
+    const source = batch.slotOffset(slot);
+    for (let i = 1; i < list.length; i++) {
+      const destination = list[i]!;
+      const copy = batch.claim(this.destinations.endpointId, destination.ip, destination.port);
+      batch.bytes.copyWithin(batch.slotOffset(copy), source, source + length);
+      batch.commit(copy, length);
+    }
+    if (list.length > 1) {
+      this.counters.values[Counter.DATAGRAMS_SENT]! += list.length - 1;
+      this.counters.values[Counter.BYTES_SENT]! += length * (list.length - 1);
+    }
   }
 
   private batchFull(): boolean {

@@ -5,6 +5,12 @@ import type { BufferClaim } from "../logbuffer/termAppender.js";
 import { EngineUsageError } from "./engineErrors.js";
 import { CLOSED } from "./networkPublication.js";
 
+/** Adds and removes destinations of a manual multi-destination-cast publication. */
+export interface DestinationControl {
+  add(channel: string): void;
+  remove(channel: string): void;
+}
+
 /** What a Publication handle drives: a network publication or an IPC publication. */
 export interface PublicationBackend {
   readonly sessionId: number;
@@ -28,10 +34,29 @@ export class Publication {
   readonly backend: PublicationBackend;
   private closedFlag = false;
   private readonly onClose: (publication: Publication) => void;
+  private readonly destinationControl: DestinationControl | undefined;
 
-  constructor(backend: PublicationBackend, onClose: (publication: Publication) => void) {
+  constructor(backend: PublicationBackend, onClose: (publication: Publication) => void, destinationControl?: DestinationControl) {
     this.backend = backend;
     this.onClose = onClose;
+    this.destinationControl = destinationControl;
+  }
+
+  /**
+   * Multi-destination-cast with control-mode=manual: starts sending to `channel`
+   * (`aeron:udp?endpoint=<ip>:<port>`). Other publications throw EngineUsageError.
+   */
+  addDestination(channel: string): void {
+    this.assertOpen();
+    if (this.destinationControl === undefined) throw new EngineUsageError("only control-mode=manual publications take destinations");
+    this.destinationControl.add(channel);
+  }
+
+  /** Stops sending to a destination added with addDestination. */
+  removeDestination(channel: string): void {
+    this.assertOpen();
+    if (this.destinationControl === undefined) throw new EngineUsageError("only control-mode=manual publications take destinations");
+    this.destinationControl.remove(channel);
   }
 
   get sessionId(): number {
