@@ -3,7 +3,9 @@
 // with 5% of received datagrams dropped by a seeded filter between driver and engine; the protocol's
 // counters show the repair (NAKs sent and received, retransmits). The same holds, on a smaller
 // stream, with GSO/GRO turned off and on the node:dgram fallback driver.
+import * as dgram from "node:dgram";
 import { afterEach, describe, expect, it } from "vitest";
+import { Counter } from "../../src/core/engine/counters.js";
 import { Engine } from "../../src/core/engine/engine.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { EngineRuntime } from "../../src/drivers/runtime.js";
@@ -28,6 +30,8 @@ interface StreamCase {
   readonly lossPerMille: number;
   readonly driver: DriverOptions & { prefer?: "auto" | "native" | "dgram" };
   readonly wallMs: number;
+  /** Called every 64 cycles with the number of messages received so far (the test's side work). */
+  readonly onProgress?: (received: number, subscriberPort: number) => void;
 }
 
 async function runLoopbackStream(seed: number, c: StreamCase) {
@@ -63,7 +67,10 @@ async function runLoopbackStream(seed: number, c: StreamCase) {
     checker.drain(subscription);
     if (++cycles % 64 === 0) {
       if (performance.now() - started > c.wallMs) break;
-      if (needsLoop) await new Promise((resolve) => setImmediate(resolve));
+      c.onProgress?.(checker.received, port);
+      // node:dgram (the fallback driver, and the garbage sender) moves datagrams only while the
+      // event loop turns.
+      if (needsLoop || c.onProgress !== undefined) await new Promise((resolve) => setImmediate(resolve));
     }
   }
   const elapsedMs = performance.now() - started;
@@ -86,5 +93,69 @@ describe("loopback stream over the sockets driver", () => {
     expect(publisher.naksReceived).toBeGreaterThan(0);
     expect(publisher.retransmitsSent).toBeGreaterThan(0);
     expect(subscriber.invalidPackets).toBe(0);
+  });
+
+  it("delivers 10^5 messages with 5% loss with GSO and GRO turned off (plain sendmmsg/recvmmsg)", async () => {
+    const count = 100_000;
+    const r = await runLoopbackStream(SEED + 1, { count, lossPerMille: 50, driver: { prefer: "auto", gso: false, gro: false }, wallMs: 60_000 });
+    expect(r.checker.failures, replay).toEqual([]);
+    expect(r.checker.received, replay).toBe(count);
+    expect(r.pub.driver.stats().gsoSends).toBe(0);
+    expect(r.sub.driver.stats().groReceives).toBe(0);
+    expect(protocolCounters(r.publisherEngine).retransmitsSent).toBeGreaterThan(0);
+  });
+
+  it("delivers 2x10^4 messages with 5% loss on the node:dgram fallback driver", async () => {
+    const count = 20_000;
+    const r = await runLoopbackStream(SEED + 2, { count, lossPerMille: 50, driver: { prefer: "dgram" }, wallMs: 60_000 });
+    expect(r.pub.driver.kind).toBe("dgram");
+    expect(r.checker.failures, replay).toEqual([]);
+    expect(r.checker.received, replay).toBe(count);
+    expect(protocolCounters(r.subscriberEngine).naksSent).toBeGreaterThan(0);
+  });
+
+  it("drops and counts garbage datagrams sent at a live subscriber while the stream keeps flowing", async () => {
+    const count = 200_000;
+    const attacker = dgram.createSocket("udp4");
+    const garbage = new Prng(SEED + 3).fork("garbage");
+    let garbageSent = 0;
+    const sendGarbage = (port: number): void => {
+      for (let k = 0; k < 100 && garbageSent < 2000; k++) {
+        const length = garbage.intRange(1, 300);
+        const bytes = new Uint8Array(length);
+        for (let i = 0; i < length; i++) bytes[i] = garbage.intBelow(256);
+        // A frame length that overruns the datagram (or a datagram too short for any header):
+        // invalid by construction, whatever the random type field says.
+        if (length >= 8) new DataView(bytes.buffer).setInt32(0, length + 1 + garbage.intBelow(1000), true);
+        attacker.send(bytes, port, "127.0.0.1");
+        garbageSent++;
+      }
+    };
+    try {
+      const r = await runLoopbackStream(SEED + 3, {
+        count,
+        lossPerMille: 0,
+        driver: { prefer: "auto" },
+        wallMs: 60_000,
+        onProgress: (received, port) => {
+          if (received > 1000) sendGarbage(port);
+        },
+      });
+      const invalidBeforeEnd = r.subscriberEngine.counters.get(Counter.INVALID_PACKETS);
+      // Let the last garbage land and be counted.
+      for (let k = 0; k < 100 && r.subscriberEngine.counters.get(Counter.INVALID_PACKETS) < garbageSent; k++) {
+        r.sub.doWork();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(r.checker.failures, replay).toEqual([]);
+      expect(r.checker.received, replay).toBe(count);
+      expect(garbageSent).toBe(2000);
+      // The garbage arrived while the stream was still flowing, not after it.
+      expect(invalidBeforeEnd).toBeGreaterThan(0);
+      expect(r.subscriberEngine.counters.get(Counter.INVALID_PACKETS)).toBe(garbageSent);
+      expect(r.publisherEngine.counters.get(Counter.INVALID_PACKETS)).toBe(0);
+    } finally {
+      attacker.close();
+    }
   });
 });

@@ -101,7 +101,18 @@ export class StreamChecker {
   }
 }
 
-export function protocolCounters(engine: Engine): Record<string, number> {
+export interface ProtocolCounters {
+  readonly naksSent: number;
+  readonly naksReceived: number;
+  readonly retransmitsSent: number;
+  readonly retransmittedBytes: number;
+  readonly invalidPackets: number;
+  readonly datagramsSent: number;
+  readonly datagramsReceived: number;
+  readonly lossGapFills: number;
+}
+
+export function protocolCounters(engine: Engine): ProtocolCounters {
   const c = engine.counters;
   return {
     naksSent: c.get(Counter.NAKS_SENT),

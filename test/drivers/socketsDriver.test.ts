@@ -1,0 +1,210 @@
+// Goal: the sockets drivers keep the batch ABI exactly, without an engine in the way: a transmit
+// batch of mixed destinations and lengths (runs of equal sizes that go out as one GSO send, a
+// shorter last segment, single datagrams) arrives as the same datagrams, one per receive slot, with
+// the right source address and endpoint id, with GSO/GRO on and off and on the node:dgram fallback.
+// A datagram longer than a receive slot is dropped and counted, never copied past its slot. Failing
+// system calls come back as DriverError with the errno name and syscall (EADDRINUSE from bind).
+import { afterEach, describe, expect, it } from "vitest";
+import { ipv4 } from "../../src/core/address.js";
+import type { EndpointInfo } from "../../src/core/engine/engine.js";
+import type { Driver } from "../../src/drivers/driver.js";
+import { DgramDriver } from "../../src/drivers/dgramDriver.js";
+import { DriverError } from "../../src/drivers/driverError.js";
+import { NativeAddonUnavailableError, tryLoadNativeAddon } from "../../src/drivers/nativeAddon.js";
+import { NativeSocketsDriver } from "../../src/drivers/nativeSocketsDriver.js";
+import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
+
+const LOCALHOST = ipv4(127, 0, 0, 1);
+const addon = tryLoadNativeAddon();
+const native = !(addon instanceof NativeAddonUnavailableError);
+const requireNative = process.env["PETREL_REQUIRE_NATIVE"] === "1" || process.env["CI"] === "true";
+
+const drivers: Driver[] = [];
+afterEach(() => {
+  for (const d of drivers.splice(0)) d.dispose();
+});
+
+function endpoint(id: number, role: "send" | "receive", port: number, rcvbuf = 0): EndpointInfo {
+  return { id, role, channel: "aeron:udp?endpoint=127.0.0.1:0", bindIp: LOCALHOST, bindPort: port, socketRcvbufBytes: rcvbuf, socketSndbufBytes: 0, ttl: 0 };
+}
+
+function makeDriver(kind: "native" | "native-plain" | "dgram", receiveSlotLength = 2048): Driver {
+  let d: Driver;
+  if (kind === "dgram") d = new DgramDriver({ receiveSlotLength, receiveCapacity: 256, transmitCapacity: 256 });
+  else {
+    if (addon instanceof NativeAddonUnavailableError) throw addon;
+    const offload = kind === "native";
+    d = new NativeSocketsDriver(addon, { receiveSlotLength, receiveCapacity: 256, transmitCapacity: 256, gso: offload, gro: offload });
+  }
+  drivers.push(d);
+  return d;
+}
+
+function pattern(slot: number, i: number): number {
+  return (slot * 7 + i * 13) & 255;
+}
+
+/** Sends everything in the batch, retrying when the socket buffer is full. */
+function sendAll(d: Driver): void {
+  let start = 0;
+  for (let spins = 0; start < d.transmit.count && spins < 100_000; spins++) start += d.transmitBatch(d.transmit, start);
+  expect(start).toBe(d.transmit.count);
+}
+
+async function receiveAtLeast(d: Driver, want: number, onSlot: (i: number) => void): Promise<number> {
+  let got = 0;
+  const deadline = performance.now() + 5000;
+  while (got < want && performance.now() < deadline) {
+    const n = d.pollBatch(d.receive);
+    for (let i = 0; i < n; i++) onSlot(i);
+    got += n;
+    if (n === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return got;
+}
+
+const kinds: Array<"native" | "native-plain" | "dgram"> = native ? ["native", "native-plain", "dgram"] : ["dgram"];
+
+describe("sockets driver batch ABI", () => {
+  it("has the native addon where it is required", () => {
+    if (requireNative) expect(native, "PETREL_REQUIRE_NATIVE=1/CI=true but the native addon did not load").toBe(true);
+  });
+
+  for (const kind of kinds) {
+    it(`${kind}: mixed runs, lengths and destinations arrive one datagram per slot`, async () => {
+      const d = makeDriver(kind);
+      const rxA = d.open(endpoint(1, "receive", 0));
+      const rxB = d.open(endpoint(2, "receive", 0));
+      const tx = d.open(endpoint(3, "send", 0));
+      await d.ready();
+      expect(rxA.localPort).toBeGreaterThan(0);
+      expect(tx.localPort).toBeGreaterThan(0);
+      // 40 x 1000 B to A (one GSO run), a 500 B tail, 3 singles to B, 20 x 64 B to A, 1 x 1400 B to B.
+      const plan: Array<[number, number]> = [];
+      for (let i = 0; i < 40; i++) plan.push([rxA.localPort, 1000]);
+      plan.push([rxA.localPort, 500]);
+      plan.push([rxB.localPort, 33], [rxB.localPort, 1400], [rxB.localPort, 33]);
+      for (let i = 0; i < 20; i++) plan.push([rxA.localPort, 64]);
+      plan.push([rxB.localPort, 1400]);
+      const batch = d.transmit;
+      batch.clear();
+      for (const [port, length] of plan) {
+        const slot = batch.claim(3, LOCALHOST, port);
+        const offset = batch.slotOffset(slot);
+        for (let i = 0; i < length; i++) batch.bytes[offset + i] = pattern(slot, i);
+        batch.bytes[offset] = slot;
+        batch.commit(slot, length);
+      }
+      sendAll(d);
+      const seen = new Map<number, { length: number; endpointId: number; port: number; ip: number }>();
+      const rx = d.receive;
+      const got = await receiveAtLeast(d, plan.length, (i) => {
+        const offset = rx.slotOffset(i);
+        const slot = rx.bytes[offset]!;
+        const length = rx.lengths[i]!;
+        for (let k = 1; k < length; k++) if (rx.bytes[offset + k] !== pattern(slot, k)) throw new Error(`slot ${slot} byte ${k} differs`);
+        seen.set(slot, { length, endpointId: rx.endpointIds[i]!, port: rx.sourcePorts[i]!, ip: rx.sourceIps[i]! });
+      });
+      expect(got).toBe(plan.length);
+      plan.forEach(([port, length], slot) => {
+        const s = seen.get(slot);
+        expect(s, `slot ${slot}`).toBeDefined();
+        expect(s!.length).toBe(length);
+        expect(s!.endpointId).toBe(port === rxA.localPort ? 1 : 2);
+        expect(s!.port).toBe(tx.localPort);
+        expect(s!.ip).toBe(LOCALHOST);
+      });
+      const stats = d.stats();
+      expect(stats.datagramsSent).toBe(plan.length);
+      expect(stats.errors).toBe(0);
+      if (kind === "native" && d instanceof NativeSocketsDriver && d.gso) expect(stats.gsoSends).toBeGreaterThanOrEqual(2);
+      // On loopback a GSO send reaches a GRO socket as one coalesced read, split here into slots.
+      if (kind === "native" && d instanceof NativeSocketsDriver && d.gro) expect(stats.groReceives).toBeGreaterThanOrEqual(1);
+      if (kind === "native-plain") expect(stats.gsoSends).toBe(0);
+    });
+
+    it(`${kind}: a datagram longer than a receive slot is dropped and counted`, async () => {
+      const d = makeDriver(kind, 256);
+      const rx = d.open(endpoint(1, "receive", 0));
+      d.open(endpoint(2, "send", 0));
+      await d.ready();
+      const batch = d.transmit;
+      batch.clear();
+      for (const length of [200, 1000, 256]) {
+        const slot = batch.claim(2, LOCALHOST, rx.localPort);
+        batch.bytes.fill(length & 255, batch.slotOffset(slot), batch.slotOffset(slot) + length);
+        batch.commit(slot, length);
+      }
+      sendAll(d);
+      const lengths: number[] = [];
+      await receiveAtLeast(d, 2, (i) => lengths.push(d.receive.lengths[i]!));
+      // Let a late oversize datagram be counted.
+      for (let k = 0; k < 20 && d.stats().truncated === 0; k++) {
+        d.pollBatch(d.receive);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(lengths).toEqual([200, 256]);
+      expect(d.stats().truncated).toBe(1);
+    });
+  }
+
+  it("native: binding a port in use fails with DriverError EADDRINUSE from bind", () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    const first = d.open(endpoint(1, "receive", 0));
+    let error: unknown;
+    try {
+      d.open(endpoint(2, "receive", first.localPort));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(DriverError);
+    expect((error as DriverError).code).toBe("EADDRINUSE");
+    expect((error as DriverError).syscall).toBe("bind");
+    expect((error as DriverError).errno).toBe(98);
+    expect((error as DriverError).endpointId).toBe(2);
+    // The failed open leaves nothing behind; the first socket still works.
+    expect(d.stats().sockets).toBe(1);
+  });
+
+  it("native: a bind address that is not local fails with EADDRNOTAVAIL; misuse throws a TypeError", () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    expect(() => d.open({ ...endpoint(1, "receive", 0), bindIp: ipv4(192, 0, 2, 1) })).toThrow(/EADDRNOTAVAIL/);
+    const handle = new (addon as Exclude<typeof addon, NativeAddonUnavailableError>).SocketsDriver(
+      new Uint8Array(64), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64,
+      new Uint8Array(64), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64, false, false);
+    expect(() => handle.open(-1, 0, 0, 0, 0, 0)).toThrow(TypeError);
+    expect(() => handle.send(0, 2)).toThrow(RangeError);
+    // A slot length beyond the slot is refused before any pointer reaches the kernel.
+    expect(() => new (addon as Exclude<typeof addon, NativeAddonUnavailableError>).SocketsDriver(
+      new Uint8Array(63), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64,
+      new Uint8Array(64), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64, false, false)).toThrow(TypeError);
+    handle.closeAll();
+  });
+
+  it("dgram: binding a port in use rejects ready() with DriverError EADDRINUSE", async () => {
+    const d = makeDriver("dgram");
+    // node:dgram binds asynchronously: the returned endpoint learns its port when ready() resolves.
+    const first = d.open(endpoint(1, "receive", 0));
+    await d.ready();
+    const port = first.localPort;
+    expect(port).toBeGreaterThan(0);
+    const other = makeDriver("dgram");
+    other.open(endpoint(1, "receive", port));
+    const error = await other.ready().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DriverError);
+    expect((error as DriverError).code).toBe("EADDRINUSE");
+    expect((error as DriverError).syscall).toBe("bind");
+  });
+
+  it("chooses the native driver when the addon loads, the fallback with a warning otherwise", () => {
+    const warnings: string[] = [];
+    const d = createSocketsDriver({ warn: (m) => warnings.push(m) });
+    drivers.push(d);
+    expect(d.kind).toBe(native ? "native-sockets" : "dgram");
+    const forced = createSocketsDriver({ prefer: "dgram" });
+    drivers.push(forced);
+    expect(forced.kind).toBe("dgram");
+  });
+});
