@@ -145,6 +145,11 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     return this.state === ImageState.CLOSED;
   }
 
+  /** The receiver window the next status message carries (congestion control's latest decision). */
+  currentWindowLength(): number {
+    return this.windowLength;
+  }
+
   /** The slowest subscriber's position: what the image reports as consumed. */
   consumptionPosition(): number {
     const subscribers = this.subscribers;
