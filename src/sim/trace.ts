@@ -61,6 +61,31 @@ export class TraceHash {
   }
 
   /**
+   * Folds a payload four bytes at a time (little-endian words, then the 0-3 trailing bytes), with
+   * the same two-lane FNV-style step per word: a quarter of the steps of foldBytes. Every payload
+   * byte still reaches the hash; the result is not FNV-1a of the bytes (foldBytes is, for tests
+   * against published vectors). The simulator folds every datagram it decides, so this is its
+   * hot path (byte-at-a-time folding was 31% of `npm run bench sim`).
+   */
+  foldPayload(bytes: Uint8Array, offset: number, length: number): void {
+    let hi = this.hi;
+    let lo = this.lo;
+    const wordsEnd = offset + (length & ~3);
+    let i = offset;
+    for (; i < wordsEnd; i += 4) {
+      const word = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
+      lo = (lo ^ word) >>> 0;
+      const a = (lo & 0xffff) * 0x1b3;
+      const b = (lo >>> 16) * 0x1b3 + (a >>> 16);
+      hi = (Math.imul(hi, 0x1b3) + (b >>> 16) + (lo << 8)) >>> 0;
+      lo = ((b << 16) | (a & 0xffff)) >>> 0;
+    }
+    this.hi = hi;
+    this.lo = lo;
+    if (i < offset + length) this.foldBytes(bytes, i, offset + length - i);
+  }
+
+  /**
    * Folds one packet event. `linkId` is -1 for a datagram that found no link (no route); the
    * length is folded before the bytes, so datagrams cannot merge into one another.
    */
@@ -69,7 +94,7 @@ export class TraceHash {
     this.foldUint32(linkId >>> 0);
     this.foldByte(verdict);
     this.foldUint32(length);
-    if (bytes !== null) this.foldBytes(bytes, offset, length);
+    if (bytes !== null) this.foldPayload(bytes, offset, length);
     this.events++;
   }
 

@@ -53,3 +53,23 @@ describe("TraceHash", () => {
     expect(base(1000, 1, 0, bytes, 4)).toBe(reference);
   });
 });
+
+describe("foldPayload (word-at-a-time, the simulator's packet fold)", () => {
+  it("reaches every byte: flipping any one byte of a payload, including the trailing ones, changes the hash", () => {
+    const payload = new Uint8Array(23).map((_, i) => (i * 37 + 11) & 0xff);
+    const hashPayload = (bytes: Uint8Array): string => {
+      const trace = new TraceHash();
+      trace.foldPayload(bytes, 0, bytes.length);
+      return trace.hex();
+    };
+    const reference = hashPayload(payload);
+    const seen = new Set([reference]);
+    for (let i = 0; i < payload.length; i++) {
+      const variant = payload.slice();
+      variant[i] = variant[i]! ^ 0x01;
+      seen.add(hashPayload(variant));
+    }
+    expect(seen.size).toBe(payload.length + 1);
+    expect(hashPayload(payload.subarray(0, 22))).not.toBe(reference);
+  });
+});
