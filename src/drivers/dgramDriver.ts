@@ -43,8 +43,10 @@ export class DgramDriver implements Driver {
 
   open(endpoint: EndpointInfo): OpenedEndpoint {
     if (this.sockets.has(endpoint.id)) throw new DriverError("EEXIST", 17, "open", "endpoint already open", endpoint.id);
+    const multicast = endpoint.multicastGroupIp !== 0;
     const socket = dgram.createSocket({
       type: "udp4",
+      reuseAddr: multicast,
       ...(endpoint.socketRcvbufBytes > 0 ? { recvBufferSize: endpoint.socketRcvbufBytes } : {}),
       ...(endpoint.socketSndbufBytes > 0 ? { sendBufferSize: endpoint.socketSndbufBytes } : {}),
     });
@@ -68,7 +70,7 @@ export class DgramDriver implements Driver {
         reject(typed);
       };
       socket.once("error", onError);
-      socket.bind({ port: endpoint.bindPort, address: formatIpv4(endpoint.bindIp), exclusive: true }, () => {
+      socket.bind({ port: endpoint.bindPort, address: formatIpv4(multicast ? endpoint.multicastGroupIp : endpoint.bindIp), exclusive: !multicast }, () => {
         socket.off("error", onError);
         socket.on("error", (error) => {
           this.error = DriverError.fromNode(error, "send", id);
@@ -77,6 +79,12 @@ export class DgramDriver implements Driver {
         const address = socket.address();
         local = { ip: parseIpv4(address.address), port: address.port };
         if (endpoint.ttl > 0) socket.setTTL(endpoint.ttl);
+        if (endpoint.ttl > 0) socket.setMulticastTTL(endpoint.ttl);
+        if (endpoint.interfaceIp !== 0) socket.setMulticastInterface(formatIpv4(endpoint.interfaceIp));
+        if (multicast) {
+          socket.addMembership(formatIpv4(endpoint.multicastGroupIp),
+            endpoint.interfaceIp !== 0 ? formatIpv4(endpoint.interfaceIp) : undefined);
+        }
         opened.localPort = local.port;
         resolve();
       });

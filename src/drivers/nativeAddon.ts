@@ -45,8 +45,8 @@ export interface NativeSocketsStats {
 
 /** native/src/sockets.cc: one instance serves one transmit and one receive batch. */
 export interface NativeSocketsDriver {
-  open(endpointId: number, bindIp: number, bindPort: number, rcvbufBytes: number, sndbufBytes: number, ttl: number):
-    NativeOpenResult | NativeSyscallError;
+  open(endpointId: number, bindIp: number, bindPort: number, rcvbufBytes: number, sndbufBytes: number, ttl: number,
+    multicastGroupIp: number, interfaceIp: number): NativeOpenResult | NativeSyscallError;
   close(endpointId: number): boolean;
   closeAll(): void;
   send(start: number, end: number): number;

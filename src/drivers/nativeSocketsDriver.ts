@@ -36,7 +36,7 @@ export class NativeSocketsDriver implements Driver {
   open(endpoint: EndpointInfo): OpenedEndpoint {
     this.checkLive();
     const result = this.handle.open(endpoint.id, endpoint.bindIp, endpoint.bindPort, endpoint.socketRcvbufBytes,
-      endpoint.socketSndbufBytes, endpoint.ttl);
+      endpoint.socketSndbufBytes, endpoint.ttl, endpoint.multicastGroupIp, endpoint.interfaceIp);
     if (isSyscallErrorShape(result)) throw DriverError.fromSyscall(result, endpoint.id);
     return {
       id: endpoint.id,

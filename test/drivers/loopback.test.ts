@@ -32,11 +32,13 @@ interface StreamCase {
   readonly wallMs: number;
   /** Called every 64 cycles with the number of messages received so far (the test's side work). */
   readonly onProgress?: (received: number, subscriberPort: number) => void;
+  /** The channel for a port (default: unicast to 127.0.0.1). */
+  readonly channel?: (port: number) => string;
 }
 
 async function runLoopbackStream(seed: number, c: StreamCase) {
   const port = 20000 + new Prng(seed).fork("port").intBelow(20000);
-  const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=1m`;
+  const channel = c.channel?.(port) ?? `aeron:udp?endpoint=127.0.0.1:${port}|term-length=1m`;
   const prng = new Prng(seed);
   const publisherEngine = new Engine({ random: prng.fork("publisher") });
   const subscriberEngine = new Engine({ random: prng.fork("subscriber") });
@@ -157,5 +159,19 @@ describe("loopback stream over the sockets driver", () => {
     } finally {
       attacker.close();
     }
+  });
+
+  it("delivers 10^5 messages over UDP multicast on the loopback interface (group join, shared port)", async () => {
+    const count = 100_000;
+    const r = await runLoopbackStream(SEED + 4, {
+      count,
+      lossPerMille: 20,
+      driver: { prefer: "auto" },
+      wallMs: 60_000,
+      channel: (port) => `aeron:udp?endpoint=239.255.90.1:${port}|interface=127.0.0.1|term-length=1m`,
+    });
+    expect(r.checker.failures, replay).toEqual([]);
+    expect(r.checker.received, replay).toBe(count);
+    expect(protocolCounters(r.subscriberEngine).naksSent).toBeGreaterThan(0);
   });
 });

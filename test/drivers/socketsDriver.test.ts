@@ -25,7 +25,8 @@ afterEach(() => {
 });
 
 function endpoint(id: number, role: "send" | "receive", port: number, rcvbuf = 0): EndpointInfo {
-  return { id, role, channel: "aeron:udp?endpoint=127.0.0.1:0", bindIp: LOCALHOST, bindPort: port, socketRcvbufBytes: rcvbuf, socketSndbufBytes: 0, ttl: 0 };
+  return { id, role, channel: "aeron:udp?endpoint=127.0.0.1:0", bindIp: LOCALHOST, bindPort: port, socketRcvbufBytes: rcvbuf, socketSndbufBytes: 0, ttl: 0,
+    multicastGroupIp: 0, interfaceIp: 0 };
 }
 
 function makeDriver(kind: "native" | "native-plain" | "dgram", receiveSlotLength = 2048): Driver {
@@ -174,7 +175,7 @@ describe("sockets driver batch ABI", () => {
     const handle = new (addon as Exclude<typeof addon, NativeAddonUnavailableError>).SocketsDriver(
       new Uint8Array(64), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64,
       new Uint8Array(64), new Int32Array(1), new Uint32Array(1), new Uint16Array(1), new Int32Array(1), 1, 64, false, false);
-    expect(() => handle.open(-1, 0, 0, 0, 0, 0)).toThrow(TypeError);
+    expect(() => handle.open(-1, 0, 0, 0, 0, 0, 0, 0)).toThrow(TypeError);
     expect(() => handle.send(0, 2)).toThrow(RangeError);
     // A slot length beyond the slot is refused before any pointer reaches the kernel.
     expect(() => new (addon as Exclude<typeof addon, NativeAddonUnavailableError>).SocketsDriver(
