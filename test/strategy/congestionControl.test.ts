@@ -154,7 +154,7 @@ describe("CubicCongestionControl", () => {
   it("shrinks repeatedly under repeated loss but never below 1 MTU", () => {
     const cc = cubic(0);
     for (let i = 1; i <= 30; i++) {
-      const outcome = cc.onTrackRebuild(i, 0, 0, 0, 0, 0, true);
+      const outcome = cc.onTrackRebuild(i * RTT_NS, 0, 0, 0, 0, 0, true);
       expect(congestionOutcomeWindowBytes(outcome)).toBeGreaterThanOrEqual(MTU);
     }
     expect(cc.congestionWindow()).toBe(1);

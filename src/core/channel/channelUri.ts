@@ -54,7 +54,7 @@ import { parseGroupTag } from "./groupTag.js";
 
 export type Media = "udp" | "ipc";
 export type ControlMode = "manual" | "dynamic" | "response";
-/** `bbr` is reserved for the delay-based controller to come; it parses today. */
+/** `bbr`: the delay-based controller (delayBasedCongestionControl.ts). */
 export type CongestionControlName = "static" | "cubic" | "bbr";
 
 /** Where a publication starts: the three URI parameters that must travel together. */

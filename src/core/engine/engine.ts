@@ -570,7 +570,7 @@ export class Engine implements FrameVisitor {
       groupTagLo: groupTag?.lo ?? 0,
       groupTagHi: groupTag?.hi ?? 0,
       reliable: params.reliable,
-      congestionControl: createCongestionControl(params.congestionControl === "cubic" ? "cubic" : "static", nowNs, {
+      congestionControl: createCongestionControl(params.congestionControl, nowNs, {
         mtu,
         termLength,
         initialWindowBytes: params.receiverWindowBytes,

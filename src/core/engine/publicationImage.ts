@@ -277,11 +277,14 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   /** GapHandler: the first gap between the rebuild position and the HWM. */
   onGap(termId: number, termOffset: number, length: number): void {
-    this.lossFound = true;
     if (this.reliable) {
-      this.nakTimer.onGap(this.scanNowNs, termId, termOffset, length);
+      // A loss event for congestion control is a new gap, as Aeron's LossDetector reports it: the
+      // same gap found again by every scan until its retransmission arrives is not more loss (it
+      // cut CUBIC's window by β per scan, down to one MTU, on the first tail drop).
+      if (this.nakTimer.onGap(this.scanNowNs, termId, termOffset, length)) this.lossFound = true;
       return;
     }
+    this.lossFound = true;
     // An unreliable stream fills the gap with padding instead of asking for it again.
     const term = this.log.term(indexByTerm(this.initialTermId, termId));
     const view = term.view;

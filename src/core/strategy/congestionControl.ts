@@ -4,10 +4,8 @@
 // implementation is its own file beside this one:
 //   - staticWindowCongestionControl.ts  (default): a fixed window;
 //   - cubicCongestionControl.ts         (`cc=cubic`): CUBIC over a window counted in MTUs;
-//   - slot for a delay-based controller (BBR-style, `cc=bbr` or similar): it would implement this
-//     same interface in its own file, using onRttMeasurement for its min-RTT / bandwidth model and
-//     onTrackRebuild's positions as its delivery-rate samples, and be added to
-//     CongestionControlKind and createCongestionControl below. Not implemented yet.
+//   - delayBasedCongestionControl.ts    (`cc=bbr`): BBR-style, the window sized to the modelled
+//     bandwidth-delay product (delivery rate from onTrackRebuild's positions, min RTT from RTTM).
 export {
   CONGESTION_OUTCOME_MAX_WINDOW_BYTES,
   congestionOutcomeForceSm,
@@ -18,6 +16,7 @@ export {
 } from "./congestionOutcome.js";
 import { INITIAL_WINDOW_LENGTH_DEFAULT_BYTES } from "./congestionOutcome.js";
 import { CubicCongestionControl } from "./cubicCongestionControl.js";
+import { DelayBasedCongestionControl } from "./delayBasedCongestionControl.js";
 import { StaticWindowCongestionControl } from "./staticWindowCongestionControl.js";
 
 export interface CongestionControl {
@@ -59,8 +58,8 @@ export interface CongestionControl {
   nextDeadlineNs(): number;
 }
 
-/** `cc=` values Petrel knows. A delay-based controller would add its name here. */
-export type CongestionControlKind = "static" | "cubic";
+/** `cc=` values Petrel knows. */
+export type CongestionControlKind = "static" | "cubic" | "bbr";
 
 export interface CongestionControlOptions {
   /** The sender's MTU from SETUP. */
@@ -91,6 +90,13 @@ export function createCongestionControl(
         initialWindowBytes,
         ...(options.initialRttNs === undefined ? {} : { initialRttNs: options.initialRttNs }),
         ...(options.tcpMode === undefined ? {} : { tcpMode: options.tcpMode }),
+      });
+    case "bbr":
+      return new DelayBasedCongestionControl(nowNs, {
+        mtu: options.mtu,
+        termLength: options.termLength,
+        initialWindowBytes,
+        ...(options.initialRttNs === undefined ? {} : { initialRttNs: options.initialRttNs }),
       });
   }
 }

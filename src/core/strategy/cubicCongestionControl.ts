@@ -6,7 +6,8 @@
 //             cwnd = min(INITCWND = 10, maxCwnd); wMax = maxCwnd; K = cbrt(wMax·β/C); the
 //             "last loss" is the start, so the first updates sit in CUBIC's concave region
 //             and climb towards maxCwnd.
-//   loss:     wMax = cwnd; K = cbrt(wMax·β/C); cwnd = max(1, floor(cwnd·(1 − β))); force an SM.
+//   loss:     wMax = cwnd; K = cbrt(wMax·β/C); cwnd = max(1, floor(cwnd·(1 − β))); force an SM;
+//             at most once per RTT (later losses within an RTT are the same congestion event).
 //   no loss:  at most once per RTT (and only while cwnd < maxCwnd),
 //             cwnd = min(maxCwnd, wMax + trunc(C·(t − K)^3)), t = seconds since the last loss;
 //             in TCP-friendly mode, while cwnd < wMax, cwnd = max(cwnd, trunc(wMax(1−β) + 3β/(2−β)·t/RTT)).
@@ -65,6 +66,8 @@ export class CubicCongestionControl implements CongestionControl {
 
   /** Losses reported through onTrackRebuild. */
   lossCount = 0;
+  /** Losses within an RTT of the last reduction, counted but not acted on (same congestion event). */
+  lossesIgnoredCount = 0;
   /** RTT measurements received. */
   rttMeasurementCount = 0;
 
@@ -144,7 +147,13 @@ export class CubicCongestionControl implements CongestionControl {
   ): number {
     assertTimeNs(nowNs, "nowNs must be an integer number of ns");
     let forceSm = false;
-    if (lossOccurred) {
+    // One reduction per congestion event: losses found within an RTT of the last reduction belong
+    // to the same event (the window that overflowed the queue), as TCP's recovery treats a window
+    // of losses. Without this a tail drop, which leaves several gaps (and retransmissions dropped
+    // again), cut the window by β per gap, down to one MTU within an RTT (test/sim/congestion*).
+    if (lossOccurred && this.lossCount > 0 && nowNs - this.lastLossNs < this.rttNs) {
+      this.lossesIgnoredCount++;
+    } else if (lossOccurred) {
       this.wMax = this.cwnd;
       this.k = Math.cbrt((this.wMax * CUBIC_BETA) / CUBIC_C);
       const reduced = Math.floor(this.cwnd * (1 - CUBIC_BETA));

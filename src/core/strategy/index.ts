@@ -13,4 +13,5 @@ export * from "./taggedMulticastFlowControl.js";
 export * from "./congestionControl.js";
 export * from "./staticWindowCongestionControl.js";
 export * from "./cubicCongestionControl.js";
+export * from "./delayBasedCongestionControl.js";
 export { StrategyAssertionError } from "./assert.js";
