@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import type { parseArgs as ParseArgs } from "node:util";
 import { parseDurationNs } from "../core/config/duration.js";
 import type { PcapTapMode } from "../sim/pcapTap.js";
+import { parseSchedule as parseScenarioSchedule, SCENARIO_DEFAULTS, type ScenarioOptions, type Schedule } from "../sim/scenario.js";
 import type { FaultAction } from "../sim/simulator.js";
 import { findScenario, PUB_HOST, SCENARIOS, SUB_HOST, type ScenarioSpec } from "./scenarios.js";
 
@@ -15,6 +16,8 @@ export const USAGE = `usage:
   petrel demo                      run the demo scenario (seed 1, 10 s simulated) and print a summary
   petrel sim [scenario] [options]  run a named scenario (default: demo)
   petrel sim --list                list the scenarios
+  petrel sim --replay JSON|FILE    run runScenario with {"seed", "schedule", "options"} (what a failing fuzz test
+                                   prints), print its result line and exit 0 (ok) or 1 (a violation)
   petrel help
 
 options for sim:
@@ -22,7 +25,13 @@ options for sim:
   --duration D        simulated time: an integer with unit ns, us, ms or s (default 10s; at most 1h)
   --pcap FILE         write every datagram that crossed the link to FILE (pcap, Ethernet/IPv4/UDP)
   --pcap-mode MODE    sent (default: every datagram sent onto the link, drops included) or delivered
-  --schedule FILE     extra faults: a JSON array of {"at": "3s", "kind": "partition", "a": "pub", "b": "sub"};
+  --schedule FILE     extra faults, as JSON in runScenario's format (an array, or {"schedule": [...]});
+                      subscriber 0 is the host sub:
+                        [{"atNs": 3000000000, "action": {"kind": "partition", "sub": 0, "direction": "both"}}]
+                      kinds: loss (loss: {"numerator", "denominator"}, at most 1/2), reorder and duplicate
+                      (on: true/false), partition (direction: both, toSubscriber, fromSubscriber), heal,
+                      crash, restart (a crash of a host that is down, a restart of one that is up: no-ops);
+                      or the short form: [{"at": "3s", "kind": "partition", "a": "pub", "b": "sub"}],
                       kinds: partition, heal (a, b, optional oneWay), healAll, crash, restart (host)
   --list              list the scenarios and exit
   -h, --help          this text
@@ -40,8 +49,10 @@ export type CliRequest =
       readonly durationNs: number;
       readonly pcapPath?: string;
       readonly pcapMode: PcapTapMode;
-      readonly schedule: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
-    };
+      readonly extraFaults: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
+      readonly schedule: Schedule;
+    }
+  | { readonly kind: "replay"; readonly seed: number; readonly schedule: Schedule; readonly options: ScenarioOptions };
 
 const MAX_DURATION_NS = 3600 * 1_000_000_000;
 const HOSTS = [PUB_HOST, SUB_HOST];
@@ -59,6 +70,7 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
         pcap: { type: "string" },
         "pcap-mode": { type: "string" },
         schedule: { type: "string" },
+        replay: { type: "string" },
         list: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -73,6 +85,16 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
     throw new UsageError(`unknown command '${command}' (commands: demo, sim, help)`);
   }
   if (values.list === true) return { kind: "list" };
+  if (values.replay !== undefined) {
+    const extra = [
+      ...(command === "sim" ? positionals.slice(1) : positionals),
+      ...(["duration", "pcap", "pcap-mode", "schedule"] as const).filter((k) => values[k] !== undefined).map((k) => `--${k}`),
+    ];
+    if (command !== "sim" || extra.length > 0) {
+      throw new UsageError(`--replay goes with 'petrel sim' alone (and --seed for a bare schedule), not with ${command !== "sim" ? command : extra.join(", ")}`);
+    }
+    return readReplay(values.replay, values.seed);
+  }
   if (positionals.length > (command === "sim" ? 2 : 1)) {
     throw new UsageError(`unexpected argument '${positionals[command === "sim" ? 2 : 1]}'`);
   }
@@ -85,7 +107,7 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
   const durationNs = parseDuration(values.duration ?? "10s");
   const mode = values["pcap-mode"] ?? "sent";
   if (mode !== "sent" && mode !== "delivered") throw new UsageError(`--pcap-mode '${mode}' must be sent or delivered`);
-  const schedule = values.schedule === undefined ? [] : readSchedule(values.schedule, durationNs);
+  const { extraFaults, schedule } = values.schedule === undefined ? { extraFaults: [], schedule: [] } : readSchedule(values.schedule, durationNs);
   return {
     kind: command,
     scenario,
@@ -93,6 +115,7 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
     durationNs,
     ...(values.pcap !== undefined ? { pcapPath: values.pcap } : {}),
     pcapMode: mode,
+    extraFaults,
     schedule,
   };
 }
@@ -112,24 +135,86 @@ export function parseDuration(text: string, what = "--duration"): number {
   return result.value;
 }
 
-/** Reads and checks a fault schedule file (see USAGE). */
-export function readSchedule(path: string, durationNs: number): Array<{ atNs: number; action: FaultAction }> {
+function readJson(path: string, what: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (error) {
-    throw new UsageError(`--schedule '${path}': cannot read it (${error instanceof Error ? error.message : String(error)})`);
+    throw new UsageError(`${what} '${path}': cannot read it (${error instanceof Error ? error.message : String(error)})`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--schedule '${path}' is not JSON: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  return parseSchedule(json, durationNs, `--schedule '${path}'`);
+  return parseJson(text, `${what} '${path}'`);
 }
 
-export function parseSchedule(json: unknown, durationNs: number, where = "schedule"): Array<{ atNs: number; action: FaultAction }> {
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${where} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** True for runScenario's schedule format: {"schedule": [...]}, or an array of {"atNs", "action"}. */
+function isScenarioSchedule(json: unknown): boolean {
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) return "schedule" in json;
+  return Array.isArray(json) && json.some((e: unknown) => typeof e === "object" && e !== null && ("atNs" in e || "action" in e));
+}
+
+/** Reads a schedule in runScenario's format for `subscribers` subscribers; mistakes become UsageErrors. */
+function toScenarioSchedule(json: unknown, subscribers: number, where: string): Schedule {
+  try {
+    return parseScenarioSchedule(JSON.stringify(json), subscribers);
+  } catch (error) {
+    throw new UsageError(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Reads and checks a fault schedule file in either format (see USAGE). */
+export function readSchedule(path: string, durationNs: number): { extraFaults: Array<{ atNs: number; action: FaultAction }>; schedule: Schedule } {
+  const where = `--schedule '${path}'`;
+  const json = readJson(path, "--schedule");
+  if (!isScenarioSchedule(json)) return { extraFaults: parseShortSchedule(json, durationNs, where), schedule: [] };
+  const schedule = toScenarioSchedule(json, 1, where);
+  schedule.forEach((entry, i) => {
+    if (entry.atNs >= durationNs) throw new UsageError(`${where} entry ${i}: atNs ${entry.atNs} is not before the end of the run`);
+  });
+  return { extraFaults: [], schedule };
+}
+
+const SCENARIO_OPTION_KEYS: ReadonlyArray<keyof ScenarioOptions> = [
+  "subscribers", "messages", "messageIntervalNs", "faultWindowNs", "livenessBoundNs", "latencyNs", "termLengthBytes",
+  "config", "brokenEngine", "bounds", "traceBytes",
+];
+
+/**
+ * Reads --replay: JSON text (when it starts with { or [) or a file holding it. {"seed", "schedule",
+ * "options"?} as the fuzz test prints it, or a bare schedule array run with --seed.
+ */
+export function readReplay(value: string, seedText: string | undefined): CliRequest {
+  const inline = /^\s*[[{]/.test(value);
+  const json = inline ? parseJson(value, "--replay") : readJson(value, "--replay");
+  if (Array.isArray(json)) return { kind: "replay", seed: parseSeed(seedText ?? "1"), schedule: toScenarioSchedule(json, 1, "--replay"), options: {} };
+  if (typeof json !== "object" || json === null) throw new UsageError(`--replay must be {"seed": N, "schedule": [...], "options"?: {...}} or a schedule array`);
+  const replay = json as Record<string, unknown>;
+  for (const key of Object.keys(replay)) {
+    if (key !== "seed" && key !== "schedule" && key !== "options") throw new UsageError(`--replay: unknown key "${key}" (keys: seed, schedule, options)`);
+  }
+  if (seedText !== undefined && replay["seed"] !== undefined) throw new UsageError("--replay names its own seed: drop --seed");
+  const seed = replay["seed"] === undefined ? parseSeed(seedText ?? "1") : replay["seed"];
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--replay: "seed" must be a non-negative integer`);
+  const options = replay["options"] ?? {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new UsageError(`--replay: "options" must be an object`);
+  for (const key of Object.keys(options)) {
+    if (!(SCENARIO_OPTION_KEYS as ReadonlyArray<string>).includes(key)) {
+      throw new UsageError(`--replay: unknown option "${key}" (runScenario's options: ${SCENARIO_OPTION_KEYS.join(", ")})`);
+    }
+  }
+  const scenarioOptions = options as ScenarioOptions;
+  const subscribers = scenarioOptions.subscribers ?? SCENARIO_DEFAULTS.subscribers;
+  return { kind: "replay", seed, schedule: toScenarioSchedule(replay["schedule"] ?? [], subscribers, "--replay"), options: scenarioOptions };
+}
+
+/** The short form: simulator fault actions on the hosts pub and sub, times as durations. */
+export function parseShortSchedule(json: unknown, durationNs: number, where = "schedule"): Array<{ atNs: number; action: FaultAction }> {
   if (!Array.isArray(json)) throw new UsageError(`${where} must be a JSON array of faults`);
   const out: Array<{ atNs: number; action: FaultAction }> = [];
   json.forEach((entry: unknown, index) => {

@@ -3,8 +3,11 @@
 //   petrel demo                     the quick start's job: the demo scenario, seed 1, 10 s simulated
 //   petrel sim [scenario] [options] any named scenario (see --list), with a seed, a duration, a pcap
 //                                   and an extra fault schedule
+//   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
+//                                   test prints it
 // Exit codes: 0 the run's invariants hold, 1 an invariant failed, 2 bad arguments.
 import { parseArgs } from "node:util";
+import { formatScenarioResult, runScenario } from "../sim/scenario.js";
 import { parseSimArgs, UsageError, USAGE } from "./args.js";
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
@@ -29,12 +32,25 @@ function main(argv: ReadonlyArray<string>): number {
     for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(width)}  ${s.description}\n`);
     return 0;
   }
+  if (request.kind === "replay") {
+    let result;
+    try {
+      result = runScenario(request.seed, request.schedule, request.options);
+    } catch (error) {
+      // runScenario checks its options before it runs; a failure inside the run is a violation.
+      process.stderr.write(`petrel: --replay: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+      return 2;
+    }
+    process.stdout.write(`petrel sim --replay: seed ${request.seed}, ${request.schedule.length} fault(s)\n${formatScenarioResult(result)}\n`);
+    return result.ok ? 0 : 1;
+  }
   const stderr = process.stderr;
   const summary = runSimScenario(request.scenario, {
     seed: request.seed,
     durationNs: request.durationNs,
     ...(request.pcapPath !== undefined ? { pcapPath: request.pcapPath } : {}),
     pcapMode: request.pcapMode,
+    extraFaults: request.extraFaults,
     schedule: request.schedule,
     progress: { isTTY: stderr.isTTY === true, write: (text) => void stderr.write(text) },
   });

@@ -3,6 +3,7 @@
 // trace hash, invariants). The summary is data; formatSummary() makes the text the CLI prints.
 import { Counter } from "../core/engine/index.js";
 import { PcapTap, type PcapTapMode } from "../sim/pcapTap.js";
+import type { Schedule } from "../sim/scenario.js";
 import type { FaultAction } from "../sim/simulator.js";
 import { PcapFileSink } from "./pcapFileSink.js";
 import { buildScenario, checkInvariants, formatSeconds, sumCounter, type InvariantResult, type ScenarioSpec } from "./scenarios.js";
@@ -12,7 +13,9 @@ export interface SimRunOptions {
   readonly durationNs: number;
   readonly pcapPath?: string;
   readonly pcapMode?: PcapTapMode;
-  readonly schedule?: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
+  /** Extra faults: simulator actions (the short form) and runScenario's { atNs, action } form. */
+  readonly extraFaults?: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
+  readonly schedule?: Schedule;
   /** Where progress goes; null for none. */
   readonly progress?: ProgressOutput | null;
 }
@@ -49,7 +52,12 @@ const SLICE_NS = 50_000_000;
 const PLAIN_PROGRESS_EVERY_MS = 2000;
 
 export function runSimScenario(spec: ScenarioSpec, options: SimRunOptions): SimSummary {
-  const run = buildScenario(spec, { seed: options.seed, durationNs: options.durationNs, extraFaults: options.schedule ?? [] });
+  const run = buildScenario(spec, {
+    seed: options.seed,
+    durationNs: options.durationNs,
+    extraFaults: options.extraFaults ?? [],
+    schedule: options.schedule ?? [],
+  });
   const sim = run.sim;
   let tap: PcapTap | null = null;
   if (options.pcapPath !== undefined) {
@@ -80,7 +88,6 @@ export function runSimScenario(spec: ScenarioSpec, options: SimRunOptions): SimS
     tap?.close();
   }
   const wallMs = performance.now() - started;
-  const faultsUntilEnd = faultsLastToEnd(spec, options);
   let datagramsDropped = 0;
   for (const link of sim.links) datagramsDropped += link.counters.droppedPackets;
   const pub = run.engines.pub;
@@ -92,7 +99,7 @@ export function runSimScenario(spec: ScenarioSpec, options: SimRunOptions): SimS
     simulatedNs: options.durationNs,
     wallMs,
     events: sim.counters.eventsProcessed,
-    messagesOffered: run.publisher()?.app.offered ?? 0,
+    messagesOffered: run.publisher.offered,
     messagesDelivered: run.log.delivered,
     dataFramesSent: sumCounter(pub, Counter.DATA_FRAMES_SENT),
     naksSent: sumCounter(sub, Counter.NAKS_SENT),
@@ -105,31 +112,10 @@ export function runSimScenario(spec: ScenarioSpec, options: SimRunOptions): SimS
     datagramsDelivered: sim.counters.datagramsDelivered,
     datagramsDropped,
     traceHash: sim.traceHash(),
-    invariants: checkInvariants(run, faultsUntilEnd),
+    invariants: checkInvariants(run),
     ...(tap !== null && options.pcapPath !== undefined ? { pcap: { path: options.pcapPath, records: tap.records, bytes: tap.bytesWritten } } : {}),
   };
   return summary;
-}
-
-/** True when the last scheduled fault leaves the hosts cut off (a partition not healed, a host down). */
-function faultsLastToEnd(spec: ScenarioSpec, options: SimRunOptions): boolean {
-  const faults = [
-    ...spec.faults.map((f) => ({ atNs: Math.floor(options.durationNs * f.atFraction), action: f.action })),
-    ...(options.schedule ?? []),
-  ].sort((a, b) => a.atNs - b.atNs);
-  let partitioned = false;
-  const down = new Set<string>();
-  for (const { action } of faults) {
-    if (action.kind === "partition") partitioned = true;
-    else if (action.kind === "heal" || action.kind === "healAll") partitioned = false;
-    else if (action.kind === "crash") down.add(hostName(action.host));
-    else if (action.kind === "restart") down.delete(hostName(action.host));
-  }
-  return partitioned || down.size > 0;
-}
-
-function hostName(ref: string | { readonly name: string }): string {
-  return typeof ref === "string" ? ref : ref.name;
 }
 
 function progressBar(fraction: number): string {

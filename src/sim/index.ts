@@ -101,6 +101,7 @@ export {
   parseSchedule,
   runScenario,
   SCENARIO_DEFAULTS,
+  SCENARIO_PATH_FAULTS,
   validateSchedule,
   type BrokenEngine,
   type PartitionDirection,
@@ -111,5 +112,5 @@ export {
   type Schedule,
   type ScheduledFault,
 } from "./scenario.js";
-export { MESSAGE_HEADER_BYTES, StreamContent, type StreamContentOptions } from "./workloadStream.js";
+export { MESSAGE_HEADER_BYTES, StreamContent, type FixedLengthContentOptions, type StreamContentOptions } from "./workloadStream.js";
 export { Bouncer, buildBounceWorkload, type BounceWorkloadOptions } from "./workloadBounce.js";

@@ -127,6 +127,8 @@ const FRAGMENTS_PER_POLL = 64;
 const POLLS_PER_TICK_MAX = 1024;
 const REORDER: ReorderOptions = { probability: ratio(1, 8), delayNs: 2_000_000 };
 const DUPLICATE: DuplicationOptions = { probability: ratio(1, 8), delayNs: 300_000 };
+/** The faults that "reorder" and "duplicate" actions switch on, for other runners of this schedule format. */
+export const SCENARIO_PATH_FAULTS = { reorder: REORDER, duplicate: DUPLICATE } as const;
 
 function subscriberIp(sub: number): string {
   return `10.0.1.${sub + 1}`;

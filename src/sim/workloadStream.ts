@@ -5,7 +5,9 @@
 // pseudo-random bytes drawn from a hash of (seed, stream, index).
 //
 // Sizes are mixed: mostly small, some up to one MTU's payload, a few longer than that (so they are
-// fragmented across frames and reassembled by the subscriber).
+// fragmented across frames and reassembled by the subscriber). Fixed-length content (every message
+// `messageBytes` long, up to 2^32 - 1 of them, no table of lengths) is for rate workloads such as
+// the petrel CLI's scenarios.
 import { assert, assertIntegerInRange } from "./assert.js";
 
 /** Bytes every message starts with: its index (u32 LE) and its stream tag (u32 LE). */
@@ -33,22 +35,45 @@ export interface StreamContentOptions {
   readonly maxMessageBytes: number;
 }
 
+/** Every message `messageBytes` long (at least MESSAGE_HEADER_BYTES); `count` up to 2^32 - 1. */
+export interface FixedLengthContentOptions {
+  readonly seed: number;
+  readonly stream: number;
+  readonly count: number;
+  readonly messageBytes: number;
+}
+
 export class StreamContent {
   readonly count: number;
+  /** Each message's length (empty for fixed-length content: see lengthOf). */
   readonly lengths: Int32Array;
+  /** The one length of fixed-length content, or -1. */
+  readonly fixedLength: number;
   readonly tag: number;
   private readonly seedLo: number;
   private readonly seedHi: number;
   readonly maxLength: number;
 
-  constructor(options: StreamContentOptions) {
-    assertIntegerInRange(options.count, 0, 1 << 24, "count");
-    assertIntegerInRange(options.framePayloadBytes, MESSAGE_HEADER_BYTES + 1, 65536, "framePayloadBytes");
-    assert(options.maxMessageBytes >= options.framePayloadBytes, "maxMessageBytes must be at least framePayloadBytes");
+  constructor(options: StreamContentOptions | FixedLengthContentOptions) {
+    if ("messageBytes" in options) {
+      assertIntegerInRange(options.count, 0, 0xffffffff, "count");
+      assertIntegerInRange(options.messageBytes, MESSAGE_HEADER_BYTES, 1 << 24, "messageBytes");
+    } else {
+      assertIntegerInRange(options.count, 0, 1 << 24, "count");
+    }
     this.count = options.count;
     this.seedLo = options.seed >>> 0;
     this.seedHi = Math.floor(options.seed / 4294967296) >>> 0;
     this.tag = mix(this.seedLo, this.seedHi, options.stream + 0x5157);
+    if ("messageBytes" in options) {
+      this.fixedLength = options.messageBytes;
+      this.lengths = new Int32Array(0);
+      this.maxLength = options.messageBytes;
+      return;
+    }
+    this.fixedLength = -1;
+    assertIntegerInRange(options.framePayloadBytes, MESSAGE_HEADER_BYTES + 1, 65536, "framePayloadBytes");
+    assert(options.maxMessageBytes >= options.framePayloadBytes, "maxMessageBytes must be at least framePayloadBytes");
     const lengths = new Int32Array(options.count);
     const frame = options.framePayloadBytes;
     const longest = Math.min(options.maxMessageBytes, 4 * frame);
@@ -69,12 +94,12 @@ export class StreamContent {
   }
 
   lengthOf(index: number): number {
-    return this.lengths[index] as number;
+    return this.fixedLength >= 0 ? this.fixedLength : (this.lengths[index] as number);
   }
 
   /** Writes message `index` at out[offset..]; returns its length. */
   fill(out: Uint8Array, offset: number, index: number): number {
-    const length = this.lengths[index] as number;
+    const length = this.lengthOf(index);
     writeU32(out, offset, index);
     writeU32(out, offset + 4, this.tag);
     let x = mix(this.seedHi, this.tag, index);
@@ -96,7 +121,7 @@ export class StreamContent {
    * differs, else the first byte offset that differs.
    */
   compare(bytes: Uint8Array, offset: number, length: number, index: number): number {
-    const expected = this.lengths[index] as number;
+    const expected = this.lengthOf(index);
     if (length !== expected) return -2;
     if (readU32(bytes, offset) !== index) return 0;
     if (readU32(bytes, offset + 4) !== this.tag) return 4;

@@ -1,12 +1,15 @@
 // Goal: the compiled `petrel` command (dist/src/cli/petrel.js, what `npm start` and `npx petrel`
 // run) works end to end: `petrel demo` exits 0 with a summary that has a trace hash, the same seed
 // gives the same trace hash (and another seed another), --pcap writes a pcap, and bad arguments
-// exit 2 with a message that says what is wrong and what is allowed.
+// exit 2 with a message that says what is wrong and what is allowed. Schedules in runScenario's
+// format apply to the named scenarios, and --replay runs runScenario itself: the same result and
+// trace hash as in-process.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runScenario, type Schedule } from "../../src/sim/scenario.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "petrel.js");
@@ -87,6 +90,68 @@ describe("petrel CLI", () => {
     expect(traceHash(faulted.stdout)).not.toBe(traceHash(plain.stdout));
   });
 
+  it("applies a schedule in runScenario's format (the fuzz test's), with its no-op crash", () => {
+    const schedule: Schedule = [
+      { atNs: 500_000_000, action: { kind: "loss", sub: 0, loss: { numerator: 10, denominator: 100 } } },
+      { atNs: 600_000_000, action: { kind: "duplicate", sub: 0, on: true } },
+      { atNs: 1_000_000_000, action: { kind: "crash", sub: 0 } },
+      { atNs: 1_100_000_000, action: { kind: "crash", sub: 0 } },
+      { atNs: 1_300_000_000, action: { kind: "restart", sub: 0 } },
+      { atNs: 1_500_000_000, action: { kind: "partition", sub: 0, direction: "fromSubscriber" } },
+      { atNs: 1_700_000_000, action: { kind: "heal", sub: 0 } },
+      { atNs: 1_800_000_000, action: { kind: "loss", sub: 0, loss: { numerator: 0, denominator: 1 } } },
+    ];
+    const file = join(dir, "scenario-schedule.json");
+    writeFileSync(file, JSON.stringify({ schedule }));
+    const plain = petrel("sim", "demo", "--duration", "4s");
+    const faulted = petrel("sim", "demo", "--duration", "4s", "--schedule", file);
+    expect(faulted.status, faulted.stdout + faulted.stderr).toBe(0);
+    expect(faulted.stdout).toMatch(/invariants\s+all hold/);
+    expect(faulted.stdout).toMatch(/2 join\(s\)/);
+    expect(traceHash(faulted.stdout)).not.toBe(traceHash(plain.stdout));
+  });
+
+  it("keeps the stream going across a publisher restart (a new session, numbered on)", () => {
+    const file = join(dir, "pub-restart.json");
+    writeFileSync(file, JSON.stringify([{ at: "1s", kind: "crash", host: "pub" }, { at: "1500ms", kind: "restart", host: "pub" }]));
+    const r = petrel("sim", "demo", "--duration", "4s", "--schedule", file);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 join\(s\)/);
+  });
+
+  it("--replay runs runScenario: a passing schedule exits 0 with the in-process trace hash, inline or from a file", () => {
+    const seed = 20261124;
+    const schedule: Schedule = [
+      { atNs: 100_000_000, action: { kind: "loss", sub: 0, loss: { numerator: 20, denominator: 100 } } },
+      { atNs: 300_000_000, action: { kind: "crash", sub: 0 } },
+      { atNs: 900_000_000, action: { kind: "restart", sub: 0 } },
+    ];
+    const options = { messages: 120, termLengthBytes: 65536 };
+    const expected = runScenario(seed, schedule, options);
+    expect(expected.ok).toBe(true);
+    const json = JSON.stringify({ seed, schedule, options });
+    const inline = petrel("sim", "--replay", json);
+    expect(inline.status, inline.stdout + inline.stderr).toBe(0);
+    expect(inline.stdout).toMatch(/^ok \| /m);
+    expect(inline.stdout).toContain(`trace ${expected.traceHash},`);
+    const file = join(dir, "replay.json");
+    writeFileSync(file, json);
+    const fromFile = petrel("sim", "--replay", file);
+    expect(fromFile.status, fromFile.stderr).toBe(0);
+    expect(fromFile.stdout).toContain(`trace ${expected.traceHash},`);
+  });
+
+  it("--replay exits 1 with the violation when the run fails (runScenario's never-NAK engine)", () => {
+    const json = JSON.stringify({
+      seed: 24,
+      schedule: [{ atNs: 0, action: { kind: "loss", sub: 0, loss: { numerator: 2, denominator: 100 } } }],
+      options: { messages: 150, brokenEngine: "neverNak" },
+    });
+    const r = petrel("sim", "--replay", json);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^liveness violation at \d+ ns/m);
+  });
+
   it.each([
     [["sim", "nosuch"], /unknown scenario 'nosuch'; known scenarios: demo, lossy, partition, crash/],
     [["sim", "--seed", "-3"], /Option '--seed' argument is ambiguous/],
@@ -100,6 +165,12 @@ describe("petrel CLI", () => {
     [["frobnicate"], /unknown command 'frobnicate' \(commands: demo, sim, help\)/],
     [["sim", "--pcap-mode", "all"], /--pcap-mode 'all' must be sent or delivered/],
     [["sim", "--schedule", "/nonexistent/x.json"], /--schedule '\/nonexistent\/x.json': cannot read it/],
+    [["sim", "lossy", "--replay", "[]"], /--replay goes with 'petrel sim' alone/],
+    [["sim", "--replay", "[]", "--pcap", "x.pcap"], /--replay goes with 'petrel sim' alone .* --pcap/],
+    [["sim", "--replay", '{"seed": 1, "options": {"bogus": 1}}'], /--replay: unknown option "bogus"/],
+    [["sim", "--replay", '{"seed": 1, "options": {"messages": 0}}'], /--replay: messages must be an integer/],
+    [["sim", "--replay", '{"seed": 1, "schedule": [{"atNs": 0, "action": {"kind": "crash", "sub": 1}}]}'], /--replay: schedule\[0\]\.action\.sub/],
+    [["sim", "--replay", "{nope"], /--replay is not JSON/],
   ])("rejects %j with exit 2 and a reason", (args, message) => {
     const r = petrel(...args);
     expect(r.status).toBe(2);
@@ -113,5 +184,18 @@ describe("petrel CLI", () => {
     const r = petrel("sim", "demo", "--duration", "2s", "--schedule", schedule);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/sub is not down/);
+  });
+
+  it("rejects a runScenario-format schedule entry that is invalid or after the end of the run", () => {
+    const late = join(dir, "late.json");
+    writeFileSync(late, JSON.stringify([{ atNs: 5_000_000_000, action: { kind: "heal", sub: 0 } }]));
+    const r = petrel("sim", "demo", "--duration", "2s", "--schedule", late);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/entry 0: atNs 5000000000 is not before the end of the run/);
+    const bad = join(dir, "bad-kind.json");
+    writeFileSync(bad, JSON.stringify([{ atNs: 0, action: { kind: "explode", sub: 0 } }]));
+    const b = petrel("sim", "demo", "--duration", "2s", "--schedule", bad);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/schedule\[0\]\.action\.kind explode is not a fault/);
   });
 });
