@@ -4,7 +4,9 @@
 // byte-identical (from its join on, for a restarted subscriber), queues bounded, and every stream
 // completes within 30 simulated seconds once faults stop. 1000 seeds per CI run (PETREL_FUZZ_RUNS),
 // from a fixed base seed (PETREL_FUZZ_SEED) so that CI is reproducible. A failure prints the seed,
-// the shrunk schedule as JSON and a one-line command that replays it (PETREL_REPLAY=...).
+// the shrunk schedule as JSON and the commands that replay it: PETREL_REPLAY='<json>' npx vitest run
+// test/sim/fuzz.test.ts, or npx petrel sim --replay '<json>'. The replay test exists only when
+// PETREL_REPLAY is set, and then the 1000-seed test does not.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatScenarioResult, parseSchedule, runScenario, type ScenarioOptions, type Schedule } from "../../src/sim/scenario.js";
@@ -19,7 +21,7 @@ function optionsFor(seed: number): ScenarioOptions {
   return { messages: 100 + (seed % 201), termLengthBytes: 65536 };
 }
 
-describe.runIf(REPLAY === undefined)("randomized faults over a unicast stream", () => {
+if (REPLAY === undefined) describe("randomized faults over a unicast stream", () => {
   it(`holds every invariant for ${NUM_RUNS} seeds (base seed ${BASE_SEED})`, () => {
     const started = performance.now();
     let faults = 0;
@@ -46,7 +48,7 @@ describe.runIf(REPLAY === undefined)("randomized faults over a unicast stream", 
         `fast-check seed ${BASE_SEED}, path ${details.counterexamplePath ?? "?"}; scenario seed ${seed}`,
         `shrunk schedule: ${JSON.stringify(schedule)}`,
         formatScenarioResult(result),
-        `replay: ${replayCommand(seed, schedule)}`,
+        `replay: ${replayCommand(seed, schedule, { options: optionsFor(seed) })}`,
       ].join("\n");
       console.log(report);
       expect.fail(report);
@@ -55,7 +57,7 @@ describe.runIf(REPLAY === undefined)("randomized faults over a unicast stream", 
   }, 600_000);
 });
 
-describe.runIf(REPLAY !== undefined)("replay of one scenario (PETREL_REPLAY)", () => {
+if (REPLAY !== undefined) describe("replay of one scenario (PETREL_REPLAY)", () => {
   it("replays the given seed and schedule", () => {
     // {"seed": N, "schedule": [...], "options"?: {...}}: options (e.g. "brokenEngine": "neverNak")
     // override the fuzz test's own.

@@ -42,8 +42,12 @@ export function scheduleArbitrary(options: ScheduleArbitraryOptions = {}): fc.Ar
   return fc.array(fault, { maxLength: options.maxFaults ?? 12 });
 }
 
-/** The one-line command that replays (seed, schedule) under test/sim/fuzz.test.ts. */
+/**
+ * The commands that replay (seed, schedule): under test/sim/fuzz.test.ts, or with the petrel CLI
+ * (after npm run build), which runs runScenario with the same JSON. `extra.options` should hold every
+ * option the run used (the CLI adds no defaults of its own).
+ */
 export function replayCommand(seed: number, schedule: Schedule, extra: Record<string, unknown> = {}): string {
   const json = JSON.stringify({ seed, schedule, ...extra });
-  return `PETREL_REPLAY='${json}' npx vitest run test/sim/fuzz.test.ts`;
+  return `PETREL_REPLAY='${json}' npx vitest run test/sim/fuzz.test.ts\n  or: npx petrel sim --replay '${json}'`;
 }
