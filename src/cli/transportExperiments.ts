@@ -261,3 +261,191 @@ export function formatBottleneck(r: BottleneckResult): string {
     `(flows ${rates} Mbit/s, Jain ${r.jain.toFixed(3)}), queueing delay mean ${(r.queueDelayMeanNs / 1e6).toFixed(3)} ms ` +
     `p99 ${(r.queueDelayP99Ns / 1e6).toFixed(3)} ms, queue drops ${r.queueDrops}, NAKs ${r.naksSent}`;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Multicast group: one publication, n receivers, per-receiver paths.
+
+export const GROUP_ENDPOINT = "224.0.1.1:40456";
+const GROUP_STREAM = 77;
+
+export interface GroupReceiverSpec {
+  /** gtag=<tag> on this receiver's subscription. */
+  readonly groupTag?: number;
+  /** The pub -> receiver path (default: 100 Mbit/s, 200 µs). */
+  readonly bandwidthBitsPerSecond?: number;
+  /** Add the subscription at this time instead of at boot. */
+  readonly subscribeAtNs?: number;
+}
+
+export interface GroupOptions {
+  /** `fc=` value for the publication ("" for the default, max). */
+  readonly fc: string;
+  readonly receivers: ReadonlyArray<GroupReceiverSpec>;
+  readonly termLength?: string;
+  readonly messageBytes?: number;
+  /** Messages the publisher offers in all (flat out, until back pressure). */
+  readonly total?: number;
+  /** Test-only filter on the publisher's outgoing datagrams (before the multicast fan-out). */
+  readonly outboundFilter?: (bytes: Uint8Array, offset: number, length: number) => boolean;
+  readonly latencyNs?: number;
+}
+
+export interface GroupRun {
+  readonly sim: Simulation;
+  readonly counters: ReadonlyArray<OrderedCounter>;
+  readonly receiverNodes: ReadonlyArray<EngineHost | undefined>;
+  publisherNode(): EngineHost;
+  publication(): Publication;
+  /** The sender's position and limit (the network publication's). */
+  senderPosition(): number;
+  senderLimit(): number;
+  /** Receiver i's subscriber position, or -1 before it has an image. */
+  receiverPosition(i: number): number;
+  sent(): number;
+}
+
+export function buildGroup(seed: number, options: GroupOptions): GroupRun {
+  const latencyNs = options.latencyNs ?? 200 * US;
+  const termLength = options.termLength ?? "64k";
+  const total = options.total ?? Number.MAX_SAFE_INTEGER;
+  const fc = options.fc === "" ? "" : `|fc=${options.fc}`;
+  const pubChannel = `aeron:udp?endpoint=${GROUP_ENDPOINT}|term-length=${termLength}${fc}`;
+  // Receivers' paths back to the sender (SMs, NAKs) get a little jitter, so that seeds differ.
+  const sim = new Simulation({ seed, defaultLink: { latencyNs, jitterNs: REVERSE_JITTER_NS } });
+  const counters = options.receivers.map(() => new OrderedCounter());
+  const receiverNodes: Array<EngineHost | undefined> = options.receivers.map(() => undefined);
+  const subscriptions: Array<Subscription | undefined> = options.receivers.map(() => undefined);
+  let pubNode: EngineHost | undefined;
+  let publication: Publication | undefined;
+  const state = { sent: 0 };
+  const messageBytes = options.messageBytes ?? BULK_MESSAGE_BYTES;
+  sim.host("pub", (host) => {
+    const node = attachEngine(host, options.outboundFilter === undefined ? {} : { outboundFilter: options.outboundFilter });
+    pubNode = node;
+    const p = node.engine.addPublication(pubChannel, GROUP_STREAM);
+    publication = p;
+    const message = new Uint8Array(messageBytes);
+    node.onTick((nowNs) => {
+      bulkOffer(p, message, state, total);
+      if (state.sent < total) node.wakeAt(nowNs + 200 * US);
+    });
+  }, { ip: "10.0.1.1" });
+  options.receivers.forEach((spec, i) => {
+    const name = `sub${i}`;
+    const channel = `aeron:udp?endpoint=${GROUP_ENDPOINT}|term-length=${termLength}${spec.groupTag === undefined ? "" : `|gtag=${spec.groupTag}`}`;
+    sim.host(name, (host) => {
+      const node = attachEngine(host);
+      receiverNodes[i] = node;
+      if (spec.subscribeAtNs === undefined) subscriptions[i] = node.engine.addSubscription(channel, GROUP_STREAM);
+      const c = counters[i]!;
+      node.onTick(() => void subscriptions[i]?.poll((buffer, offset, length) => c.onMessage(buffer, offset, length), 1024));
+    }, { ip: `10.0.1.${i + 2}` });
+    sim.link("pub", name, { latencyNs, bandwidthBitsPerSecond: spec.bandwidthBitsPerSecond ?? 100_000_000 }, { oneWay: true });
+    if (spec.subscribeAtNs !== undefined) {
+      sim.at(spec.subscribeAtNs, () => {
+        const node = receiverNodes[i]!;
+        subscriptions[i] = node.engine.addSubscription(channel, GROUP_STREAM);
+        node.wake();
+      });
+    }
+  });
+  const network = () => pubNode!.engine.publications[0]!;
+  return {
+    sim,
+    counters,
+    receiverNodes,
+    publisherNode: () => pubNode!,
+    publication: () => publication!,
+    senderPosition: () => network().senderPosition,
+    senderLimit: () => network().senderLimit,
+    receiverPosition: (i) => {
+      const image = subscriptions[i]?.images[0];
+      return image === undefined ? -1 : image.position;
+    },
+    sent: () => state.sent,
+  };
+}
+
+/** Payload bytes receiver i got between two instants: runs the simulation to `toNs`. */
+export function bytesBetween(run: GroupRun, receiver: number, toNs: number): number {
+  const before = run.counters[receiver]!.bytes;
+  run.sim.runFor(toNs - run.sim.nowNs);
+  return run.counters[receiver]!.bytes - before;
+}
+
+// ------------------------------------------------------------------------------------------------
+// NAK implosion: a loss common to every receiver, made before the multicast fan-out.
+
+export interface NakImplosionOptions {
+  readonly receivers?: number;
+  readonly total?: number;
+  /** Drop the first transmission of every `everyFrames`-th data frame. */
+  readonly everyFrames?: number;
+}
+
+export interface NakImplosionResult {
+  readonly seed: number;
+  readonly receivers: number;
+  readonly gaps: number;
+  readonly naksSent: number;
+  readonly naksPerGap: number;
+  /** Receivers that sent at least one NAK for a gap, on average: naksSent / gaps / receivers. */
+  readonly nakFractionPerGap: number;
+  readonly naksReceivedBySender: number;
+  readonly retransmits: number;
+  readonly allDelivered: boolean;
+  readonly violations: number;
+  readonly timeNs: number;
+  readonly sim: Simulation;
+}
+
+const DATA_TYPE = 0x01;
+
+export function runNakImplosion(seed: number, options: NakImplosionOptions = {}): NakImplosionResult {
+  const n = options.receivers ?? 50;
+  const total = options.total ?? 2000;
+  const every = options.everyFrames ?? 40;
+  const dropped = new Set<number>();
+  // Runs in the publisher's host, before the datagram reaches the network: every receiver misses
+  // the same frame. Only the first transmission is dropped; the retransmission goes through.
+  const filter = (bytes: Uint8Array, offset: number, length: number): boolean => {
+    if (length < 32 || bytes[offset + 6] !== DATA_TYPE) return true;
+    const view = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
+    const frameLength = view.getInt32(0, true);
+    if (frameLength <= 32) return true; // a heartbeat
+    const termOffset = view.getInt32(8, true);
+    const termId = view.getInt32(20, true);
+    const frameIndex = termOffset / 1408;
+    const key = termId * 65536 + frameIndex;
+    if (frameIndex % every !== every >> 1 || dropped.has(key)) return true;
+    dropped.add(key);
+    return false;
+  };
+  const receivers: GroupReceiverSpec[] = Array.from({ length: n }, () => ({}));
+  const run = buildGroup(seed, { fc: "", receivers, total, outboundFilter: filter });
+  const done = run.sim.runUntil(() => run.counters.every((c) => c.received >= total), 60e9);
+  let naks = 0;
+  for (const node of run.receiverNodes) naks += node!.engine.counters.get(Counter.NAKS_SENT);
+  const sender = run.publisherNode().engine.counters;
+  const gaps = dropped.size;
+  return {
+    seed,
+    receivers: n,
+    gaps,
+    naksSent: naks,
+    naksPerGap: gaps === 0 ? 0 : naks / gaps,
+    nakFractionPerGap: gaps === 0 ? 0 : naks / gaps / n,
+    naksReceivedBySender: sender.get(Counter.NAKS_RECEIVED),
+    retransmits: sender.get(Counter.RETRANSMITS_SENT),
+    allDelivered: done && run.counters.every((c) => c.received === total),
+    violations: run.counters.reduce((a, c) => a + c.violations, 0),
+    timeNs: run.sim.nowNs,
+    sim: run.sim,
+  };
+}
+
+export function formatNakImplosion(r: NakImplosionResult): string {
+  return `nak-implosion seed=${r.seed}: ${r.receivers} receivers, ${r.gaps} common gaps, ${r.naksSent} NAKs ` +
+    `(${r.naksPerGap.toFixed(2)} per gap = ${(r.nakFractionPerGap * 100).toFixed(1)}% of receivers), ` +
+    `${r.retransmits} retransmits, all delivered ${r.allDelivered}`;
+}
