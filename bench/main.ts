@@ -10,9 +10,11 @@ const benches: Record<string, () => Promise<void>> = {
     await log.runLogBench();
   },
   engine: async () => (await import("./engine.js")).runEngineBench(),
+  sockets: async () => (await import("./sockets.js")).runSocketsBench(),
 };
 
-const requested = process.argv.slice(2);
+// Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).
+const requested = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 if (requested.length === 0 || requested.some((name) => !(name in benches))) {
   const unknown = requested.filter((name) => !(name in benches));
   if (unknown.length > 0) console.error(`unknown benchmark(s): ${unknown.join(", ")}`);

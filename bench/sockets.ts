@@ -1,0 +1,122 @@
+// `npm run bench sockets [--duration=S] [--runs=N] [--round-trips=N]`: Petrel over the native
+// sockets driver between two processes on UDP loopback, against plain node:dgram doing the same
+// work, side by side:
+//  (a) throughput, publisher process -> subscriber process, 32 B / 500 B / 1400 B messages:
+//      messages/s and MB/s of payload received, median of N runs of S seconds (defaults 3 x 10 s);
+//  (b) ping-pong round-trip time, 32 B, 10^5 round trips: p50/p90/p99/p99.9/max;
+//  (c) the node:dgram program (one message per datagram) for both, and Petrel's ratio to it.
+// Both processes busy-spin (Petrel) or run their event loops flat out (node:dgram), one per core.
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+interface Options {
+  durationMs: number;
+  warmupMs: number;
+  runs: number;
+  roundTrips: number;
+}
+
+function parseOptions(argv: ReadonlyArray<string>): Options {
+  const value = (name: string, fallback: number): number => {
+    const arg = argv.find((a) => a.startsWith(`--${name}=`));
+    if (arg === undefined) return fallback;
+    const n = Number(arg.slice(name.length + 3));
+    if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number`);
+    return n;
+  };
+  const durationS = value("duration", 10);
+  return { durationMs: durationS * 1000, warmupMs: Math.min(1000, durationS * 200), runs: value("runs", 3), roundTrips: value("round-trips", 100_000) };
+}
+
+const peerPath = join(dirname(fileURLToPath(import.meta.url)), "socketsPeer.js");
+let nextPort = 41000 + Math.floor(Math.random() * 1000) * 4;
+
+class Peer {
+  readonly child: ChildProcess;
+  private readonly lines: AsyncIterator<string>;
+  constructor(args: Record<string, unknown>) {
+    this.child = spawn(process.execPath, [peerPath, JSON.stringify(args)], { stdio: ["pipe", "pipe", "inherit"] });
+    this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
+  }
+  async next(): Promise<Record<string, unknown>> {
+    const line = await this.lines.next();
+    if (line.done === true) throw new Error("benchmark peer exited early");
+    const value = JSON.parse(line.value) as Record<string, unknown>;
+    if (value["error"] !== undefined) throw new Error(`benchmark peer failed: ${String(value["error"])}`);
+    return value;
+  }
+  async stop(): Promise<void> {
+    this.child.stdin!.end("stop\n");
+    if (this.child.exitCode === null) await new Promise((resolve) => this.child.once("exit", resolve));
+  }
+}
+
+async function throughputRun(kind: "petrel" | "dgram", size: number, o: Options): Promise<{ mps: number; mbps: number }> {
+  const port = nextPort++;
+  const common = { port, port2: 0, size, warmupMs: o.warmupMs, durationMs: o.durationMs, roundTrips: 0, warmupRoundTrips: 0 };
+  const receiver = new Peer({ ...common, role: kind === "petrel" ? "petrel-sub" : "dgram-recv" });
+  await receiver.next();
+  const sender = new Peer({ ...common, role: kind === "petrel" ? "petrel-pub" : "dgram-send" });
+  await sender.next();
+  const result = await receiver.next();
+  await sender.stop();
+  if (process.env["PETREL_BENCH_DEBUG"] === "1" && kind === "petrel") {
+    console.log(JSON.stringify(await sender.next()), JSON.stringify(await receiver.next()));
+  }
+  await receiver.stop();
+  return { mps: result["messagesPerSecond"] as number, mbps: result["megabytesPerSecond"] as number };
+}
+
+async function pingPong(kind: "petrel" | "dgram", o: Options): Promise<Record<string, number>> {
+  const port = nextPort++;
+  const port2 = nextPort++;
+  const common = { port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
+  const pong = new Peer({ ...common, role: `${kind}-pong` });
+  await pong.next();
+  const ping = new Peer({ ...common, role: `${kind}-ping` });
+  await ping.next();
+  const result = (await ping.next()) as Record<string, number>;
+  if (process.env["PETREL_BENCH_DEBUG"] === "1") console.log(JSON.stringify(result));
+  await ping.stop();
+  await pong.stop();
+  return result;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export async function runSocketsBench(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
+  const o = parseOptions(argv);
+  console.log(`sockets: 2 processes on UDP loopback; throughput = median of ${o.runs} runs x ${o.durationMs / 1000} s ` +
+    `(after ${o.warmupMs} ms warm-up); ping-pong ${fmt(o.roundTrips)} round trips of 32 B`);
+  console.log("\n(a) throughput, received by the subscriber process");
+  console.log("size    petrel msgs/s   petrel MB/s   node:dgram msgs/s   node:dgram MB/s   ratio (msgs)");
+  const sizes = (process.env["PETREL_BENCH_SIZES"] ?? "32,500,1400").split(",").map(Number);
+  for (const size of sizes) {
+    const petrel: Array<{ mps: number; mbps: number }> = [];
+    const plain: Array<{ mps: number; mbps: number }> = [];
+    for (let r = 0; r < o.runs; r++) {
+      petrel.push(await throughputRun("petrel", size, o));
+      plain.push(await throughputRun("dgram", size, o));
+    }
+    const pm = median(petrel.map((x) => x.mps));
+    const pb = median(petrel.map((x) => x.mbps));
+    const dm = median(plain.map((x) => x.mps));
+    const db = median(plain.map((x) => x.mbps));
+    console.log(`${String(size).padEnd(6)}  ${fmt(pm).padStart(13)}   ${fmt(pb, 1).padStart(11)}   ${fmt(dm).padStart(17)}   ${fmt(db, 1).padStart(15)}   ${fmt(pm / dm, 2).padStart(11)}x`);
+    console.log(`        runs: petrel ${petrel.map((x) => fmt(x.mps)).join(", ")}; node:dgram ${plain.map((x) => fmt(x.mps)).join(", ")}`);
+  }
+  console.log("\n(b) ping-pong RTT, 32 B, microseconds");
+  console.log("            p50      p90      p99    p99.9      max   round trips/s");
+  for (const kind of ["petrel", "dgram"] as const) {
+    const r = await pingPong(kind, o);
+    const rate = (r["count"] ?? 0) / (r["seconds"] ?? 1);
+    console.log(`${(kind === "petrel" ? "petrel" : "node:dgram").padEnd(10)} ${[r["p50"], r["p90"], r["p99"], r["p999"], r["max"]].map((v) => fmt(v ?? 0, 1).padStart(8)).join(" ")}   ${fmt(rate).padStart(10)}`);
+  }
+}
