@@ -160,6 +160,17 @@ describe("CubicCongestionControl", () => {
     expect(cc.congestionWindow()).toBe(1);
   });
 
+  it("reduces once per congestion event: losses within an RTT of the last reduction are ignored", () => {
+    const cc = cubic(0);
+    cc.onTrackRebuild(1_000_000, 0, 0, 0, 0, 0, true);
+    const after = cc.congestionWindow();
+    cc.onTrackRebuild(1_000_000 + RTT_NS - 1, 0, 0, 0, 0, 0, true);
+    expect(cc.congestionWindow()).toBe(after);
+    expect(cc.lossesIgnoredCount).toBe(1);
+    cc.onTrackRebuild(1_000_000 + RTT_NS, 0, 0, 0, 0, 0, true);
+    expect(cc.congestionWindow()).toBe(Math.max(1, Math.floor(after * (1 - CUBIC_BETA))));
+  });
+
   it("TCP-friendly mode regrows at least as fast as plain CUBIC after a loss", () => {
     const plain = cubic(0);
     const friendly = cubic(0, true);
