@@ -67,8 +67,12 @@ async function receiveAtLeast(d: Driver, want: number, onSlot: (i: number) => vo
 const kinds: Array<"native" | "native-plain" | "dgram"> = native ? ["native", "native-plain", "dgram"] : ["dgram"];
 
 describe("sockets driver batch ABI", () => {
-  it("has the native addon where it is required", () => {
+  it("has the native addon where it is required (the AddressSanitizer build where CI asks for it)", () => {
     if (requireNative) expect(native, "PETREL_REQUIRE_NATIVE=1/CI=true but the native addon did not load").toBe(true);
+    if (process.env["PETREL_EXPECT_ASAN"] === "1") {
+      expect(native).toBe(true);
+      expect((addon as Exclude<typeof addon, NativeAddonUnavailableError>).buildInfo().asan).toBe(true);
+    }
   });
 
   for (const kind of kinds) {
