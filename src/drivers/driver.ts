@@ -44,7 +44,7 @@ export interface DriverStats {
   readonly sockets: number;
 }
 
-export type DriverKind = "native-sockets" | "dgram";
+export type DriverKind = "native-sockets" | "dgram" | "af_packet" | "netstack";
 
 export interface Driver {
   readonly kind: DriverKind;
