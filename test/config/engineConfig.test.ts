@@ -55,6 +55,7 @@ describe("DEFAULT_ENGINE_CONFIG", () => {
       flowControlGroupMinSize: 0,
       initialReceiverWindowBytes: 128 * KIB,
       congestionControl: "static",
+      cubicTcpMode: false,
       rttInitialNs: 100_000,
       rttMeasurementTimeoutNs: 10 * MS,
       rttMeasurementRepeatRttMultiple: 4,
@@ -107,6 +108,8 @@ describe("resolveEngineConfig", () => {
     configError({ reliableStream: "true" }, "reliableStream");
     configError({ multicastFlowControl: "preferred" }, "multicastFlowControl");
     configError({ congestionControl: "reno" }, "congestionControl");
+    configError({ cubicTcpMode: "true" }, "cubicTcpMode");
+    configError({ cubicTcpMode: 1 }, "cubicTcpMode");
     configError({ flowControlGroupTag: 5 }, "flowControlGroupTag");
     configError({ flowControlGroupTag: "007" }, "flowControlGroupTag");
     configError({ flowControlGroupTag: "9223372036854775808" }, "flowControlGroupTag");

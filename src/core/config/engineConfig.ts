@@ -69,6 +69,13 @@ export interface EngineConfig {
   readonly initialReceiverWindowBytes: number;
   /** Congestion control for streams without a `cc` parameter. */
   readonly congestionControl: CongestionControlName;
+  /**
+   * CUBIC (`cc=cubic`) images take the larger of the cubic window and the TCP-friendly (Reno-like)
+   * estimate `wMax(1−β) + 3β/(2−β)·t/RTT` (PROTOCOL.md section 8). Off by default, as Aeron
+   * (its driver property `aeron.CubicCongestionControl.tcpMode`); turn it on for faster
+   * convergence of flows that share a bottleneck.
+   */
+  readonly cubicTcpMode: boolean;
   /** RTT assumed before the first RTTM exchange completes. */
   readonly rttInitialNs: number;
   /** An RTTM request unanswered for this long is abandoned. */
@@ -137,6 +144,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   flowControlGroupMinSize: 0,
   initialReceiverWindowBytes: 128 * KIB,
   congestionControl: "static",
+  cubicTcpMode: false,
   rttInitialNs: 100 * NS_PER_US,
   rttMeasurementTimeoutNs: 10 * NS_PER_MS,
   rttMeasurementRepeatRttMultiple: 4,
@@ -220,6 +228,7 @@ const RULES: { readonly [K in keyof EngineConfig]: Rule } = {
   flowControlGroupMinSize: count(0, I32_MAX),
   initialReceiverWindowBytes: integerIn(1, I32_MAX, "a byte count"),
   congestionControl: oneOf("static", "cubic", "bbr"),
+  cubicTcpMode: boolean,
   rttInitialNs: positiveDurationNs,
   rttMeasurementTimeoutNs: positiveDurationNs,
   rttMeasurementRepeatRttMultiple: count(1, RATIO_MAX),

@@ -575,6 +575,7 @@ export class Engine implements FrameVisitor {
         termLength,
         initialWindowBytes: params.receiverWindowBytes,
         initialRttNs: this.config.rttInitialNs,
+        tcpMode: this.config.cubicTcpMode,
       }),
       nakDelay: params.isMulticast
         ? new OptimalMulticastDelayGenerator(this.random, this.config.nakMulticastMaxBackoffNs, this.config.nakMulticastGroupSize)
