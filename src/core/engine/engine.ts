@@ -722,20 +722,32 @@ export class Engine implements FrameVisitor {
       if (receiver.nextRegistrationNs - nowNs > 0 || !receiver.wantsRegistration()) continue;
       for (const subscription of receiver.subscriptions) {
         if (receiver.images.has(subscription.streamId)) continue;
-        const slot = batch.claim(receiver.info.id, receiver.dynamicControlIp, receiver.dynamicControlPort);
-        if (slot < 0) return false;
-        writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, 0, subscription.streamId, 0, 0, 0,
-          receiver.receiverIdLo, receiver.receiverIdHi);
-        batch.commit(slot, SM_LENGTH);
-        const values = this.counters.values;
-        values[Counter.BYTES_SENT]! += SM_LENGTH;
-        values[Counter.DATAGRAMS_SENT]! += 1;
-        values[Counter.FRAMES_SENT]! += 1;
-        values[Counter.STATUS_MESSAGES_SENT]! += 1;
-        values[Counter.STATUS_MESSAGES_SETUP_REQUESTED]! += 1;
+        if (!this.sendSetupRequest(batch, receiver, receiver.dynamicControlIp, receiver.dynamicControlPort, 0, subscription.streamId)) {
+          return false;
+        }
       }
       receiver.nextRegistrationNs = nowNs + this.config.statusMessageIntervalNs;
     }
+    return true;
+  }
+
+  /**
+   * Writes an SM with SEND_SETUP (no position, no window) from `receiver` to (ip, port): it asks a
+   * sender for SETUP. Returns false when the batch is full.
+   */
+  private sendSetupRequest(batch: TransmitBatch, receiver: ReceiveEndpoint, ip: number, port: number, sessionId: number,
+    streamId: number): boolean {
+    const slot = batch.claim(receiver.info.id, ip, port);
+    if (slot < 0) return false;
+    writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, sessionId, streamId, 0, 0, 0, receiver.receiverIdLo,
+      receiver.receiverIdHi);
+    batch.commit(slot, SM_LENGTH);
+    const values = this.counters.values;
+    values[Counter.BYTES_SENT]! += SM_LENGTH;
+    values[Counter.DATAGRAMS_SENT]! += 1;
+    values[Counter.FRAMES_SENT]! += 1;
+    values[Counter.STATUS_MESSAGES_SENT]! += 1;
+    values[Counter.STATUS_MESSAGES_SETUP_REQUESTED]! += 1;
     return true;
   }
 
@@ -744,17 +756,9 @@ export class Engine implements FrameVisitor {
     for (; i < this.controlCount; i++) {
       const endpoint = this.endpointsById.get(this.controlEndpoint[i]!);
       if (!(endpoint instanceof ReceiveEndpoint)) continue;
-      const slot = batch.claim(this.controlEndpoint[i]!, this.controlIp[i]!, this.controlPort[i]!);
-      if (slot < 0) break;
-      writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, this.controlSession[i]!, this.controlStream[i]!, 0, 0, 0,
-        endpoint.receiverIdLo, endpoint.receiverIdHi);
-      batch.commit(slot, SM_LENGTH);
-      const values = this.counters.values;
-      values[Counter.BYTES_SENT]! += SM_LENGTH;
-      values[Counter.DATAGRAMS_SENT]! += 1;
-      values[Counter.FRAMES_SENT]! += 1;
-      values[Counter.STATUS_MESSAGES_SENT]! += 1;
-      values[Counter.STATUS_MESSAGES_SETUP_REQUESTED]! += 1;
+      if (!this.sendSetupRequest(batch, endpoint, this.controlIp[i]!, this.controlPort[i]!, this.controlSession[i]!, this.controlStream[i]!)) {
+        break;
+      }
     }
     if (i < this.controlCount) {
       const remaining = this.controlCount - i;

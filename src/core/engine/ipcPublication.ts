@@ -4,8 +4,7 @@
 import type { StreamParams } from "../config/streamParams.js";
 import { BufferClaim, ExclusiveLogAppender, LogBuffers, computePosition, indexByTerm } from "../logbuffer/index.js";
 import { Counter, type Counters } from "./counters.js";
-import { InvalidArgumentError } from "./engineErrors.js";
-import { BACK_PRESSURED, CLOSED, NOT_CONNECTED, checkSlice } from "./networkPublication.js";
+import { BACK_PRESSURED, CLOSED, NOT_CONNECTED, checkClaimLength, checkOfferArguments } from "./networkPublication.js";
 import type { PublicationBackend } from "./publication.js";
 import type { Image, ImageSource } from "./subscription.js";
 
@@ -104,19 +103,14 @@ export class IpcPublication implements PublicationBackend, ImageSource {
   }
 
   offer(buffer: Uint8Array, offset: number, length: number): number {
-    checkSlice(buffer, offset, length);
-    if (length > this.appender.maxMessageLength) {
-      throw new InvalidArgumentError("length", length, `exceeds the publication's maxMessageLength ${this.appender.maxMessageLength}`);
-    }
+    checkOfferArguments(this.appender, buffer, offset, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
     return this.counted(this.appender.append(buffer, offset, length), length);
   }
 
   tryClaim(length: number, claim: BufferClaim): number {
-    if (!Number.isInteger(length) || length < 0 || length > this.appender.maxPayloadLength) {
-      throw new InvalidArgumentError("length", length, `tryClaim takes 0..maxPayloadLength (${this.appender.maxPayloadLength}) bytes`);
-    }
+    checkClaimLength(this.appender, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
     return this.counted(this.appender.tryClaim(length, claim), length);

@@ -216,19 +216,14 @@ export class NetworkPublication implements RetransmitSender {
   }
 
   offer(buffer: Uint8Array, offset: number, length: number): number {
-    checkSlice(buffer, offset, length);
-    if (length > this.appender.maxMessageLength) {
-      throw new InvalidArgumentError("length", length, `exceeds the publication's maxMessageLength ${this.appender.maxMessageLength}`);
-    }
+    checkOfferArguments(this.appender, buffer, offset, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
     return this.appender.append(buffer, offset, length);
   }
 
   tryClaim(length: number, claim: BufferClaim): number {
-    if (!Number.isInteger(length) || length < 0 || length > this.appender.maxPayloadLength) {
-      throw new InvalidArgumentError("length", length, `tryClaim takes 0..maxPayloadLength (${this.appender.maxPayloadLength}) bytes`);
-    }
+    checkClaimLength(this.appender, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
     return this.appender.tryClaim(length, claim);
@@ -607,6 +602,21 @@ export class NetworkPublication implements RetransmitSender {
   /** True once the first datagram went out (for tests and diagnostics). */
   get hasSent(): boolean {
     return this.sentOnce;
+  }
+}
+
+/** Throws a typed error unless the slice is valid and the message fits the publication. */
+export function checkOfferArguments(appender: ExclusiveLogAppender, buffer: Uint8Array, offset: number, length: number): void {
+  checkSlice(buffer, offset, length);
+  if (length > appender.maxMessageLength) {
+    throw new InvalidArgumentError("length", length, `exceeds the publication's maxMessageLength ${appender.maxMessageLength}`);
+  }
+}
+
+/** Throws a typed error unless `length` is a valid tryClaim length for the publication. */
+export function checkClaimLength(appender: ExclusiveLogAppender, length: number): void {
+  if (!Number.isInteger(length) || length < 0 || length > appender.maxPayloadLength) {
+    throw new InvalidArgumentError("length", length, `tryClaim takes 0..maxPayloadLength (${appender.maxPayloadLength}) bytes`);
   }
 }
 
