@@ -16,3 +16,4 @@ export {
   type IdleStrategyName,
 } from "./idleStrategy.js";
 export { loadNativeAddon, tryLoadNativeAddon, NativeAddonUnavailableError } from "./nativeAddon.js";
+export { acquirePetrelNode, PetrelNode, petrelNodeLayer, type PetrelNodeConfig, type PetrelNodeError, type PetrelNodeShape } from "./effect.js";
