@@ -136,6 +136,8 @@ export interface BottleneckOptions {
   readonly receiverWindow?: string;
   /** Interval at which each image's receiver window is sampled. */
   readonly windowSampleIntervalNs?: number;
+  /** CUBIC's TCP-friendly mode on the receiving engine (EngineConfig.cubicTcpMode; default off, as Aeron). */
+  readonly cubicTcpMode?: boolean;
 }
 
 export interface BottleneckResult {
@@ -201,7 +203,7 @@ export function runBottleneck(seed: number, options: BottleneckOptions): Bottlen
     });
   }, { ip: "10.0.0.1" });
   sim.host("sub", (host) => {
-    const node = attachEngine(host);
+    const node = attachEngine(host, options.cubicTcpMode === undefined ? {} : { config: { cubicTcpMode: options.cubicTcpMode } });
     subNode = node;
     const subscriptions: Subscription[] = [];
     for (let f = 0; f < flows; f++) subscriptions.push(node.engine.addSubscription(channel(f, true), 10 + f));
