@@ -4,6 +4,9 @@
 #include <napi.h>
 
 #include "sockets.h"
+#ifdef PETREL_HAVE_URING
+#include "uring.h"
+#endif
 
 namespace {
 
@@ -44,6 +47,12 @@ Napi::Value ByteSum(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("byteSum", Napi::Function::New(env, ByteSum, "byteSum"));
+#ifdef PETREL_HAVE_URING
+  petrel::UringDriver::Init(env, exports);
+  exports.Set("uring", Napi::Boolean::New(env, true));
+#else
+  exports.Set("uring", Napi::Boolean::New(env, false));
+#endif
   return petrel::SocketsDriver::Init(env, exports);
 }
 

@@ -44,7 +44,7 @@ export interface DriverStats {
   readonly sockets: number;
 }
 
-export type DriverKind = "native-sockets" | "dgram" | "af_packet" | "netstack";
+export type DriverKind = "native-sockets" | "dgram" | "af_packet" | "netstack" | "io_uring";
 
 export interface Driver {
   readonly kind: DriverKind;

@@ -1,0 +1,1009 @@
+// Petrel's io_uring driver: the sockets driver's batches and UDP sockets, moved through one
+// io_uring instead of sendmmsg/recvmmsg.
+//
+// Send: one IORING_OP_SENDMSG (or SENDMSG_ZC) submission per TransmitBatch slot, linked in slot
+// order (IOSQE_IO_LINK) so that a send the socket refuses (EAGAIN, MSG_DONTWAIT) cancels the ones
+// after it: the batch contract ("slots [start, start + n) went, the rest wait") stays exact. The
+// whole batch is one io_uring_enter (none at all with SQPOLL when the poller is awake). The call
+// waits for the batch's completions (and, with zero copy, for the notifications that release the
+// buffers) before it returns, because the slots belong to JavaScript again afterwards.
+//
+// Receive: one multishot recvmsg (IORING_RECV_MULTISHOT) per socket, drawing buffers from a
+// provided-buffer ring registered with io_uring_register_buf_ring over memory mmap'd here. Each
+// completion is copied into a ReceiveBatch slot and its buffer goes straight back to the ring (the
+// slots are JavaScript's and are rewritten by every poll, so ring buffers are never lent out).
+// Where multishot or buffer rings are missing (or forceSingleShotRecv asks), a fixed number of
+// single-shot recvmsg requests per socket, each over its own buffer, are re-armed as they complete.
+//
+// Completions are reaped in batches (io_uring_peek_batch_cqe + io_uring_cq_advance). The ring is
+// set up with IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG where the kernel has them:
+// completions then appear only when this thread asks (io_uring_submit_and_get_events), and the
+// kernel raises IORING_SQ_TASKRUN when there is work, so an idle poll costs no system call.
+//
+// Errors: C++ exceptions are off. Misuse (wrong argument types) throws a JavaScript TypeError; every
+// failing setup step or completion becomes {errno, code, syscall, message} (code = errno name,
+// syscall = the io_uring operation) that the TypeScript side turns into a DriverError.
+#include "uring.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+namespace petrel {
+namespace {
+
+constexpr uint32_t kSocketsMax = 1024;
+constexpr uint16_t kBufferGroup = 0;
+// Receive buffer layout for multishot recvmsg: io_uring_recvmsg_out, the source address, payload.
+constexpr uint32_t kRecvHeaderBytes = sizeof(io_uring_recvmsg_out) + sizeof(sockaddr_in);
+// Completions taken off the CQ per peek.
+constexpr unsigned kPeekBatch = 256;
+// A transmit call waits at most this long for its own completions (they are non-blocking sends, so
+// this is a guard against a kernel bug, not a tuning knob).
+constexpr long long kSendWaitNsMax = 2'000'000'000LL;
+constexpr int32_t kPending = INT32_MIN;
+
+enum Kind : uint64_t { kRecvMulti = 1, kRecvSingle = 2, kSend = 3, kCancel = 4, kProbe = 5 };
+
+inline uint64_t UserData(Kind kind, uint32_t aux, uint32_t id) {
+  return (static_cast<uint64_t>(kind) << 56) | (static_cast<uint64_t>(aux & 0xffffffu) << 32) | id;
+}
+inline Kind KindOf(uint64_t data) { return static_cast<Kind>(data >> 56); }
+inline uint32_t AuxOf(uint64_t data) { return static_cast<uint32_t>(data >> 32) & 0xffffffu; }
+inline uint32_t IdOf(uint64_t data) { return static_cast<uint32_t>(data); }
+
+const char* ErrnoName(int error) {
+  const char* name = strerrorname_np(error);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+Napi::Object OpError(Napi::Env env, int error, const char* op, const char* detail = nullptr) {
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("errno", Napi::Number::New(env, error));
+  result.Set("code", Napi::String::New(env, ErrnoName(error)));
+  result.Set("syscall", Napi::String::New(env, op));
+  result.Set("message", Napi::String::New(env, detail != nullptr ? detail : strerror(error)));
+  return result;
+}
+
+void ThrowType(Napi::Env env, const char* message) {
+  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
+}
+
+template <typename T>
+T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements,
+                 const char* what, Napi::ObjectReference* keep) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || !info[index].IsTypedArray()) {
+    ThrowType(env, what);
+    return nullptr;
+  }
+  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
+  if (array.TypedArrayType() != type || array.ElementLength() < elements) {
+    ThrowType(env, what);
+    return nullptr;
+  }
+  *keep = Napi::Persistent(array.As<Napi::Object>());
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+}
+
+bool Uint32Arg(const Napi::CallbackInfo& info, size_t index, uint32_t min, uint32_t max, uint32_t* out) {
+  if (index >= info.Length() || !info[index].IsNumber()) return false;
+  double value = info[index].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= max) || value != static_cast<double>(static_cast<uint32_t>(value))) return false;
+  *out = static_cast<uint32_t>(value);
+  return true;
+}
+
+bool PowerOfTwo(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
+
+bool SetIntOption(int fd, int level, int name, int value) {
+  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
+}
+
+struct FlagName {
+  unsigned flag;
+  const char* name;
+};
+constexpr FlagName kSetupFlagNames[] = {
+    {IORING_SETUP_SQPOLL, "SQPOLL"},           {IORING_SETUP_CQSIZE, "CQSIZE"},
+    {IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL"},   {IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"},
+    {IORING_SETUP_TASKRUN_FLAG, "TASKRUN_FLAG"}, {IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER"},
+    {IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN"},
+};
+constexpr FlagName kFeatureNames[] = {
+    {IORING_FEAT_SINGLE_MMAP, "SINGLE_MMAP"},   {IORING_FEAT_NODROP, "NODROP"},
+    {IORING_FEAT_SUBMIT_STABLE, "SUBMIT_STABLE"}, {IORING_FEAT_RW_CUR_POS, "RW_CUR_POS"},
+    {IORING_FEAT_CUR_PERSONALITY, "CUR_PERSONALITY"}, {IORING_FEAT_FAST_POLL, "FAST_POLL"},
+    {IORING_FEAT_POLL_32BITS, "POLL_32BITS"},   {IORING_FEAT_SQPOLL_NONFIXED, "SQPOLL_NONFIXED"},
+    {IORING_FEAT_EXT_ARG, "EXT_ARG"},           {IORING_FEAT_NATIVE_WORKERS, "NATIVE_WORKERS"},
+    {IORING_FEAT_RSRC_TAGS, "RSRC_TAGS"},       {IORING_FEAT_CQE_SKIP, "CQE_SKIP"},
+    {IORING_FEAT_LINKED_FILE, "LINKED_FILE"},
+};
+
+}  // namespace
+
+Napi::Object UringDriver::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function constructor = DefineClass(env, "UringDriver", {
+      InstanceMethod("setup", &UringDriver::Setup),
+      InstanceMethod("open", &UringDriver::Open),
+      InstanceMethod("close", &UringDriver::Close),
+      InstanceMethod("closeAll", &UringDriver::CloseAll),
+      InstanceMethod("send", &UringDriver::Send),
+      InstanceMethod("receive", &UringDriver::Receive),
+      InstanceMethod("stats", &UringDriver::Stats),
+      InstanceMethod("lastError", &UringDriver::LastError),
+      InstanceMethod("features", &UringDriver::Features),
+  });
+  exports.Set("UringDriver", constructor);
+  return exports;
+}
+
+// new UringDriver(txBytes, txLengths, txIps, txPorts, txEndpointIds, txCapacity, txSlotLength,
+//                 rxBytes, rxLengths, rxIps, rxPorts, rxEndpointIds, rxCapacity, rxSlotLength)
+// then setup(...) creates the ring (separately, so that its failures come back as typed errors).
+UringDriver::UringDriver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UringDriver>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 14) {
+    ThrowType(env, "UringDriver expects 14 arguments (two batches)");
+    return;
+  }
+  if (!Uint32Arg(info, 5, 1, 4096, &tx_.capacity) || !Uint32Arg(info, 6, 64, 65536, &tx_.slot_length) ||
+      !Uint32Arg(info, 12, 1, 4096, &rx_.capacity) || !Uint32Arg(info, 13, 64, 65536, &rx_.slot_length)) {
+    Napi::RangeError::New(env, "UringDriver: capacity must be 1..4096 and slot length 64..65536")
+        .ThrowAsJavaScriptException();
+    return;
+  }
+  if (!Batch(info, 0, &tx_) || !Batch(info, 7, &rx_)) return;
+  tx_headers_.resize(tx_.capacity);
+  tx_iovs_.resize(tx_.capacity);
+  tx_addresses_.resize(tx_.capacity);
+  tx_results_.assign(tx_.capacity, kPending);
+}
+
+UringDriver::~UringDriver() { Teardown(); }
+
+bool UringDriver::Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch) {
+  const size_t capacity = batch->capacity;
+  batch->bytes = TypedArrayArg<uint8_t>(info, first, napi_uint8_array, capacity * batch->slot_length,
+                                        "batch bytes must be a Uint8Array of capacity * slotLength", &batch->keep[0]);
+  if (batch->bytes == nullptr) return false;
+  batch->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array",
+                                          &batch->keep[1]);
+  if (batch->lengths == nullptr) return false;
+  batch->ips = TypedArrayArg<uint32_t>(info, first + 2, napi_uint32_array, capacity, "ips must be a Uint32Array",
+                                       &batch->keep[2]);
+  if (batch->ips == nullptr) return false;
+  batch->ports = TypedArrayArg<uint16_t>(info, first + 3, napi_uint16_array, capacity, "ports must be a Uint16Array",
+                                         &batch->keep[3]);
+  if (batch->ports == nullptr) return false;
+  batch->endpoint_ids = TypedArrayArg<int32_t>(info, first + 4, napi_int32_array, capacity,
+                                               "endpointIds must be an Int32Array", &batch->keep[4]);
+  return batch->endpoint_ids != nullptr;
+}
+
+void UringDriver::Teardown() {
+  if (ring_ready_) {
+    // Closing the ring cancels every request still armed; with DEFER_TASKRUN no completion runs in
+    // this process afterwards, so the buffers can go once the ring is gone.
+    io_uring_queue_exit(&ring_);
+    ring_ready_ = false;
+  }
+  for (const Endpoint& endpoint : endpoints_) {
+    if (endpoint.fd >= 0) close(endpoint.fd);
+  }
+  endpoints_.clear();
+  if (buf_ring_ != nullptr) munmap(buf_ring_, buf_ring_mapped_);
+  buf_ring_ = nullptr;
+  if (buffers_ != nullptr) munmap(buffers_, buffers_mapped_);
+  buffers_ = nullptr;
+}
+
+UringDriver::Endpoint* UringDriver::Find(int32_t id) {
+  if (last_found_ < endpoints_.size() && endpoints_[last_found_].id == id) return &endpoints_[last_found_];
+  for (size_t i = 0; i < endpoints_.size(); i++) {
+    if (endpoints_[i].id == id) {
+      last_found_ = i;
+      return &endpoints_[i];
+    }
+  }
+  return nullptr;
+}
+
+void UringDriver::Record(int error, const char* op, int32_t endpoint_id) {
+  last_errno_ = error;
+  last_op_ = op;
+  last_endpoint_id_ = endpoint_id;
+  errors_++;
+}
+
+// Tries the setup flags from most to least capable; EINVAL means "this kernel lacks a flag", any
+// other error (EPERM from io_uring_disabled or a seccomp filter, ENOSYS, ENOMEM) is final.
+int UringDriver::SetupRing(uint32_t sq_entries, uint32_t cq_entries, bool sqpoll, uint32_t sq_idle_ms,
+                           const char** failed) {
+  const unsigned base = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL;
+  std::vector<unsigned> ladder;
+  if (sqpoll) {
+    ladder = {base | IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER, base | IORING_SETUP_SQPOLL,
+              IORING_SETUP_CQSIZE | IORING_SETUP_SQPOLL};
+  } else {
+    ladder = {base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+              base | IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+              base | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, IORING_SETUP_CQSIZE};
+  }
+  int result = -EINVAL;
+  for (size_t i = 0; i < ladder.size(); i++) {
+    io_uring_params params{};
+    params.flags = ladder[i];
+    params.cq_entries = cq_entries;
+    if (sqpoll) params.sq_thread_idle = sq_idle_ms;
+    result = io_uring_queue_init_params(sq_entries, &ring_, &params);
+    if (result == 0) {
+      setup_flags_ = params.flags;
+      kernel_features_ = params.features;
+      sq_entries_ = params.sq_entries;
+      cq_entries_ = params.cq_entries;
+      if (i > 0) fallbacks_.push_back(sqpoll ? "SQPOLL without SINGLE_ISSUER/SUBMIT_ALL (refused by the kernel)"
+                                             : "no DEFER_TASKRUN (refused by the kernel): COOP_TASKRUN or plain");
+      return 0;
+    }
+    if (result != -EINVAL) break;
+  }
+  *failed = "io_uring_setup";
+  return result;
+}
+
+// Maps the buffers and the ring that hands them to the kernel, and registers the ring (liburing 2.3
+// has no io_uring_setup_buf_ring, so the ring memory is mapped here).
+int UringDriver::SetupBufferRing() {
+  buf_ring_mapped_ = static_cast<size_t>(buffer_count_) * sizeof(io_uring_buf);
+  void* ring = mmap(nullptr, buf_ring_mapped_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (ring == MAP_FAILED) return -errno;
+  buf_ring_ = static_cast<io_uring_buf_ring*>(ring);
+  io_uring_buf_ring_init(buf_ring_);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(buf_ring_);
+  reg.ring_entries = buffer_count_;
+  reg.bgid = kBufferGroup;
+  int result = io_uring_register_buf_ring(&ring_, &reg, 0);
+  if (result != 0) {
+    munmap(buf_ring_, buf_ring_mapped_);
+    buf_ring_ = nullptr;
+    return result;
+  }
+  const int mask = io_uring_buf_ring_mask(buffer_count_);
+  for (uint32_t bid = 0; bid < buffer_count_; bid++) {
+    io_uring_buf_ring_add(buf_ring_, buffers_ + static_cast<size_t>(bid) * buffer_bytes_, buffer_bytes_,
+                          static_cast<unsigned short>(bid), mask, static_cast<int>(bid));
+  }
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buffer_count_));
+  return 0;
+}
+
+// Arms a multishot recvmsg on a throwaway socket and sends it one datagram: multishot works if the
+// completion carries a buffer and IORING_CQE_F_MORE. Kernels without it fail the request with
+// EINVAL. Bounded by a 500 ms wait.
+bool UringDriver::ProbeMultishot() {
+  multishot_probed_ = true;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  bool works = false;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (sqe != nullptr) {
+      io_uring_prep_recvmsg_multishot(sqe, fd, &multishot_header_, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = kBufferGroup;
+      io_uring_sqe_set_data64(sqe, UserData(kProbe, 0, 0));
+      io_uring_submit(&ring_);
+      const char ping = 'p';
+      sendto(fd, &ping, 1, 0, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+      bool done = false;
+      bool cancelled = false;
+      // Bounded: at most 8 completions or waits.
+      for (int round = 0; round < 8 && !done; round++) {
+        __kernel_timespec timeout{0, 100'000'000};
+        io_uring_cqe* cqe = nullptr;
+        int wait = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
+        if (wait < 0 || cqe == nullptr) {
+          if (!cancelled) {
+            // No datagram seen: cancel and keep reading until the request's final completion.
+            io_uring_sqe* cancel = io_uring_get_sqe(&ring_);
+            if (cancel == nullptr) break;
+            io_uring_prep_cancel64(cancel, UserData(kProbe, 0, 0), 0);
+            io_uring_sqe_set_data64(cancel, UserData(kCancel, 0, 0));
+            cancelled = true;
+          }
+          continue;
+        }
+        const uint64_t data = io_uring_cqe_get_data64(cqe);
+        const int result = cqe->res;
+        const uint32_t flags = cqe->flags;
+        io_uring_cqe_seen(&ring_, cqe);
+        if (KindOf(data) != kProbe) continue;
+        if (result > 0 && (flags & IORING_CQE_F_BUFFER) != 0) {
+          works = (flags & IORING_CQE_F_MORE) != 0;
+          RecycleBuffer(flags >> IORING_CQE_BUFFER_SHIFT);
+          FlushRecycled();
+        }
+        if ((flags & IORING_CQE_F_MORE) != 0 && !cancelled) {
+          io_uring_sqe* cancel = io_uring_get_sqe(&ring_);
+          if (cancel == nullptr) break;
+          io_uring_prep_cancel64(cancel, UserData(kProbe, 0, 0), 0);
+          io_uring_sqe_set_data64(cancel, UserData(kCancel, 0, 0));
+          cancelled = true;
+        }
+        if ((flags & IORING_CQE_F_MORE) == 0) done = true;
+      }
+      // Drain the cancel's own completion (it may come before or after the request's last one).
+      io_uring_submit_and_get_events(&ring_);
+      io_uring_cqe* cqes[8];
+      unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, 8);
+      io_uring_cq_advance(&ring_, n);
+      if (!done) works = false;
+    }
+  }
+  close(fd);
+  return works;
+}
+
+// setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount)
+//   -> features() or an error object.
+Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ring_ready_) return OpError(env, EALREADY, "io_uring_setup");
+  uint32_t sq_entries = 0, cq_entries = 0, sq_idle_ms = 0, buffer_count = 0;
+  if (info.Length() != 7 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsNumber() ||
+      !info[6].IsNumber()) {
+    ThrowType(env, "setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount)");
+    return env.Undefined();
+  }
+  // Bounded sizes: the SQ must hold a whole transmit batch's worth of links in a few chunks, the CQ
+  // absorbs bursts of receive completions between polls; io_uring itself caps the SQ at 32768.
+  if (!Uint32Arg(info, 0, 8, 4096, &sq_entries) || !PowerOfTwo(sq_entries)) {
+    return OpError(env, EINVAL, "io_uring_setup(sqEntries)", "sqEntries must be a power of two in 8..4096");
+  }
+  if (!Uint32Arg(info, 1, sq_entries, 65536, &cq_entries) || !PowerOfTwo(cq_entries)) {
+    return OpError(env, EINVAL, "io_uring_setup(cqEntries)", "cqEntries must be a power of two in sqEntries..65536");
+  }
+  if (!Uint32Arg(info, 3, 0, 60000, &sq_idle_ms)) {
+    return OpError(env, EINVAL, "io_uring_setup(sqThreadIdleMs)", "sqThreadIdleMs must be an integer in 0..60000");
+  }
+  if (!Uint32Arg(info, 6, 16, 32768, &buffer_count) || !PowerOfTwo(buffer_count)) {
+    return OpError(env, EINVAL, "io_uring_register_buf_ring(bufferCount)",
+                   "bufferCount must be a power of two in 16..32768");
+  }
+  const bool sqpoll = info[2].ToBoolean().Value();
+  const bool want_zc = info[4].ToBoolean().Value();
+  const bool force_single = info[5].ToBoolean().Value();
+
+  const char* failed = "io_uring_setup";
+  int result = SetupRing(sq_entries, cq_entries, sqpoll, sq_idle_ms, &failed);
+  if (result != 0) return OpError(env, -result, failed);
+  ring_ready_ = true;
+  sqpoll_ = (setup_flags_ & IORING_SETUP_SQPOLL) != 0;
+  sq_idle_ms_ = sqpoll_ ? sq_idle_ms : 0;
+  defer_taskrun_ = (setup_flags_ & IORING_SETUP_DEFER_TASKRUN) != 0;
+  taskrun_flag_ = (setup_flags_ & IORING_SETUP_TASKRUN_FLAG) != 0;
+
+  io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
+  if (probe == nullptr) {
+    Teardown();
+    return OpError(env, ENOSYS, "io_uring_register(PROBE)");
+  }
+  sendmsg_supported_ = io_uring_opcode_supported(probe, IORING_OP_SENDMSG) != 0;
+  recvmsg_supported_ = io_uring_opcode_supported(probe, IORING_OP_RECVMSG) != 0;
+  cancel_supported_ = io_uring_opcode_supported(probe, IORING_OP_ASYNC_CANCEL) != 0;
+  send_zc_supported_ = io_uring_opcode_supported(probe, IORING_OP_SENDMSG_ZC) != 0;
+  io_uring_free_probe(probe);
+  if (!sendmsg_supported_ || !recvmsg_supported_ || !cancel_supported_) {
+    Teardown();
+    return OpError(env, ENOSYS, "io_uring_register(PROBE)", "the kernel's io_uring lacks SENDMSG, RECVMSG or ASYNC_CANCEL");
+  }
+  send_zc_ = want_zc && send_zc_supported_;
+  if (want_zc && !send_zc_supported_) fallbacks_.push_back("SENDMSG_ZC missing: plain SENDMSG");
+
+  buffer_count_ = buffer_count;
+  buffer_bytes_ = kRecvHeaderBytes + rx_.slot_length;
+  // Round each buffer to 64 bytes so that payloads start cache-line aligned in the single-shot case.
+  buffer_bytes_ = (buffer_bytes_ + 63u) & ~63u;
+  buffers_mapped_ = static_cast<size_t>(buffer_count_) * buffer_bytes_;
+  void* memory = mmap(nullptr, buffers_mapped_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (memory == MAP_FAILED) {
+    int error = errno;
+    Teardown();
+    return OpError(env, error, "mmap(receive buffers)");
+  }
+  buffers_ = static_cast<uint8_t*>(memory);
+  received_.resize(buffer_count_);
+
+  multishot_header_ = msghdr{};
+  multishot_header_.msg_namelen = sizeof(sockaddr_in);
+  multishot_header_.msg_controllen = 0;
+
+  if (force_single) {
+    fallbacks_.push_back("forceSingleShotRecv: single-shot recvmsg re-armed per buffer");
+  } else {
+    result = SetupBufferRing();
+    if (result == 0) {
+      buffer_ring_ = true;
+      multishot_ = ProbeMultishot();
+      if (!multishot_) {
+        // The ring's buffers must be ours again before single-shot requests use them.
+        io_uring_unregister_buf_ring(&ring_, kBufferGroup);
+        munmap(buf_ring_, buf_ring_mapped_);
+        buf_ring_ = nullptr;
+        buffer_ring_ = false;
+        fallbacks_.push_back("multishot recvmsg refused by the kernel: single-shot recvmsg");
+      }
+    } else {
+      fallbacks_.push_back("io_uring_register_buf_ring refused: single-shot recvmsg");
+    }
+  }
+  if (!multishot_) {
+    single_.resize(buffer_count_);
+    free_bids_.clear();
+    for (uint32_t bid = buffer_count_; bid > 0; bid--) {
+      single_[bid - 1].endpoint_id = -1;
+      free_bids_.push_back(bid - 1);
+    }
+    single_per_endpoint_ = buffer_count_ >= 64 ? 16 : buffer_count_ / 4;
+  }
+  return Features(info);
+}
+
+Napi::Value UringDriver::Features(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  Napi::Array flags = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (const FlagName& f : kSetupFlagNames) {
+    if ((setup_flags_ & f.flag) != 0) flags.Set(n++, Napi::String::New(env, f.name));
+  }
+  Napi::Array features = Napi::Array::New(env);
+  n = 0;
+  for (const FlagName& f : kFeatureNames) {
+    if ((kernel_features_ & f.flag) != 0) features.Set(n++, Napi::String::New(env, f.name));
+  }
+  Napi::Array fallbacks = Napi::Array::New(env);
+  for (uint32_t i = 0; i < fallbacks_.size(); i++) fallbacks.Set(i, Napi::String::New(env, fallbacks_[i]));
+  Napi::Object opcodes = Napi::Object::New(env);
+  opcodes.Set("sendmsg", Napi::Boolean::New(env, sendmsg_supported_));
+  opcodes.Set("recvmsg", Napi::Boolean::New(env, recvmsg_supported_));
+  opcodes.Set("asyncCancel", Napi::Boolean::New(env, cancel_supported_));
+  opcodes.Set("sendmsgZc", Napi::Boolean::New(env, send_zc_supported_));
+  result.Set("setupFlags", flags);
+  result.Set("kernelFeatures", features);
+  result.Set("opcodes", opcodes);
+  result.Set("sqEntries", Napi::Number::New(env, sq_entries_));
+  result.Set("cqEntries", Napi::Number::New(env, cq_entries_));
+  result.Set("sqpoll", Napi::Boolean::New(env, sqpoll_));
+  result.Set("sqThreadIdleMs", Napi::Number::New(env, sq_idle_ms_));
+  result.Set("singleIssuer", Napi::Boolean::New(env, (setup_flags_ & IORING_SETUP_SINGLE_ISSUER) != 0));
+  result.Set("deferTaskrun", Napi::Boolean::New(env, defer_taskrun_));
+  result.Set("multishotRecv", Napi::Boolean::New(env, multishot_));
+  result.Set("multishotProbed", Napi::Boolean::New(env, multishot_probed_));
+  result.Set("bufferRing", Napi::Boolean::New(env, buffer_ring_));
+  result.Set("bufferCount", Napi::Number::New(env, buffer_count_));
+  result.Set("bufferBytes", Napi::Number::New(env, buffer_bytes_));
+  result.Set("recvMode", Napi::String::New(env, multishot_ ? "multishot" : "single-shot"));
+  result.Set("sendZc", Napi::Boolean::New(env, send_zc_));
+  result.Set("linkedSends", Napi::Boolean::New(env, true));
+  result.Set("fallbacks", fallbacks);
+  return result;
+}
+
+// An SQE, submitting what is queued first if the SQ is full (bounded: one submit frees the SQ).
+io_uring_sqe* UringDriver::Sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe != nullptr) return sqe;
+  io_uring_submit(&ring_);
+  return io_uring_get_sqe(&ring_);
+}
+
+bool UringDriver::ArmReceive(Endpoint* endpoint) {
+  io_uring_sqe* sqe = Sqe();
+  if (sqe == nullptr) return false;
+  io_uring_prep_recvmsg_multishot(sqe, endpoint->fd, &multishot_header_, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = kBufferGroup;
+  io_uring_sqe_set_data64(sqe, UserData(kRecvMulti, 0, static_cast<uint32_t>(endpoint->id)));
+  endpoint->armed = true;
+  rearms_++;
+  return true;
+}
+
+bool UringDriver::ArmSingleShot(uint32_t bid, const Endpoint& endpoint) {
+  io_uring_sqe* sqe = Sqe();
+  if (sqe == nullptr) return false;
+  SingleShot& s = single_[bid];
+  s.endpoint_id = endpoint.id;
+  s.iov.iov_base = buffers_ + static_cast<size_t>(bid) * buffer_bytes_;
+  s.iov.iov_len = rx_.slot_length;
+  s.header = msghdr{};
+  s.header.msg_name = &s.from;
+  s.header.msg_namelen = sizeof(s.from);
+  s.header.msg_iov = &s.iov;
+  s.header.msg_iovlen = 1;
+  // MSG_TRUNC: the result is the datagram's real length, so an oversize one is detected and dropped.
+  io_uring_prep_recvmsg(sqe, endpoint.fd, &s.header, MSG_TRUNC);
+  io_uring_sqe_set_data64(sqe, UserData(kRecvSingle, bid, static_cast<uint32_t>(endpoint.id)));
+  return true;
+}
+
+// Returns a multishot buffer to the kernel's ring (made visible by FlushRecycled), or re-arms a
+// single-shot buffer on its socket (or frees it if the socket is gone).
+void UringDriver::RecycleBuffer(uint32_t bid) {
+  if (buf_ring_ != nullptr) {
+    io_uring_buf_ring_add(buf_ring_, buffers_ + static_cast<size_t>(bid) * buffer_bytes_, buffer_bytes_,
+                          static_cast<unsigned short>(bid), io_uring_buf_ring_mask(buffer_count_),
+                          static_cast<int>(recycled_));
+    recycled_++;
+    return;
+  }
+  Endpoint* endpoint = Find(single_[bid].endpoint_id);
+  if (endpoint == nullptr || !ArmSingleShot(bid, *endpoint)) {
+    single_[bid].endpoint_id = -1;
+    free_bids_.push_back(bid);
+  }
+}
+
+void UringDriver::FlushRecycled() {
+  if (recycled_ == 0) return;
+  io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
+  recycled_ = 0;
+}
+
+void UringDriver::OnCompletion(const io_uring_cqe* cqe) {
+  completions_++;
+  const uint64_t data = io_uring_cqe_get_data64(cqe);
+  const int32_t result = cqe->res;
+  const uint32_t flags = cqe->flags;
+  switch (KindOf(data)) {
+    case kSend: {
+      const uint32_t slot = IdOf(data);
+      if (slot >= tx_.capacity) return;
+      if ((flags & IORING_CQE_F_NOTIF) != 0) {
+        // Zero copy: the kernel no longer needs the slot's bytes.
+        if (notifs_pending_ > 0) notifs_pending_--;
+        zc_notifications_++;
+        return;
+      }
+      tx_results_[slot] = result;
+      if (sends_pending_ > 0) sends_pending_--;
+      if ((flags & IORING_CQE_F_MORE) != 0) notifs_pending_++;
+      return;
+    }
+    case kRecvMulti: {
+      const int32_t id = static_cast<int32_t>(IdOf(data));
+      Endpoint* endpoint = Find(id);
+      if (result >= 0 && (flags & IORING_CQE_F_BUFFER) != 0) {
+        const uint32_t bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        if (endpoint == nullptr || bid >= buffer_count_ || received_count_ >= buffer_count_) {
+          if (bid < buffer_count_) RecycleBuffer(bid);
+        } else {
+          received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id};
+          received_count_++;
+        }
+      } else if (result == -ENOBUFS) {
+        // Every buffer is waiting to be copied out: the request ends; the next poll re-arms it.
+        no_buffers_++;
+      } else if (result < 0 && result != -ECANCELED) {
+        Record(-result, "recvmsg(multishot)", id);
+      }
+      if ((flags & IORING_CQE_F_MORE) == 0 && endpoint != nullptr) endpoint->armed = false;
+      return;
+    }
+    case kRecvSingle: {
+      const uint32_t bid = AuxOf(data);
+      if (bid >= single_.size()) return;
+      const int32_t id = static_cast<int32_t>(IdOf(data));
+      if (result >= 0 && Find(id) != nullptr && received_count_ < buffer_count_) {
+        received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id};
+        received_count_++;
+        return;
+      }
+      if (result < 0 && result != -ECANCELED) Record(-result, "recvmsg", id);
+      if (result == -ECANCELED) {
+        single_[bid].endpoint_id = -1;
+        free_bids_.push_back(bid);
+        return;
+      }
+      RecycleBuffer(bid);
+      return;
+    }
+    case kCancel:
+    case kProbe:
+      return;
+  }
+}
+
+// Takes every completion off the CQ, in batches. Bounded: at most twice the CQ's size per call.
+void UringDriver::Reap() {
+  io_uring_cqe* cqes[kPeekBatch];
+  uint32_t budget = cq_entries_ * 2;
+  while (budget > 0) {
+    const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, kPeekBatch);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; i++) OnCompletion(cqes[i]);
+    io_uring_cq_advance(&ring_, n);
+    budget = n >= budget ? 0 : budget - n;
+  }
+  FlushRecycled();
+}
+
+// Enters the kernel only when there is something to do there: SQEs to submit (without a poller),
+// deferred task work (IORING_SQ_TASKRUN), or a CQ overflow to flush. Without TASKRUN_FLAG the
+// kernel cannot say, so an empty CQ always enters.
+void UringDriver::EnterIfNeeded() {
+  const unsigned sq_flags = IO_URING_READ_ONCE(*ring_.sq.kflags);
+  const bool pending_sqes = io_uring_sq_ready(&ring_) > 0;
+  const bool overflow = (sq_flags & IORING_SQ_CQ_OVERFLOW) != 0;
+  if (sqpoll_) {
+    if (pending_sqes) io_uring_submit(&ring_);
+    if (overflow) {
+      io_uring_get_events(&ring_);
+      receive_calls_++;
+    }
+    return;
+  }
+  const bool task_work = taskrun_flag_ ? (sq_flags & IORING_SQ_TASKRUN) != 0 : io_uring_cq_ready(&ring_) == 0;
+  if (pending_sqes || task_work || overflow) {
+    io_uring_submit_and_get_events(&ring_);
+    receive_calls_++;
+  }
+}
+
+// receive() -> datagrams written to the rx batch from slot 0 (its count).
+Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!ring_ready_) return Napi::Number::New(env, 0);
+  EnterIfNeeded();
+  Reap();
+  uint32_t count = 0;
+  // Bounded by received_count_ (at most buffer_count_).
+  while (received_count_ > 0 && count < rx_.capacity) {
+    const Received r = received_[received_head_];
+    received_head_ = (received_head_ + 1) % buffer_count_;
+    received_count_--;
+    uint8_t* buffer = buffers_ + static_cast<size_t>(r.bid) * buffer_bytes_;
+    const uint8_t* payload = nullptr;
+    uint32_t length = 0;
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    bool truncated = false;
+    if (multishot_) {
+      io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffer, r.result, &multishot_header_);
+      if (out == nullptr) {
+        truncated = true;
+      } else {
+        truncated = (out->flags & MSG_TRUNC) != 0 || out->payloadlen > rx_.slot_length;
+        length = io_uring_recvmsg_payload_length(out, r.result, &multishot_header_);
+        payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &multishot_header_));
+        sockaddr_in from{};
+        memcpy(&from, io_uring_recvmsg_name(out), sizeof(from));
+        ip = ntohl(from.sin_addr.s_addr);
+        port = ntohs(from.sin_port);
+      }
+    } else {
+      length = static_cast<uint32_t>(r.result);
+      truncated = length > rx_.slot_length;
+      payload = buffer;
+      ip = ntohl(single_[r.bid].from.sin_addr.s_addr);
+      port = ntohs(single_[r.bid].from.sin_port);
+    }
+    if (truncated) {
+      truncated_++;
+    } else if (Find(r.endpoint_id) != nullptr) {
+      memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, payload, length);
+      rx_.lengths[count] = static_cast<int32_t>(length);
+      rx_.ips[count] = ip;
+      rx_.ports[count] = port;
+      rx_.endpoint_ids[count] = r.endpoint_id;
+      count++;
+      datagrams_received_++;
+    }
+    RecycleBuffer(r.bid);
+  }
+  FlushRecycled();
+  if (multishot_) {
+    for (Endpoint& endpoint : endpoints_) {
+      if (!endpoint.armed) ArmReceive(&endpoint);
+    }
+  }
+  return Napi::Number::New(env, count);
+}
+
+// open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl, multicastGroupIp, interfaceIp)
+//   -> {port, ip, gro, gso, rcvbufBytes, sndbufBytes} or an error object. The socket is set up as
+// the sockets driver sets up its own (same options, same order) and then handed to the ring.
+Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = 0, ip = 0, port = 0, rcvbuf = 0, sndbuf = 0, ttl = 0, group = 0, interface_ip = 0;
+  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id) || !Uint32Arg(info, 1, 0, 0xffffffffu, &ip) ||
+      !Uint32Arg(info, 2, 0, 65535, &port) || !Uint32Arg(info, 3, 0, 0x7fffffff, &rcvbuf) ||
+      !Uint32Arg(info, 4, 0, 0x7fffffff, &sndbuf) || !Uint32Arg(info, 5, 0, 255, &ttl) ||
+      !Uint32Arg(info, 6, 0, 0xffffffffu, &group) || !Uint32Arg(info, 7, 0, 0xffffffffu, &interface_ip)) {
+    ThrowType(env, "open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl, multicastGroupIp, interfaceIp) "
+                   "expects integers in range");
+    return env.Undefined();
+  }
+  if (!ring_ready_) return OpError(env, EBADF, "open", "the io_uring driver is not set up (or was disposed)");
+  if (group != 0 && (group >> 28) != 0xe) return OpError(env, EINVAL, "open(multicastGroupIp)");
+  if (Find(static_cast<int32_t>(id)) != nullptr) return OpError(env, EEXIST, "open");
+  if (endpoints_.size() >= kSocketsMax) return OpError(env, EMFILE, "open");
+  if (!multishot_ && free_bids_.size() < single_per_endpoint_) {
+    return OpError(env, ENOBUFS, "open(recvmsg buffers)", "every receive buffer is taken: raise bufferCount");
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return OpError(env, errno, "socket");
+  // Each step: the option, and the name it fails under.
+  const char* failed = nullptr;
+  if (rcvbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(rcvbuf)) &&
+      !SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(rcvbuf))) {
+    failed = "setsockopt(SO_RCVBUF)";
+  } else if (sndbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sndbuf)) &&
+             !SetIntOption(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(sndbuf))) {
+    failed = "setsockopt(SO_SNDBUF)";
+  } else if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl))) {
+    failed = "setsockopt(IP_TTL)";
+  } else if (group != 0 && !SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
+    failed = "setsockopt(SO_REUSEADDR)";
+  } else if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_MULTICAST_TTL, static_cast<int>(ttl))) {
+    failed = "setsockopt(IP_MULTICAST_TTL)";
+  }
+  if (failed == nullptr && interface_ip != 0) {
+    in_addr interface_address{};
+    interface_address.s_addr = htonl(interface_ip);
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &interface_address, sizeof(interface_address)) != 0) {
+      failed = "setsockopt(IP_MULTICAST_IF)";
+    }
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  // A multicast member binds the group itself; the interface is chosen by IP_ADD_MEMBERSHIP.
+  address.sin_addr.s_addr = htonl(group != 0 ? group : ip);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  socklen_t length = sizeof(address);
+  if (failed == nullptr && bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) failed = "bind";
+  if (failed == nullptr && getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    failed = "getsockname";
+  }
+  if (failed == nullptr && group != 0) {
+    ip_mreq membership{};
+    membership.imr_multiaddr.s_addr = htonl(group);
+    membership.imr_interface.s_addr = htonl(interface_ip);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof(membership)) != 0) {
+      failed = "setsockopt(IP_ADD_MEMBERSHIP)";
+    }
+  }
+  if (failed != nullptr) {
+    int error = errno;
+    close(fd);
+    return OpError(env, error, failed);
+  }
+  int actual_rcvbuf = 0, actual_sndbuf = 0;
+  socklen_t option_length = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual_rcvbuf, &option_length) != 0) actual_rcvbuf = -1;
+  option_length = sizeof(int);
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual_sndbuf, &option_length) != 0) actual_sndbuf = -1;
+  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), fd, false});
+  last_found_ = 0;
+  Endpoint& endpoint = endpoints_.back();
+  if (multishot_) {
+    ArmReceive(&endpoint);
+  } else {
+    for (uint32_t k = 0; k < single_per_endpoint_ && !free_bids_.empty(); k++) {
+      const uint32_t bid = free_bids_.back();
+      free_bids_.pop_back();
+      if (!ArmSingleShot(bid, endpoint)) {
+        free_bids_.push_back(bid);
+        break;
+      }
+    }
+  }
+  io_uring_submit(&ring_);
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("port", Napi::Number::New(env, ntohs(address.sin_port)));
+  result.Set("ip", Napi::Number::New(env, ntohl(address.sin_addr.s_addr)));
+  result.Set("gro", Napi::Boolean::New(env, false));
+  result.Set("gso", Napi::Boolean::New(env, false));
+  result.Set("rcvbufBytes", Napi::Number::New(env, actual_rcvbuf));
+  result.Set("sndbufBytes", Napi::Number::New(env, actual_sndbuf));
+  return result;
+}
+
+// close(endpointId) -> true if it was open. Cancels the socket's receive requests (they hold the
+// file open) and closes it; completions still in flight for it are dropped when they arrive.
+Napi::Value UringDriver::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = 0;
+  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id)) {
+    ThrowType(env, "close(endpointId) expects an integer");
+    return env.Undefined();
+  }
+  for (size_t i = 0; i < endpoints_.size(); i++) {
+    if (endpoints_[i].id != static_cast<int32_t>(id)) continue;
+    if (ring_ready_) {
+      io_uring_sqe* sqe = Sqe();
+      if (sqe != nullptr) {
+        io_uring_prep_cancel_fd(sqe, endpoints_[i].fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, UserData(kCancel, 0, id));
+        io_uring_submit(&ring_);
+      }
+    }
+    if (close(endpoints_[i].fd) != 0) Record(errno, "close", endpoints_[i].id);
+    endpoints_.erase(endpoints_.begin() + static_cast<std::ptrdiff_t>(i));
+    last_found_ = 0;
+    return Napi::Boolean::New(env, true);
+  }
+  return Napi::Boolean::New(env, false);
+}
+
+Napi::Value UringDriver::CloseAll(const Napi::CallbackInfo& info) {
+  Teardown();
+  return info.Env().Undefined();
+}
+
+// send(start, end) -> slots consumed from `start`: sent, or dropped after a hard error (counted, see
+// lastError()). Stops early, with the rest unsent, when a socket buffer is full (EAGAIN/ENOBUFS).
+Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t start = 0, end = 0;
+  if (!Uint32Arg(info, 0, 0, tx_.capacity, &start) || !Uint32Arg(info, 1, start, tx_.capacity, &end)) {
+    Napi::RangeError::New(env, "send(start, end) expects 0 <= start <= end <= capacity").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (uint32_t i = start; i < end; i++) {
+    const int32_t length = tx_.lengths[i];
+    if (length <= 0 || static_cast<uint32_t>(length) > tx_.slot_length) {
+      Napi::RangeError::New(env, "send: a slot length is outside 1..slotLength").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (!ring_ready_) return Napi::Number::New(env, 0);
+  // Receive requests to re-arm go in with the sends (one enter for both).
+  uint32_t slot = start;
+  // Bounded: every pass consumes at least one slot or returns.
+  while (slot < end) {
+    if (Find(tx_.endpoint_ids[slot]) == nullptr) {
+      Record(EBADF, "sendmsg", tx_.endpoint_ids[slot]);
+      dropped_++;
+      slot++;
+      continue;
+    }
+    // One linked chain: consecutive slots with open endpoints, as many as the SQ has room for.
+    uint32_t room = io_uring_sq_space_left(&ring_);
+    if (room == 0) {
+      io_uring_submit(&ring_);
+      room = io_uring_sq_space_left(&ring_);
+      if (room == 0) break;
+    }
+    uint32_t chain_end = slot;
+    while (chain_end < end && chain_end - slot < room) {
+      Endpoint* endpoint = Find(tx_.endpoint_ids[chain_end]);
+      if (endpoint == nullptr) break;
+      msghdr& header = tx_headers_[chain_end];
+      header = msghdr{};
+      sockaddr_in& address = tx_addresses_[chain_end];
+      address = sockaddr_in{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(tx_.ips[chain_end]);
+      address.sin_port = htons(tx_.ports[chain_end]);
+      iovec& iov = tx_iovs_[chain_end];
+      iov.iov_base = tx_.bytes + static_cast<size_t>(chain_end) * tx_.slot_length;
+      iov.iov_len = static_cast<size_t>(tx_.lengths[chain_end]);
+      header.msg_name = &address;
+      header.msg_namelen = sizeof(address);
+      header.msg_iov = &iov;
+      header.msg_iovlen = 1;
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      // MSG_DONTWAIT: a full socket buffer completes with EAGAIN instead of parking the request.
+      if (send_zc_) {
+        io_uring_prep_sendmsg_zc(sqe, endpoint->fd, &header, MSG_DONTWAIT);
+      } else {
+        io_uring_prep_sendmsg(sqe, endpoint->fd, &header, MSG_DONTWAIT);
+      }
+      io_uring_sqe_set_data64(sqe, UserData(kSend, 0, chain_end));
+      sqe->flags |= IOSQE_IO_LINK;
+      tx_results_[chain_end] = kPending;
+      chain_end++;
+    }
+    // The chain's last request ends it.
+    // (io_uring_get_sqe hands out SQEs in order, so the last one prepared is the chain's tail.)
+    {
+      const unsigned tail = ring_.sq.sqe_tail - 1;
+      io_uring_sqe* last = &ring_.sq.sqes[tail & ring_.sq.ring_mask];
+      last->flags &= static_cast<__u8>(~IOSQE_IO_LINK);
+    }
+    sends_pending_ = chain_end - slot;
+    // Wait for the chain (and zero-copy notifications): bounded by kSendWaitNsMax.
+    long long waited_ns = 0;
+    while (sends_pending_ > 0 || notifs_pending_ > 0) {
+      __kernel_timespec timeout{0, 50'000'000};
+      io_uring_cqe* cqe = nullptr;
+      int result = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
+      send_calls_++;
+      if (result == -ETIME) {
+        waited_ns += 50'000'000;
+        if (waited_ns >= kSendWaitNsMax) break;
+      } else if (result < 0 && result != -EINTR && result != -EAGAIN && result != -EBUSY) {
+        Record(-result, "io_uring_enter(sendmsg)", -1);
+        break;
+      }
+      Reap();
+    }
+    if (sends_pending_ > 0 || notifs_pending_ > 0) {
+      // The kernel still holds slots JavaScript is about to reuse: nothing safe is left but to stop
+      // using this ring for sends. Report it; never reached on a working kernel.
+      Record(ETIME, "io_uring_enter(sendmsg)", -1);
+      sends_pending_ = 0;
+      notifs_pending_ = 0;
+      ring_ready_ = false;
+      return Napi::Number::New(env, slot - start);
+    }
+    for (uint32_t i = slot; i < chain_end; i++) {
+      const int32_t result = tx_results_[i];
+      if (result >= 0) {
+        datagrams_sent_++;
+        slot++;
+        continue;
+      }
+      if (result == -EAGAIN || result == -EWOULDBLOCK || result == -ENOBUFS) {
+        would_block_++;
+        return Napi::Number::New(env, slot - start);
+      }
+      if (result == -ECANCELED) break;  // after a hard error below: resubmit from here
+      // A hard error (ECONNREFUSED from an earlier ICMP, ENETUNREACH, EPERM): drop, count, go on.
+      Record(-result, send_zc_ ? "sendmsg_zc" : "sendmsg", tx_.endpoint_ids[i]);
+      dropped_++;
+      slot++;
+      break;
+    }
+  }
+  return Napi::Number::New(env, slot - start);
+}
+
+Napi::Value UringDriver::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("datagramsSent", Napi::Number::New(env, static_cast<double>(datagrams_sent_)));
+  result.Set("datagramsReceived", Napi::Number::New(env, static_cast<double>(datagrams_received_)));
+  result.Set("sendCalls", Napi::Number::New(env, static_cast<double>(send_calls_)));
+  result.Set("receiveCalls", Napi::Number::New(env, static_cast<double>(receive_calls_)));
+  result.Set("gsoSends", Napi::Number::New(env, 0));
+  result.Set("groReceives", Napi::Number::New(env, 0));
+  result.Set("wouldBlock", Napi::Number::New(env, static_cast<double>(would_block_)));
+  result.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
+  result.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));
+  result.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
+  result.Set("sockets", Napi::Number::New(env, static_cast<double>(endpoints_.size())));
+  result.Set("completions", Napi::Number::New(env, static_cast<double>(completions_)));
+  result.Set("receiveArms", Napi::Number::New(env, static_cast<double>(rearms_)));
+  result.Set("noBuffers", Napi::Number::New(env, static_cast<double>(no_buffers_)));
+  result.Set("zcNotifications", Napi::Number::New(env, static_cast<double>(zc_notifications_)));
+  return result;
+}
+
+Napi::Value UringDriver::LastError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (last_errno_ == 0) return env.Null();
+  Napi::Object result = OpError(env, last_errno_, last_op_);
+  result.Set("endpointId", Napi::Number::New(env, last_endpoint_id_));
+  return result;
+}
+
+}  // namespace petrel

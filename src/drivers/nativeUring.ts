@@ -1,0 +1,87 @@
+// The io_uring part of Petrel's native addon (native/src/uring.cc), typed. The addon carries it only
+// when it was built with liburing (CMake's pkg-config found it); `uring` says whether it did.
+import type { NativeAddon, NativeOpenResult, NativeSyscallError } from "./nativeAddon.js";
+
+export interface NativeUringStats {
+  readonly datagramsSent: number;
+  readonly datagramsReceived: number;
+  readonly sendCalls: number;
+  readonly receiveCalls: number;
+  readonly gsoSends: number;
+  readonly groReceives: number;
+  readonly wouldBlock: number;
+  readonly dropped: number;
+  readonly truncated: number;
+  readonly errors: number;
+  readonly sockets: number;
+  /** CQEs handled (sends, receives, zero-copy notifications, cancels). */
+  readonly completions: number;
+  /** Receive requests armed (a multishot recvmsg ends on ENOBUFS and is re-armed by the next poll). */
+  readonly receiveArms: number;
+  /** Multishot receives that ended because every provided buffer was waiting to be copied out. */
+  readonly noBuffers: number;
+  readonly zcNotifications: number;
+}
+
+/** What the ring setup found on this kernel and what it fell back to. */
+export interface UringFeatures {
+  /** IORING_SETUP_* flags the ring was created with (names without the prefix). */
+  readonly setupFlags: ReadonlyArray<string>;
+  /** IORING_FEAT_* bits the kernel reported (names without the prefix). */
+  readonly kernelFeatures: ReadonlyArray<string>;
+  readonly opcodes: { readonly sendmsg: boolean; readonly recvmsg: boolean; readonly asyncCancel: boolean; readonly sendmsgZc: boolean };
+  readonly sqEntries: number;
+  readonly cqEntries: number;
+  readonly sqpoll: boolean;
+  readonly sqThreadIdleMs: number;
+  readonly singleIssuer: boolean;
+  readonly deferTaskrun: boolean;
+  /** Multishot recvmsg in use (probed at setup by receiving one datagram through it). */
+  readonly multishotRecv: boolean;
+  readonly multishotProbed: boolean;
+  /** A provided-buffer ring (io_uring_register_buf_ring) in use. */
+  readonly bufferRing: boolean;
+  readonly bufferCount: number;
+  readonly bufferBytes: number;
+  readonly recvMode: "multishot" | "single-shot";
+  /** SENDMSG_ZC in use (asked for and supported). */
+  readonly sendZc: boolean;
+  /** Sends of one batch are linked (IOSQE_IO_LINK) so that EAGAIN stops the batch in slot order. */
+  readonly linkedSends: boolean;
+  /** Human-readable notes on what was missing and what was used instead. */
+  readonly fallbacks: ReadonlyArray<string>;
+}
+
+/** native/src/uring.cc: one instance serves one transmit and one receive batch through one ring. */
+export interface NativeUringHandle {
+  setup(sqEntries: number, cqEntries: number, sqpoll: boolean, sqThreadIdleMs: number, sendZc: boolean,
+    forceSingleShotRecv: boolean, bufferCount: number): UringFeatures | NativeSyscallError;
+  open(endpointId: number, bindIp: number, bindPort: number, rcvbufBytes: number, sndbufBytes: number, ttl: number,
+    multicastGroupIp: number, interfaceIp: number): NativeOpenResult | NativeSyscallError;
+  close(endpointId: number): boolean;
+  closeAll(): void;
+  send(start: number, end: number): number;
+  receive(): number;
+  stats(): NativeUringStats;
+  lastError(): NativeSyscallError | null;
+  features(): UringFeatures;
+}
+
+export type NativeUringConstructor = new (
+  txBytes: Uint8Array, txLengths: Int32Array, txIps: Uint32Array, txPorts: Uint16Array, txEndpointIds: Int32Array,
+  txCapacity: number, txSlotLength: number,
+  rxBytes: Uint8Array, rxLengths: Int32Array, rxIps: Uint32Array, rxPorts: Uint16Array, rxEndpointIds: Int32Array,
+  rxCapacity: number, rxSlotLength: number,
+) => NativeUringHandle;
+
+/** The addon's io_uring exports: present only in a build with liburing. */
+interface UringExports {
+  readonly uring?: boolean;
+  readonly UringDriver?: NativeUringConstructor;
+}
+
+/** The io_uring driver's constructor, or undefined when the addon was built without liburing. */
+export function uringConstructor(addon: NativeAddon): NativeUringConstructor | undefined {
+  const exports = addon as NativeAddon & UringExports;
+  return exports.uring === true && typeof exports.UringDriver === "function" ? exports.UringDriver : undefined;
+}
