@@ -5,6 +5,7 @@ export { ReceiveBatch } from "./receiveBatch.js";
 export { NativeSocketsDriver } from "./nativeSocketsDriver.js";
 export { DgramDriver } from "./dgramDriver.js";
 export { createSocketsDriver, type SocketsDriverOptions } from "./socketsDriver.js";
+export { UringDriver, UringUnavailableError, createUringDriver, type UringDriverOptions, type UringFeatures, type UringStats } from "./uringDriver.js";
 export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeOptions, type RuntimeCounters } from "./runtime.js";
 export {
   BackoffIdleStrategy,

@@ -1,23 +1,32 @@
 // Chooses the sockets driver: the native one (sendmmsg/recvmmsg, GSO/GRO) when the addon loads,
 // otherwise the node:dgram fallback, with a warning that says why and how to get the native one.
 // PETREL_REQUIRE_NATIVE=1 (as CI sets) turns the fallback into an error; PETREL_DRIVER=dgram forces
-// the fallback (for tests and comparisons).
+// the fallback (for tests and comparisons). driver: "io_uring" (or PETREL_DRIVER=io_uring) selects the
+// io_uring driver instead (uringDriver.ts): no fallback there, a DriverError says why it cannot run.
 import type { Driver, DriverOptions } from "./driver.js";
 import { DgramDriver } from "./dgramDriver.js";
 import { NativeAddonUnavailableError, tryLoadNativeAddon } from "./nativeAddon.js";
 import { NativeSocketsDriver } from "./nativeSocketsDriver.js";
+import { createUringDriver, uringOptionsFromEnv, type UringDriverOptions } from "./uringDriver.js";
 
 export interface SocketsDriverOptions extends DriverOptions {
   /** "auto" (default): native when available; "native": native or throw; "dgram": the fallback. */
   readonly prefer?: "auto" | "native" | "dgram";
   /** Where the fallback warning goes (default console.warn); called at most once per process. */
   readonly warn?: (message: string) => void;
+  /** "sockets" (default): sendmmsg/recvmmsg or node:dgram; "io_uring": the io_uring driver or throw. */
+  readonly driver?: "sockets" | "io_uring";
+  /** io_uring settings (ring sizes, sqpoll, sendZc...), used with driver: "io_uring". */
+  readonly uring?: UringDriverOptions;
 }
 
 let warned = false;
 
 export function createSocketsDriver(options: SocketsDriverOptions = {}): Driver {
   const forced = process.env["PETREL_DRIVER"];
+  if (options.driver === "io_uring" || (options.driver === undefined && options.prefer !== "dgram" && forced === "io_uring")) {
+    return createUringDriver({ ...options, ...(options.uring ?? uringOptionsFromEnv()) });
+  }
   const prefer = options.prefer ?? (forced === "dgram" || forced === "native" ? forced : "auto");
   if (prefer === "dgram") return new DgramDriver(options);
   const addon = tryLoadNativeAddon();

@@ -135,3 +135,15 @@ export function createUringDriver(options: UringDriverOptions = {}): UringDriver
   if (addon instanceof NativeAddonUnavailableError) throw new UringUnavailableError(addon.message);
   return new UringDriver(addon, options);
 }
+
+/**
+ * io_uring settings from the environment, for processes started by benchmarks and tests with
+ * PETREL_DRIVER=io_uring: PETREL_URING_SQPOLL=1, PETREL_URING_SEND_ZC=1, PETREL_URING_SINGLE_SHOT=1.
+ */
+export function uringOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): UringDriverOptions {
+  return {
+    sqpoll: env["PETREL_URING_SQPOLL"] === "1",
+    sendZc: env["PETREL_URING_SEND_ZC"] === "1",
+    forceSingleShotRecv: env["PETREL_URING_SINGLE_SHOT"] === "1",
+  };
+}
