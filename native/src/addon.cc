@@ -3,6 +3,7 @@
 // AF_PACKET and DPDK register theirs here too).
 #include <napi.h>
 
+#include "afpacket.h"
 #include "sockets.h"
 #ifdef PETREL_HAVE_URING
 #include "uring.h"
@@ -53,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   exports.Set("uring", Napi::Boolean::New(env, false));
 #endif
+  petrel::AfPacketPort::Init(env, exports);
   return petrel::SocketsDriver::Init(env, exports);
 }
 
