@@ -172,6 +172,34 @@ describe("sockets driver batch ABI", () => {
     expect(d.stats().sockets).toBe(1);
   });
 
+  it("native: a datagram the kernel refuses is consumed, counted and kept as a typed lastError; the rest still go", async () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    const rx = d.open(endpoint(1, "receive", 0));
+    d.open(endpoint(2, "send", 0));
+    const batch = d.transmit;
+    batch.clear();
+    // Slot 0: from an endpoint that is not open. Slot 1: to the broadcast address without
+    // SO_BROADCAST (EACCES from the kernel). Slot 2: a good datagram.
+    for (const [endpointId, ip] of [[7, LOCALHOST], [2, ipv4(255, 255, 255, 255)], [2, LOCALHOST]] as const) {
+      const slot = batch.claim(endpointId, ip, rx.localPort);
+      batch.bytes[batch.slotOffset(slot)] = slot;
+      batch.commit(slot, 100);
+    }
+    expect(d.transmitBatch(batch)).toBe(3);
+    const stats = d.stats();
+    expect(stats.dropped).toBe(2);
+    expect(stats.errors).toBe(2);
+    expect(stats.datagramsSent).toBe(1);
+    const error = d.lastError();
+    expect(error).toBeInstanceOf(DriverError);
+    expect(error!.code).toBe("EACCES");
+    expect(error!.syscall).toBe("sendmmsg");
+    expect(error!.endpointId).toBe(2);
+    expect(await receiveAtLeast(d, 1, () => undefined)).toBe(1);
+    expect(d.receive.bytes[0]).toBe(2);
+  });
+
   it("native: a bind address that is not local fails with EADDRNOTAVAIL; misuse throws a TypeError", () => {
     if (!native) return;
     const d = makeDriver("native");
