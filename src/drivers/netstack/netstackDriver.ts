@@ -59,6 +59,7 @@ export const NetstackDrop = {
   TX_ARP_UNRESOLVED: 16,
   TX_TOO_BIG: 17,
   TX_UNKNOWN_ENDPOINT: 18,
+  /** An ARP frame found no free slot in the frame batch (the ring is backed up); ARP retries. */
   CONTROL_QUEUE_FULL: 19,
   LOOPBACK_QUEUE_FULL: 20,
 } as const;
@@ -92,6 +93,8 @@ export interface NetstackOptions extends DriverOptions {
   readonly ephemeralLast?: number;
   readonly ephemeralStart?: number;
   readonly kind?: DriverKind;
+  /** Bytes per frame slot (default 2048): the largest frame; the MTU is capped to fit it. */
+  readonly frameSlotLength?: number;
 }
 
 export interface NetstackCounters {
@@ -112,7 +115,6 @@ interface EndpointEntry {
 
 const DEFAULT_TTL_UNICAST = 64;
 const DEFAULT_TTL_MULTICAST = 1;
-const CONTROL_FRAMES = 64;
 
 export class NetstackDriver implements Driver {
   readonly kind: DriverKind;
@@ -134,7 +136,6 @@ export class NetstackDriver implements Driver {
   private readonly acceptAbsent: boolean;
   private readonly txFrames: FrameBatch;
   private readonly rxFrames: FrameBatch;
-  private readonly control: FrameBatch;
   private readonly loopback: FrameBatch;
   private readonly endpoints = new Map<number, EndpointEntry>();
   private readonly info = new UdpPacketInfo();
@@ -152,9 +153,12 @@ export class NetstackDriver implements Driver {
   private lastFailure: DriverError | undefined;
   private disposed = false;
 
-  constructor(port: FramePort, options: NetstackOptions) {
+  /**
+   * `port` is a FramePort, or a function that makes one from the driver's own transmit and receive
+   * frame batches (a native port keeps their memory for its life, as a native driver does a batch's).
+   */
+  constructor(port: FramePort | ((transmitFrames: FrameBatch, receiveFrames: FrameBatch) => FramePort), options: NetstackOptions) {
     this.kind = options.kind ?? "netstack";
-    this.framePort = port;
     this.clockNs = options.clockNs;
     this.ip = options.ip >>> 0;
     const prefix = options.prefixLength ?? 24;
@@ -166,20 +170,21 @@ export class NetstackDriver implements Driver {
     if (this.gatewayMac !== undefined && this.gatewayMac.length !== 6) throw new RangeError("gatewayMac must be 6 bytes");
     this.udpChecksum = options.udpChecksum ?? true;
     this.acceptAbsent = options.acceptAbsentUdpChecksum ?? true;
-    this.mac = port.mac;
+    this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
+    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
+    const frameSlot = options.frameSlotLength ?? 2048;
+    this.txFrames = new FrameBatch(this.transmit.capacity, frameSlot);
+    this.rxFrames = new FrameBatch(this.receive.capacity, frameSlot);
+    this.loopback = new FrameBatch(this.receive.capacity, frameSlot);
+    this.framePort = typeof port === "function" ? port(this.txFrames, this.rxFrames) : port;
+    this.mac = this.framePort.mac;
     if (this.mac.length !== 6) throw new RangeError("the frame port's MAC must be 6 bytes");
-    this.mtu = port.mtu;
+    // A jumbo interface with ordinary frame slots: Petrel keeps its datagrams within the slots.
+    this.mtu = Math.min(this.framePort.mtu, frameSlot - ETHERNET_HEADER_LENGTH - 4);
     this.arp = new ArpResolver(options.arp ?? {});
     for (const [neighborIp, neighborMac] of options.staticNeighbors ?? []) this.arp.addStatic(neighborIp, neighborMac);
     if (this.gatewayIp !== 0 && this.gatewayMac !== undefined) this.arp.addStatic(this.gatewayIp, this.gatewayMac);
     this.ports = new PortTable(options.ephemeralFirst ?? 49152, options.ephemeralLast ?? 65535, options.ephemeralStart ?? options.ephemeralFirst ?? 49152);
-    const frameSlot = Math.ceil((this.mtu + ETHERNET_HEADER_LENGTH + 4) / 32) * 32;
-    this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
-    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
-    this.txFrames = new FrameBatch(this.transmit.capacity, frameSlot);
-    this.rxFrames = new FrameBatch(this.receive.capacity, frameSlot);
-    this.control = new FrameBatch(CONTROL_FRAMES, 64);
-    this.loopback = new FrameBatch(this.receive.capacity, frameSlot);
   }
 
   // ------------------------------------------------------------------------------- Driver
@@ -222,7 +227,6 @@ export class NetstackDriver implements Driver {
     let i = start;
     for (; i < batch.count && frames.count < frames.capacity; i++) this.buildFrame(nowNs, batch, i);
     this.sendArpRequests();
-    this.flushControl();
     this.flushFrames();
     return i - start;
   }
@@ -243,7 +247,6 @@ export class NetstackDriver implements Driver {
       for (let f = 0; f < count; f++) n = this.handleFrame(nowNs, frames, f, n);
     }
     this.sendArpRequests();
-    this.flushControl();
     if (this.txFrames.count > 0) this.flushFrames();
     batch.count = n;
     this.datagramsReceived += n;
@@ -291,7 +294,7 @@ export class NetstackDriver implements Driver {
    * frames the port could not take yet): a simulated host wakes the driver then.
    */
   nextDeadlineNs(): number {
-    if (this.txFrames.count > 0 || this.control.count > 0 || this.loopback.count > 0) return this.clockNs();
+    if (this.txFrames.count > 0 || this.loopback.count > 0) return this.clockNs();
     return this.arp.pollTimeout();
   }
 
@@ -385,25 +388,21 @@ export class NetstackDriver implements Driver {
     return frames.count === 0;
   }
 
-  private flushControl(): void {
-    const control = this.control;
-    if (control.count === 0 || this.disposed) return;
-    control.shift(this.framePort.sendFrames(control, 0));
-  }
-
   private sendArpRequests(): void {
     for (let ip = this.arp.pollRequest(); ip >= 0; ip = this.arp.pollRequest()) {
       if (!this.controlSlotFree()) continue;
-      const slot = this.control.count;
-      const length = writeArpFrame(this.control.bytes, this.control.slotOffset(slot), ARP_OP_REQUEST, BROADCAST_MAC, 0, this.mac, 0, this.ip, ZERO_MAC, 0, ip);
-      this.control.lengths[slot] = length;
-      this.control.count = slot + 1;
+      const frames = this.txFrames;
+      const slot = frames.count;
+      const length = writeArpFrame(frames.bytes, frames.slotOffset(slot), ARP_OP_REQUEST, BROADCAST_MAC, 0, this.mac, 0, this.ip, ZERO_MAC, 0, ip);
+      frames.lengths[slot] = length;
+      frames.flags[slot] = 0;
+      frames.count = slot + 1;
       this.arpRequestsSent++;
     }
   }
 
   private controlSlotFree(): boolean {
-    if (this.control.count < this.control.capacity) return true;
+    if (this.txFrames.count < this.txFrames.capacity) return true;
     this.drops[NetstackDrop.CONTROL_QUEUE_FULL]!++;
     return false;
   }
@@ -469,11 +468,13 @@ export class NetstackDriver implements Driver {
     }
     const answer = this.arp.handleArp(nowNs, a.operation, bytes, a.senderMacOffset, a.senderIp, a.targetIp, this.ip);
     if (!answer || !this.controlSlotFree()) return;
-    const slot = this.control.count;
-    const frameLength = writeArpFrame(this.control.bytes, this.control.slotOffset(slot), ARP_OP_REPLY, bytes, a.senderMacOffset,
+    const frames = this.txFrames;
+    const slot = frames.count;
+    const frameLength = writeArpFrame(frames.bytes, frames.slotOffset(slot), ARP_OP_REPLY, bytes, a.senderMacOffset,
       this.mac, 0, this.ip, bytes, a.senderMacOffset, a.senderIp);
-    this.control.lengths[slot] = frameLength;
-    this.control.count = slot + 1;
+    frames.lengths[slot] = frameLength;
+    frames.flags[slot] = 0;
+    frames.count = slot + 1;
     this.arpRepliesSent++;
   }
 
