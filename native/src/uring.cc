@@ -748,7 +748,10 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   if (!multishot_ && free_bids_.size() < single_per_endpoint_) {
     return OpError(env, ENOBUFS, "open(recvmsg buffers)", "every receive buffer is taken: raise bufferCount");
   }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  // A blocking socket: io_uring itself never blocks, but on an O_NONBLOCK socket a single-shot
+  // recvmsg completes at once with EAGAIN instead of waiting in the kernel. Sends carry MSG_DONTWAIT
+  // (REQ_F_NOWAIT), so a full socket buffer still completes them with EAGAIN.
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return OpError(env, errno, "socket");
   // Each step: the option, and the name it fails under.
   const char* failed = nullptr;
