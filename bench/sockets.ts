@@ -38,6 +38,8 @@ class Peer {
   private readonly lines: AsyncIterator<string>;
   constructor(args: Record<string, unknown>) {
     this.child = spawn(process.execPath, [peerPath, JSON.stringify(args)], { stdio: ["pipe", "pipe", "inherit"] });
+    // A peer that finished on its own has closed its stdin: telling it to stop is then a no-op.
+    this.child.stdin!.on("error", () => undefined);
     this.lines = createInterface({ input: this.child.stdout! })[Symbol.asyncIterator]();
   }
   async next(): Promise<Record<string, unknown>> {
@@ -48,7 +50,7 @@ class Peer {
     return value;
   }
   async stop(): Promise<void> {
-    this.child.stdin!.end("stop\n");
+    if (this.child.exitCode === null) this.child.stdin!.end("stop\n");
     if (this.child.exitCode === null) await new Promise((resolve) => this.child.once("exit", resolve));
   }
 }
