@@ -45,6 +45,40 @@ namespace {
 // Where a TX frame's data starts: after the aligned tpacket3_hdr (the kernel's tp_hdrlen minus
 // the sockaddr_ll it reserves on receive).
 constexpr uint32_t kTxDataOffset = TPACKET_ALIGN(sizeof(tpacket3_hdr));
+// PACKET_VNET_HDR: a virtio_net_hdr precedes every frame in both rings. On receive it carries the
+// GSO size of a coalesced UDP super-frame (veth hands the peer unsegmented GSO packets, and a
+// kernel sender on the other end uses UDP GSO), which receive() splits back into datagrams.
+// Its layout (linux/virtio_net.h, whose C header does not compile as C++), host byte order as the
+// kernel writes it for a packet socket on a little-endian machine.
+struct VnetHeader {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+static_assert(sizeof(VnetHeader) == 10, "virtio_net_hdr is 10 bytes");
+constexpr uint8_t kVnetNeedsCsum = 1;  // kVnetNeedsCsum
+constexpr uint8_t kVnetDataValid = 2;  // kVnetDataValid
+constexpr uint8_t kVnetGsoNone = 0;    // kVnetGsoNone
+constexpr uint32_t kVnetBytes = sizeof(VnetHeader);
+
+uint16_t Read16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+void Write16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 8);
+  p[1] = static_cast<uint8_t>(v);
+}
+
+uint16_t Ipv4HeaderChecksum(const uint8_t* ip, uint32_t length) {
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i + 1 < length; i += 2) {
+    if (i == 10) continue;
+    sum += Read16(ip + i);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum & 0xffff);
+}
 
 const char* ErrnoName(int error) {
   const char* name = strerrorname_np(error);
@@ -212,6 +246,7 @@ Napi::Value AfPacketPort::Open(const Napi::CallbackInfo& info) {
   if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &version, sizeof(version)) != 0) return fail("setsockopt(PACKET_VERSION)");
   int one = 1;
   if (setsockopt(fd, SOL_PACKET, PACKET_LOSS, &one, sizeof(one)) != 0) return fail("setsockopt(PACKET_LOSS)");
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) != 0) return fail("setsockopt(PACKET_VNET_HDR)");
   bool bypass = false;
   if (qdisc_bypass) {
     if (setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) != 0) return fail("setsockopt(PACKET_QDISC_BYPASS)");
@@ -298,7 +333,7 @@ Napi::Value AfPacketPort::Send(const Napi::CallbackInfo& info) {
     Record(EBADF, "send");
     return Napi::Number::New(env, 0);
   }
-  const uint32_t room = tx_frame_size_ - kTxDataOffset;
+  const uint32_t room = tx_frame_size_ - kTxDataOffset - kVnetBytes;
   uint32_t i = start;
   uint32_t queued = 0;
   for (; i < end; i++) {
@@ -312,9 +347,11 @@ Napi::Value AfPacketPort::Send(const Napi::CallbackInfo& info) {
     tpacket3_hdr* header = reinterpret_cast<tpacket3_hdr*>(frame);
     const uint32_t status = LoadStatus(&header->tp_status);
     if (status != TP_STATUS_AVAILABLE && status != TP_STATUS_WRONG_FORMAT) break;  // ring full: the kernel still owns it
-    memcpy(frame + kTxDataOffset, tx_.bytes + static_cast<size_t>(i) * tx_.slot_length, static_cast<size_t>(length));
-    header->tp_len = static_cast<uint32_t>(length);
-    header->tp_snaplen = static_cast<uint32_t>(length);
+    // A zero virtio_net_hdr (no offload asked) precedes the frame: the socket has PACKET_VNET_HDR on.
+    memset(frame + kTxDataOffset, 0, kVnetBytes);
+    memcpy(frame + kTxDataOffset + kVnetBytes, tx_.bytes + static_cast<size_t>(i) * tx_.slot_length, static_cast<size_t>(length));
+    header->tp_len = static_cast<uint32_t>(length) + kVnetBytes;
+    header->tp_snaplen = static_cast<uint32_t>(length) + kVnetBytes;
     header->tp_next_offset = 0;
     StoreStatus(&header->tp_status, TP_STATUS_SEND_REQUEST);
     tx_frame_ = tx_frame_ + 1 == tx_frame_count_ ? 0 : tx_frame_ + 1;
@@ -360,20 +397,33 @@ Napi::Value AfPacketPort::Receive(const Napi::CallbackInfo& info) {
       const tpacket3_hdr* packet = reinterpret_cast<const tpacket3_hdr*>(block + rx_packet_offset_);
       const sockaddr_ll* link = reinterpret_cast<const sockaddr_ll*>(reinterpret_cast<const uint8_t*>(packet) + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
       const uint32_t length = packet->tp_snaplen;
+      bool done = true;
       if (link->sll_pkttype == PACKET_OUTGOING) {
         outgoing_skipped_++;
-      } else if (length > rx_.slot_length || packet->tp_mac + length > rx_block_size_ - rx_packet_offset_) {
+      } else if (packet->tp_mac < kVnetBytes || packet->tp_mac + length > rx_block_size_ - rx_packet_offset_) {
         truncated_++;
       } else {
-        memcpy(rx_.bytes + static_cast<size_t>(n) * rx_.slot_length, reinterpret_cast<const uint8_t*>(packet) + packet->tp_mac, length);
-        rx_.lengths[n] = static_cast<int32_t>(length);
+        const uint8_t* frame = reinterpret_cast<const uint8_t*>(packet) + packet->tp_mac;
+        VnetHeader vnet_header;
+        memcpy(&vnet_header, frame - kVnetBytes, kVnetBytes);
+        const VnetHeader* vnet = &vnet_header;
         uint8_t flags = 0;
-        if ((packet->tp_status & TP_STATUS_CSUMNOTREADY) != 0) flags |= 1;
-        if ((packet->tp_status & TP_STATUS_CSUM_VALID) != 0) flags |= 2;
-        rx_.flags[n] = flags;
-        rx_.timestamps[n] = static_cast<double>(packet->tp_sec) * 1e9 + static_cast<double>(packet->tp_nsec);
-        n++;
+        if ((packet->tp_status & TP_STATUS_CSUMNOTREADY) != 0 || (vnet->flags & kVnetNeedsCsum) != 0) flags |= 1;
+        if ((packet->tp_status & TP_STATUS_CSUM_VALID) != 0 || (vnet->flags & kVnetDataValid) != 0) flags |= 2;
+        const double timestamp = static_cast<double>(packet->tp_sec) * 1e9 + static_cast<double>(packet->tp_nsec);
+        if (vnet->gso_type != kVnetGsoNone && vnet->gso_size > 0) {
+          done = SplitGso(frame, length, vnet->gso_size, timestamp, &n);
+        } else if (length > rx_.slot_length) {
+          truncated_++;
+        } else {
+          memcpy(rx_.bytes + static_cast<size_t>(n) * rx_.slot_length, frame, length);
+          rx_.lengths[n] = static_cast<int32_t>(length);
+          rx_.flags[n] = flags;
+          rx_.timestamps[n] = timestamp;
+          n++;
+        }
       }
+      if (!done) break;  // the batch filled inside a GSO super-frame: resume there
       rx_packets_left_--;
       rx_packet_offset_ = packet->tp_next_offset == 0 ? rx_block_size_ : rx_packet_offset_ + packet->tp_next_offset;
     }
@@ -384,6 +434,56 @@ Napi::Value AfPacketPort::Receive(const Napi::CallbackInfo& info) {
   }
   frames_received_ += n;
   return Napi::Number::New(env, n);
+}
+
+// Splits a UDP GSO super-frame (one Ethernet/IPv4/UDP header, payload of many gso_size segments)
+// into one frame per segment in the RX batch: each gets the headers with its own IPv4 total length
+// and header checksum, its UDP length, and UDP checksum 0 (absent, legal over IPv4; the kernel
+// vouched for the data, which came from a local sender). Returns false when the batch filled first
+// (rx_gso_offset_ remembers where to resume). A super-frame that is not IPv4/UDP is dropped.
+bool AfPacketPort::SplitGso(const uint8_t* frame, uint32_t length, uint32_t gso_size, double timestamp, uint32_t* n) {
+  uint32_t link = 14;
+  if (length < link + 20) {
+    truncated_++;
+    return true;
+  }
+  uint16_t ether_type = Read16(frame + 12);
+  if (ether_type == 0x8100) {
+    link = 18;
+    ether_type = Read16(frame + 16);
+  }
+  const uint8_t* ip = frame + link;
+  const uint32_t ihl = static_cast<uint32_t>(ip[0] & 0x0f) * 4;
+  if (ether_type != 0x0800 || (ip[0] >> 4) != 4 || ihl < 20 || ip[9] != 17 || link + ihl + 8 > length) {
+    gso_dropped_++;
+    return true;
+  }
+  const uint32_t headers = link + ihl + 8;
+  const uint32_t payload = length - headers;
+  while (rx_gso_offset_ < payload) {
+    if (*n >= rx_.capacity) return false;
+    const uint32_t segment = payload - rx_gso_offset_ < gso_size ? payload - rx_gso_offset_ : gso_size;
+    if (headers + segment > rx_.slot_length) {
+      truncated_++;
+    } else {
+      uint8_t* out = rx_.bytes + static_cast<size_t>(*n) * rx_.slot_length;
+      memcpy(out, frame, headers);
+      memcpy(out + headers, frame + headers + rx_gso_offset_, segment);
+      uint8_t* out_ip = out + link;
+      Write16(out_ip + 2, ihl + 8 + segment);
+      Write16(out_ip + 10, Ipv4HeaderChecksum(out_ip, ihl));
+      Write16(out_ip + ihl + 4, 8 + segment);
+      Write16(out_ip + ihl + 6, 0);
+      rx_.lengths[*n] = static_cast<int32_t>(headers + segment);
+      rx_.flags[*n] = 0;
+      rx_.timestamps[*n] = timestamp;
+      (*n)++;
+      gso_segments_++;
+    }
+    rx_gso_offset_ += segment;
+  }
+  rx_gso_offset_ = 0;
+  return true;
 }
 
 void AfPacketPort::ReadKernelStats() {
@@ -411,6 +511,8 @@ Napi::Value AfPacketPort::Stats(const Napi::CallbackInfo& info) {
   result.Set("wouldBlock", Napi::Number::New(env, static_cast<double>(would_block_)));
   result.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_ + kernel_drops_)));
   result.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));
+  result.Set("gsoSegments", Napi::Number::New(env, static_cast<double>(gso_segments_)));
+  result.Set("gsoDropped", Napi::Number::New(env, static_cast<double>(gso_dropped_)));
   result.Set("outgoingSkipped", Napi::Number::New(env, static_cast<double>(outgoing_skipped_)));
   result.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
   result.Set("kernelPackets", Napi::Number::New(env, static_cast<double>(kernel_packets_)));

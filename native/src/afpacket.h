@@ -37,6 +37,7 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
   void Record(int error, const char* syscall);
   void Release();
   void ReadKernelStats();
+  bool SplitGso(const uint8_t* frame, uint32_t length, uint32_t gso_size, double timestamp, uint32_t* n);
 
   FrameView tx_;
   FrameView rx_;
@@ -50,6 +51,8 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
   // Position inside the current block when a receive batch filled before the block ended.
   uint32_t rx_packets_left_ = 0;
   uint32_t rx_packet_offset_ = 0;
+  // Payload bytes of the current GSO super-frame already split into the batch.
+  uint32_t rx_gso_offset_ = 0;
   // TX: fixed-size frames.
   uint8_t* tx_ring_ = nullptr;
   uint32_t tx_frame_size_ = 0;
@@ -66,6 +69,8 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
   uint64_t dropped_ = 0;
   uint64_t truncated_ = 0;
   uint64_t outgoing_skipped_ = 0;
+  uint64_t gso_segments_ = 0;
+  uint64_t gso_dropped_ = 0;
   uint64_t errors_ = 0;
   uint64_t kernel_packets_ = 0;
   uint64_t kernel_drops_ = 0;
