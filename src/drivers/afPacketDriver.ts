@@ -62,7 +62,7 @@ export const FanoutMode = { HASH: 0, LB: 1, CPU: 2, ROLLOVER: 3, RND: 4, QM: 5 }
 export interface AfPacketPortOptions {
   /** The interface to bind (e.g. "eth0", a veth end). */
   readonly interfaceName: string;
-  /** RX ring: blocks of blockSize bytes (power of two, multiple of the page; default 256 KiB) x blockCount (default 16). */
+  /** RX ring: blocks of blockSize bytes (power of two, multiple of the page; default 64 KiB) x blockCount (default 64). */
   readonly blockSize?: number;
   readonly blockCount?: number;
   /** How long the kernel waits before handing over a partly filled block (ms, default 1). */
@@ -101,7 +101,7 @@ export class AfPacketFramePort implements FramePort {
     this.rx = rx;
     this.handle = new Port(tx.bytes, tx.lengths, tx.flags, tx.timestampsNs, tx.capacity, tx.slotLength,
       rx.bytes, rx.lengths, rx.flags, rx.timestampsNs, rx.capacity, rx.slotLength);
-    const opened = this.handle.open(options.interfaceName, options.blockSize ?? 256 * 1024, options.blockCount ?? 16,
+    const opened = this.handle.open(options.interfaceName, options.blockSize ?? 64 * 1024, options.blockCount ?? 64,
       options.blockTimeoutMs ?? 1, options.txFrameSize ?? 2048, options.txFrameCount ?? 1024, options.qdiscBypass ?? true,
       options.fanoutGroup ?? 0, options.fanoutMode ?? FanoutMode.HASH, options.allMulticast ?? true);
     if (isSyscallErrorShape(opened)) {
