@@ -18,3 +18,6 @@ export {
 } from "./idleStrategy.js";
 export { loadNativeAddon, tryLoadNativeAddon, NativeAddonUnavailableError } from "./nativeAddon.js";
 export { acquirePetrelNode, PetrelNode, petrelNodeLayer, type PetrelNodeConfig, type PetrelNodeError, type PetrelNodeShape } from "./effect.js";
+export { AfPacketFramePort, createAfPacketDriver, FanoutMode, type AfPacketDriverOptions, type AfPacketPortOptions, type AfPacketStats } from "./afPacketDriver.js";
+export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js";
+export * as netstack from "./netstack/index.js";

@@ -8,6 +8,7 @@ import { DgramDriver } from "./dgramDriver.js";
 import { NativeAddonUnavailableError, tryLoadNativeAddon } from "./nativeAddon.js";
 import { NativeSocketsDriver } from "./nativeSocketsDriver.js";
 import { createUringDriver, uringOptionsFromEnv, type UringDriverOptions } from "./uringDriver.js";
+import { createAfPacketDriver, type AfPacketDriverOptions } from "./afPacketDriver.js";
 
 export interface SocketsDriverOptions extends DriverOptions {
   /** "auto" (default): native when available; "native": native or throw; "dgram": the fallback. */
@@ -15,9 +16,11 @@ export interface SocketsDriverOptions extends DriverOptions {
   /** Where the fallback warning goes (default console.warn); called at most once per process. */
   readonly warn?: (message: string) => void;
   /** "sockets" (default): sendmmsg/recvmmsg or node:dgram; "io_uring": the io_uring driver or throw. */
-  readonly driver?: "sockets" | "io_uring";
+  readonly driver?: "sockets" | "io_uring" | "af_packet";
   /** io_uring settings (ring sizes, sqpoll, sendZc...), used with driver: "io_uring". */
   readonly uring?: UringDriverOptions;
+  /** AF_PACKET settings (interface, Petrel's own address, rings), required with driver: "af_packet". */
+  readonly afPacket?: AfPacketDriverOptions;
 }
 
 let warned = false;
@@ -26,6 +29,10 @@ export function createSocketsDriver(options: SocketsDriverOptions = {}): Driver 
   const forced = process.env["PETREL_DRIVER"];
   if (options.driver === "io_uring" || (options.driver === undefined && options.prefer !== "dgram" && forced === "io_uring")) {
     return createUringDriver({ ...options, ...(options.uring ?? uringOptionsFromEnv()) });
+  }
+  if (options.driver === "af_packet") {
+    if (options.afPacket === undefined) throw new RangeError('driver: "af_packet" needs afPacket: { interfaceName, ip }');
+    return createAfPacketDriver({ ...options, ...options.afPacket });
   }
   const prefer = options.prefer ?? (forced === "dgram" || forced === "native" ? forced : "auto");
   if (prefer === "dgram") return new DgramDriver(options);
