@@ -6,6 +6,7 @@ import { parseDurationNs } from "../core/config/duration.js";
 import type { PcapTapMode } from "../sim/pcapTap.js";
 import { parseSchedule as parseScenarioSchedule, SCENARIO_DEFAULTS, type ScenarioOptions, type Schedule } from "../sim/scenario.js";
 import type { FaultAction } from "../sim/simulator.js";
+import { EXPERIMENT_MIN_DURATION_NS, EXPERIMENTS, findExperiment, type ExperimentSpec } from "./experimentScenarios.js";
 import { findScenario, PUB_HOST, SCENARIOS, SUB_HOST, type ScenarioSpec } from "./scenarios.js";
 
 export class UsageError extends Error {
@@ -37,7 +38,12 @@ options for sim:
   -h, --help          this text
 
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}; hosts: ${PUB_HOST} (10.0.0.1), ${SUB_HOST} (10.0.0.2)
-exit codes: 0 invariants hold, 1 an invariant failed, 2 bad arguments`;
+experiments: ${EXPERIMENTS.map((e) => e.name).join(", ")}: print their figures and checks; take --seed, and
+  the bottleneck ones (cubic*, bbr) --duration (default 10s, 20s for two flows; at least 2s)
+exit codes: 0 invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments`;
+
+/** Every name `petrel sim` runs: the two-host scenarios, then the experiments. */
+export const SCENARIO_NAMES: ReadonlyArray<string> = [...SCENARIOS.map((s) => s.name), ...EXPERIMENTS.map((e) => e.name)];
 
 export type CliRequest =
   | { readonly kind: "help" }
@@ -52,6 +58,7 @@ export type CliRequest =
       readonly extraFaults: ReadonlyArray<{ readonly atNs: number; readonly action: FaultAction }>;
       readonly schedule: Schedule;
     }
+  | { readonly kind: "experiment"; readonly experiment: ExperimentSpec; readonly seed: number; readonly durationNs?: number }
   | { readonly kind: "replay"; readonly seed: number; readonly schedule: Schedule; readonly options: ScenarioOptions };
 
 const MAX_DURATION_NS = 3600 * 1_000_000_000;
@@ -100,8 +107,10 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
   }
   const scenarioName = command === "sim" ? (positionals[1] ?? "demo") : "demo";
   const scenario = findScenario(scenarioName);
+  const experiment = scenario === undefined ? findExperiment(scenarioName) : undefined;
+  if (experiment !== undefined) return experimentRequest(experiment, values);
   if (scenario === undefined) {
-    throw new UsageError(`unknown scenario '${scenarioName}'; known scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+    throw new UsageError(`unknown scenario '${scenarioName}'; known scenarios: ${SCENARIO_NAMES.join(", ")}`);
   }
   const seed = parseSeed(values.seed ?? "1");
   const durationNs = parseDuration(values.duration ?? "10s");
@@ -118,6 +127,27 @@ export function parseSimArgs(argv: ReadonlyArray<string>, parseArgs: typeof Pars
     extraFaults,
     schedule,
   };
+}
+
+/** `petrel sim <experiment>`: --seed, and --duration for the experiments that take one; nothing else. */
+function experimentRequest(
+  experiment: ExperimentSpec,
+  values: { readonly seed?: string | undefined; readonly duration?: string | undefined; readonly [key: string]: unknown },
+): CliRequest {
+  const refused = (["pcap", "pcap-mode", "schedule"] as const).filter((k) => values[k] !== undefined).map((k) => `--${k}`);
+  if (refused.length > 0) {
+    throw new UsageError(`${refused.join(", ")} go(es) with the two-host scenarios (${SCENARIOS.map((s) => s.name).join(", ")}), not with the experiment '${experiment.name}'`);
+  }
+  const seed = parseSeed(values.seed ?? "1");
+  if (values.duration === undefined) return { kind: "experiment", experiment, seed };
+  if (experiment.defaultDurationNs === undefined) {
+    throw new UsageError(`--duration: the experiment '${experiment.name}' has a fixed timeline; only the bottleneck experiments (cubic*, bbr) take --duration`);
+  }
+  const durationNs = parseDuration(values.duration);
+  if (durationNs < EXPERIMENT_MIN_DURATION_NS) {
+    throw new UsageError(`--duration '${values.duration}' is too short for the experiment '${experiment.name}' (at least 2s: the second flow starts at 1 s)`);
+  }
+  return { kind: "experiment", experiment, seed, durationNs };
 }
 
 export function parseSeed(text: string): number {

@@ -2,13 +2,15 @@
 // The `petrel` command: runs Petrel engines in the deterministic network simulator.
 //   petrel demo                     the quick start's job: the demo scenario, seed 1, 10 s simulated
 //   petrel sim [scenario] [options] any named scenario (see --list), with a seed, a duration, a pcap
-//                                   and an extra fault schedule
+//                                   and an extra fault schedule; or an experiment (fc-min, cubic, ...,
+//                                   experimentScenarios.ts): its figures and checks
 //   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
 //                                   test prints it
-// Exit codes: 0 the run's invariants hold, 1 an invariant failed, 2 bad arguments.
+// Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";
 import { formatScenarioResult, runScenario } from "../sim/scenario.js";
 import { parseSimArgs, UsageError, USAGE } from "./args.js";
+import { EXPERIMENTS, formatExperiment, runExperiment } from "./experimentScenarios.js";
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
 
@@ -28,9 +30,15 @@ function main(argv: ReadonlyArray<string>): number {
     return 0;
   }
   if (request.kind === "list") {
-    const width = Math.max(...SCENARIOS.map((s) => s.name.length));
-    for (const s of SCENARIOS) process.stdout.write(`${s.name.padEnd(width)}  ${s.description}\n`);
+    const all = [...SCENARIOS, ...EXPERIMENTS];
+    const width = Math.max(...all.map((s) => s.name.length));
+    for (const s of all) process.stdout.write(`${s.name.padEnd(width)}  ${s.description}\n`);
     return 0;
+  }
+  if (request.kind === "experiment") {
+    const summary = runExperiment(request.experiment, request.seed, request.durationNs);
+    process.stdout.write(`${formatExperiment(summary)}\n`);
+    return summary.report.checks.every((c) => c.ok) ? 0 : 1;
   }
   if (request.kind === "replay") {
     let result;

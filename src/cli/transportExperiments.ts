@@ -1,8 +1,10 @@
 // Measured experiments for multicast flow control, NAK-implosion control and congestion control
 // (issue 5), run through real engines in the simulator. Each experiment is a function of a seed
-// and a few options that builds a Simulation, runs it, checks every message (in order, exactly
-// once) and returns the figures; the tests under test/sim assert on them and `petrel sim <name>`
-// prints them (experimentScenarios.ts).
+// and a few options that builds a Simulation, runs it and returns the figures and its checks
+// (Check[]); the tests under test/sim assert on them and `petrel sim <name>` prints them
+// (experimentScenarios.ts). Messages are the simulator's fixed-length StreamContent and every
+// receiver checks each one with the simulator's StreamChecker (exactly once, in order from
+// message 0, byte-identical): CheckedReceiver.
 //
 // Topologies (the simulator has one directed link per host pair, each with its own queue):
 //  - bottleneck: one sender host "pub" and one receiver host "sub"; the pub -> sub link is the
@@ -22,7 +24,9 @@ import type { Publication } from "../core/engine/publication.js";
 import type { Subscription } from "../core/engine/subscription.js";
 import { attachEngine, type EngineHost } from "../sim/engineHost.js";
 import type { Link } from "../sim/link.js";
+import { formatViolation, StreamChecker, ViolationLog } from "../sim/invariants.js";
 import { Simulation } from "../sim/simulator.js";
+import { StreamContent } from "../sim/workloadStream.js";
 
 const MS = 1_000_000;
 const US = 1_000;
@@ -32,39 +36,49 @@ const REVERSE_JITTER_NS = 20 * US;
 /** Bytes per message in the bulk experiments: one full frame per datagram at the default MTU 1408. */
 export const BULK_MESSAGE_BYTES = 1376;
 
-function writeIndex(bytes: Uint8Array, index: number): void {
-  bytes[0] = index & 0xff;
-  bytes[1] = (index >>> 8) & 0xff;
-  bytes[2] = (index >>> 16) & 0xff;
-  bytes[3] = (index >>> 24) & 0xff;
-}
-
-function readIndex(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] as number) | ((bytes[offset + 1] as number) << 8) | ((bytes[offset + 2] as number) << 16) |
-    ((bytes[offset + 3] as number) << 24)) >>> 0;
-}
-
-/** Counts messages of one stream, checking each carries the next index (in order, exactly once). */
-export class OrderedCounter {
+/**
+ * One stream's receiving side: counts messages and bytes and checks every message with the
+ * simulator's StreamChecker (exactly once, in order from message 0, byte-identical to the
+ * StreamContent the publisher sent). Fail-fast: the first violation is kept.
+ */
+export class CheckedReceiver {
   received = 0;
   bytes = 0;
-  violations = 0;
-  firstViolation = "";
+  private readonly log = new ViolationLog();
+  private readonly checker: StreamChecker;
+
+  constructor(content: StreamContent, clock: () => number, stream = 0) {
+    this.checker = new StreamChecker(stream, content, true, 0, this.log, clock);
+  }
+
+  /** 0, or 1 once a message failed its check. */
+  get violations(): number {
+    return this.log.failed ? 1 : 0;
+  }
+
+  get firstViolation(): string {
+    return this.log.first === null ? "" : formatViolation(this.log.first);
+  }
 
   onMessage(buffer: Uint8Array, offset: number, length: number): void {
-    const index = readIndex(buffer, offset);
-    if (index !== this.received && this.violations++ === 0) this.firstViolation = `expected message ${this.received}, got ${index}`;
     this.received++;
     this.bytes += length;
+    if (!this.log.failed) this.checker.onMessage(buffer, offset, length);
   }
 }
 
-/** Offers messages flat out (until back pressure), each carrying its index; `limit` caps the total. */
-export function bulkOffer(publication: Publication, message: Uint8Array, state: { sent: number }, limit: number): void {
+/** Fixed-length content for stream `stream` of a run: BULK_MESSAGE_BYTES-byte messages, as many as a run can send. */
+export function bulkContent(seed: number, stream: number, messageBytes = BULK_MESSAGE_BYTES): StreamContent {
+  return new StreamContent({ seed, stream, count: 0xffffffff, messageBytes });
+}
+
+/** Offers messages of `content` flat out (until back pressure); `limit` caps the total. */
+export function bulkOffer(publication: Publication, content: StreamContent, buffer: Uint8Array, state: { sent: number }, limit: number): void {
+  const last = Math.min(limit, content.count);
   // Bounded: stops at back pressure or the limit.
-  while (state.sent < limit) {
-    writeIndex(message, state.sent);
-    const result = publication.offer(message);
+  while (state.sent < last) {
+    const length = content.fill(buffer, 0, state.sent);
+    const result = publication.offer(buffer, 0, length);
     if (result === ADMIN_ACTION) continue;
     if (result < 0) return;
     state.sent++;
@@ -113,6 +127,36 @@ export function jainIndex(rates: ReadonlyArray<number>): number {
     squares += r * r;
   }
   return squares === 0 ? 0 : (sum * sum) / (rates.length * squares);
+}
+
+/** One of an experiment's checks: what the tests assert and `petrel sim <experiment>` reports. */
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+function check(name: string, ok: boolean, detail: string): Check {
+  return { name, ok, detail };
+}
+
+function mbps(bitsPerSecond: number, digits = 1): string {
+  return `${(bitsPerSecond / 1e6).toFixed(digits)} Mbit/s`;
+}
+
+function ms(ns: number, digits = 1): string {
+  return `${(ns / MS).toFixed(digits)} ms`;
+}
+
+function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)}%`;
+}
+
+function inOrderCheck(receivers: ReadonlyArray<CheckedReceiver>): Check {
+  const bad = receivers.findIndex((c) => c.violations > 0);
+  const messages = receivers.reduce((a, c) => a + c.received, 0);
+  return check("exactly once, in order, intact", bad < 0,
+    bad < 0 ? `${messages} messages checked at ${receivers.length} receiver(s)` : `receiver ${bad}: ${receivers[bad]!.firstViolation}`);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -176,13 +220,15 @@ export function runBottleneck(seed: number, options: BottleneckOptions): Bottlen
   // The reverse path (SMs, NAKs, RTTM) has a little jitter, so that seeds differ; the bottleneck
   // has none (QueueDelayProbe relies on arrival = departure + latency).
   const sim = new Simulation({ seed, defaultLink: { latencyNs, jitterNs: REVERSE_JITTER_NS } });
-  const counters: OrderedCounter[] = [];
+  const counters: CheckedReceiver[] = [];
+  const contents: StreamContent[] = [];
   let subNode: EngineHost | undefined;
   let pubNode: EngineHost | undefined;
   const publications: Publication[] = [];
   const states: Array<{ sent: number }> = [];
   for (let f = 0; f < flows; f++) {
-    counters.push(new OrderedCounter());
+    contents.push(bulkContent(seed, f));
+    counters.push(new CheckedReceiver(contents[f]!, () => sim.nowNs, f));
     states.push({ sent: 0 });
   }
   const channel = (f: number, receiver: boolean) =>
@@ -197,7 +243,7 @@ export function runBottleneck(seed: number, options: BottleneckOptions): Bottlen
           publications[f] = node.engine.addPublication(channel(f, false), 10 + f);
         }
         const p = publications[f];
-        if (p !== undefined) bulkOffer(p, message, states[f]!, Number.MAX_SAFE_INTEGER);
+        if (p !== undefined) bulkOffer(p, contents[f]!, message, states[f]!, Number.MAX_SAFE_INTEGER);
       }
       node.wakeAt(nowNs + 100 * US);
     });
@@ -264,6 +310,56 @@ export function formatBottleneck(r: BottleneckResult): string {
     `p99 ${(r.queueDelayP99Ns / 1e6).toFixed(3)} ms, queue drops ${r.queueDrops}, NAKs ${r.naksSent}`;
 }
 
+/** Each flow's distance from the fair share (the mean of the flows' rates), as a fraction. */
+export function fairShareDeviations(r: BottleneckResult): number[] {
+  const fair = r.flowRatesBitsPerSecond.reduce((a, b) => a + b, 0) / r.flowRatesBitsPerSecond.length;
+  return r.flowRatesBitsPerSecond.map((rate) => Math.abs(rate / fair - 1));
+}
+
+/** CUBIC or BBR alone on the bottleneck: fills the pipe; CUBIC finds the queue's end by loss. */
+export function singleFlowChecks(r: BottleneckResult): Check[] {
+  const checks = [check("utilisation ≥ 80% after startup", r.utilisation >= 0.8, percent(r.utilisation))];
+  if (r.cc === "cubic") checks.push(check("the window is found by loss (queue drops)", r.queueDrops > 0, `${r.queueDrops} drops`));
+  return checks;
+}
+
+/**
+ * Two flows: in TCP-friendly mode each within ±20% of the fair share and Jain ≥ 0.95; in Aeron's
+ * default mode (slower convergence, test/sim/congestionControl.test.ts has the numbers) neither
+ * below 15% of capacity and Jain ≥ 0.7.
+ */
+export function twoFlowChecks(r: BottleneckResult, tcpMode: boolean): Check[] {
+  const deviations = fairShareDeviations(r);
+  const worst = Math.max(...deviations);
+  const rates = r.flowRatesBitsPerSecond.map((x) => mbps(x)).join(", ");
+  const checks = tcpMode
+    ? [
+        check("each flow within ±20% of the fair share", worst <= 0.2, `${rates}: worst ${percent(worst)}`),
+        check("Jain's index ≥ 0.95", r.jain >= 0.95, r.jain.toFixed(3)),
+      ]
+    : [
+        check("neither flow below 15% of capacity", r.flowRatesBitsPerSecond.every((x) => x >= 0.15 * r.capacityBitsPerSecond), rates),
+        check("Jain's index ≥ 0.7", r.jain >= 0.7, r.jain.toFixed(3)),
+      ];
+  checks.push(check("utilisation ≥ 80%", r.utilisation >= 0.8, percent(r.utilisation)));
+  return checks;
+}
+
+/** The delay-based controller against CUBIC on the same seed: similar utilisation, much less queueing. */
+export function bbrVersusCubicChecks(bbr: BottleneckResult, cubic: BottleneckResult): Check[] {
+  return [
+    check("utilisation ≥ 80%", bbr.utilisation >= 0.8, percent(bbr.utilisation)),
+    check("utilisation within 10 points of CUBIC's", bbr.utilisation >= cubic.utilisation - 0.1, `${percent(bbr.utilisation)} vs ${percent(cubic.utilisation)}`),
+    check("mean queueing delay under half of CUBIC's", bbr.queueDelayMeanNs < cubic.queueDelayMeanNs / 2, `${ms(bbr.queueDelayMeanNs, 3)} vs ${ms(cubic.queueDelayMeanNs, 3)}`),
+    check("p99 queueing delay under CUBIC's", bbr.queueDelayP99Ns < cubic.queueDelayP99Ns, `${ms(bbr.queueDelayP99Ns, 3)} vs ${ms(cubic.queueDelayP99Ns, 3)}`),
+  ];
+}
+
+/** Every message of every flow arrived in order, exactly once, intact. */
+export function bottleneckDeliveryCheck(r: BottleneckResult): Check {
+  return check("exactly once, in order, intact", r.violations === 0, r.violations === 0 ? "every flow" : r.firstViolation);
+}
+
 // ------------------------------------------------------------------------------------------------
 // Multicast group: one publication, n receivers, per-receiver paths.
 
@@ -294,7 +390,7 @@ export interface GroupOptions {
 
 export interface GroupRun {
   readonly sim: Simulation;
-  readonly counters: ReadonlyArray<OrderedCounter>;
+  readonly counters: ReadonlyArray<CheckedReceiver>;
   readonly receiverNodes: ReadonlyArray<EngineHost | undefined>;
   publisherNode(): EngineHost;
   publication(): Publication;
@@ -314,13 +410,14 @@ export function buildGroup(seed: number, options: GroupOptions): GroupRun {
   const pubChannel = `aeron:udp?endpoint=${GROUP_ENDPOINT}|term-length=${termLength}${fc}`;
   // Receivers' paths back to the sender (SMs, NAKs) get a little jitter, so that seeds differ.
   const sim = new Simulation({ seed, defaultLink: { latencyNs, jitterNs: REVERSE_JITTER_NS } });
-  const counters = options.receivers.map(() => new OrderedCounter());
+  const messageBytes = options.messageBytes ?? BULK_MESSAGE_BYTES;
+  const content = bulkContent(seed, 0, messageBytes);
+  const counters = options.receivers.map((_, i) => new CheckedReceiver(content, () => sim.nowNs, i));
   const receiverNodes: Array<EngineHost | undefined> = options.receivers.map(() => undefined);
   const subscriptions: Array<Subscription | undefined> = options.receivers.map(() => undefined);
   let pubNode: EngineHost | undefined;
   let publication: Publication | undefined;
   const state = { sent: 0 };
-  const messageBytes = options.messageBytes ?? BULK_MESSAGE_BYTES;
   sim.host("pub", (host) => {
     const node = attachEngine(host, options.outboundFilter === undefined ? {} : { outboundFilter: options.outboundFilter });
     pubNode = node;
@@ -328,7 +425,7 @@ export function buildGroup(seed: number, options: GroupOptions): GroupRun {
     publication = p;
     const message = new Uint8Array(messageBytes);
     node.onTick((nowNs) => {
-      bulkOffer(p, message, state, total);
+      bulkOffer(p, content, message, state, total);
       if (state.sent < total) node.wakeAt(nowNs + 200 * US);
     });
   }, { ip: "10.0.1.1" });
@@ -375,6 +472,208 @@ export function bytesBetween(run: GroupRun, receiver: number, toNs: number): num
   return run.counters[receiver]!.bytes - before;
 }
 
+/** Runs the simulation every `stepNs` until `toNs`, calling `sample` after each step. */
+export function sampleUntil(run: GroupRun, toNs: number, stepNs: number, sample: () => void): void {
+  // Bounded: each step advances simulated time.
+  while (run.sim.nowNs < toNs) {
+    run.sim.runFor(Math.min(stepNs, toNs - run.sim.nowNs));
+    sample();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Multicast flow control: 1 sender, 10 receivers, one of them behind a 2 Mbit/s path (the others
+// 100 Mbit/s). term-length 64k, so the receiver window is 32 KiB.
+
+export const FC_RECEIVERS = 10;
+export const FC_WINDOW_BYTES = 32 * 1024;
+export const FC_SLOW_BITS_PER_SECOND = 2_000_000;
+/** Receiver timeout of the fc=min experiment (`t:500ms`). */
+export const FC_MIN_RECEIVER_TIMEOUT_NS = 500 * MS;
+
+/** The 10 receivers, `slow` (or none, -1) behind the slow path; `extra` adds to receiver i's spec. */
+export function fcReceivers(slow: number, extra: (i: number) => Partial<GroupReceiverSpec> = () => ({})): GroupReceiverSpec[] {
+  return Array.from({ length: FC_RECEIVERS }, (_, i) => ({ ...(i === slow ? { bandwidthBitsPerSecond: FC_SLOW_BITS_PER_SECOND } : {}), ...extra(i) }));
+}
+
+export interface FcMinResult {
+  readonly seed: number;
+  /** Over 0.5-2 s, sampled every 5 ms: the sender's lead over the slow receiver, and the fast receivers'. */
+  readonly senderLeadMaxBytes: number;
+  readonly fastLeadMaxBytes: number;
+  /** A fast receiver's rate over 2-3 s, held to the slow path. */
+  readonly heldBitsPerSecond: number;
+  /** The slow receiver crashes at crashNs; the sender's limit passes its position (it is dropped) at droppedNs. */
+  readonly crashNs: number;
+  readonly lastSmNs: number;
+  readonly droppedNs: number;
+  /** A fast receiver's rate over the second starting 100 ms after the drop. */
+  readonly afterBitsPerSecond: number;
+  readonly checks: ReadonlyArray<Check>;
+  readonly traceHash: string;
+  readonly sim: Simulation;
+}
+
+/**
+ * fc=min,t:500ms: the sender is held to the slow receiver (receiver 9) until it crashes (at about
+ * 3.2 s); the sender drops it 500 ms after its last status message and the rest speed up.
+ */
+export function runFcMin(seed: number): FcMinResult {
+  const slow = FC_RECEIVERS - 1;
+  const run = buildGroup(seed, { fc: `min,t:${FC_MIN_RECEIVER_TIMEOUT_NS / MS}ms`, receivers: fcReceivers(slow) });
+  run.sim.runFor(500 * MS);
+  let senderLeadMax = 0;
+  let fastLeadMax = 0;
+  sampleUntil(run, 2000 * MS, 5 * MS, () => {
+    const slowPosition = run.receiverPosition(slow);
+    senderLeadMax = Math.max(senderLeadMax, run.senderPosition() - slowPosition);
+    for (let i = 0; i < slow; i++) fastLeadMax = Math.max(fastLeadMax, run.receiverPosition(i) - slowPosition);
+  });
+  const held = bytesBetween(run, 0, 3000 * MS) * 8; // over [2 s, 3 s]
+
+  // Crash the slow receiver; note when it last sent a status message.
+  const slowNode = run.receiverNodes[slow]!;
+  let lastSmNs = 0;
+  let lastSmCount = slowNode.engine.counters.get(Counter.STATUS_MESSAGES_SENT);
+  sampleUntil(run, 3200 * MS, 1000, () => {
+    const count = slowNode.engine.counters.get(Counter.STATUS_MESSAGES_SENT);
+    if (count !== lastSmCount) {
+      lastSmCount = count;
+      lastSmNs = run.sim.nowNs;
+    }
+  });
+  const crashNs = run.sim.nowNs;
+  const deadPosition = run.receiverPosition(slow);
+  run.sim.crash(`sub${slow}`);
+  let droppedNs = -1;
+  sampleUntil(run, crashNs + 1500 * MS, 1000, () => {
+    if (droppedNs < 0 && run.senderLimit() > deadPosition + FC_WINDOW_BYTES) droppedNs = run.sim.nowNs;
+  });
+  run.sim.runFor(100 * MS);
+  const after = bytesBetween(run, 0, run.sim.nowNs + 1000 * MS) * 8;
+  const afterSmNs = droppedNs - lastSmNs;
+  const checks = [
+    check("the sender stays within a window of the slow receiver", senderLeadMax <= FC_WINDOW_BYTES, `max lead ${senderLeadMax} B, window ${FC_WINDOW_BYTES} B`),
+    check("so do the fast receivers", fastLeadMax <= FC_WINDOW_BYTES, `max lead ${fastLeadMax} B`),
+    check("throughput held to the slow path (0.5-1 × its capacity)", held <= FC_SLOW_BITS_PER_SECOND && held > FC_SLOW_BITS_PER_SECOND / 2,
+      `${mbps(held, 2)} on a ${mbps(FC_SLOW_BITS_PER_SECOND, 0)} path`),
+    // SM send time + 200 µs to the sender + the 500 ms timeout, and 1 ms sampling of the sender here.
+    check("the crashed receiver is dropped 500-510 ms after its last SM", droppedNs > 0 && afterSmNs >= FC_MIN_RECEIVER_TIMEOUT_NS &&
+      afterSmNs <= FC_MIN_RECEIVER_TIMEOUT_NS + 10 * MS, droppedNs > 0 ? ms(afterSmNs) : "never dropped"),
+    check("the rest speed up (> 10×)", after > 10 * held, `${mbps(held, 2)} -> ${mbps(after, 2)}`),
+    inOrderCheck(run.counters),
+  ];
+  return {
+    seed, senderLeadMaxBytes: senderLeadMax, fastLeadMaxBytes: fastLeadMax, heldBitsPerSecond: held, crashNs, lastSmNs, droppedNs,
+    afterBitsPerSecond: after, checks, traceHash: run.sim.traceHash(), sim: run.sim,
+  };
+}
+
+export function formatFcMin(r: FcMinResult): string {
+  return `fc=min seed=${r.seed}: sender lead over the slow receiver max ${r.senderLeadMaxBytes} B (window ${FC_WINDOW_BYTES}); ` +
+    `${mbps(r.heldBitsPerSecond, 2)} with it; dropped ${ms(r.droppedNs - r.lastSmNs)} after its last SM ` +
+    `(${ms(r.droppedNs - r.crashNs)} after the crash); then ${mbps(r.afterBitsPerSecond, 2)}`;
+}
+
+export interface FcMaxResult {
+  readonly seed: number;
+  /** A fast receiver's rate over 0.5-1.5 s, with the slow receiver in the group and without it. */
+  readonly withSlowBitsPerSecond: number;
+  readonly withoutSlowBitsPerSecond: number;
+  /** The sender's lead over the slow receiver at 1.5 s (it is left behind). */
+  readonly slowGapBytes: number;
+  readonly checks: ReadonlyArray<Check>;
+  readonly traceHash: string;
+  readonly withoutTraceHash: string;
+  readonly sim: Simulation;
+}
+
+/** fc=max (the multicast default): the slow receiver does not hold the sender back. */
+export function runFcMax(seed: number): FcMaxResult {
+  const slow = FC_RECEIVERS - 1;
+  const withSlow = buildGroup(seed, { fc: "", receivers: fcReceivers(slow) });
+  const without = buildGroup(seed, { fc: "", receivers: fcReceivers(-1) });
+  withSlow.sim.runFor(500 * MS);
+  without.sim.runFor(500 * MS);
+  const a = bytesBetween(withSlow, 0, 1500 * MS) * 8;
+  const b = bytesBetween(without, 0, 1500 * MS) * 8;
+  const gap = withSlow.senderPosition() - withSlow.receiverPosition(slow);
+  const checks = [
+    check("a fast receiver's throughput with the slow one is 0.9-1.1 × without it", a / b >= 0.9 && a / b <= 1.1, `${mbps(a)} vs ${mbps(b)}`),
+    check("fast receivers run > 20 × the slow path", a > 20 * FC_SLOW_BITS_PER_SECOND, mbps(a)),
+    inOrderCheck([...withSlow.counters, ...without.counters]),
+  ];
+  return {
+    seed, withSlowBitsPerSecond: a, withoutSlowBitsPerSecond: b, slowGapBytes: gap, checks, traceHash: withSlow.sim.traceHash(),
+    withoutTraceHash: without.sim.traceHash(), sim: withSlow.sim,
+  };
+}
+
+export function formatFcMax(r: FcMaxResult): string {
+  return `fc=max seed=${r.seed}: fast receiver ${mbps(r.withSlowBitsPerSecond)} with the slow receiver, ${mbps(r.withoutSlowBitsPerSecond)} without; ` +
+    `sender ${r.slowGapBytes} B ahead of the slow receiver at 1.5 s`;
+}
+
+export interface FcTaggedResult {
+  readonly seed: number;
+  /** Run 1 (receivers 0-2 tagged, receiver 2 subscribing at 1 s; untagged receiver 9 slow). */
+  readonly connectedNs: number;
+  readonly sentBeforeThirdTagged: number;
+  readonly connectedBeforeThirdTagged: boolean;
+  readonly taggedWithSlowUntaggedBitsPerSecond: number;
+  /** Run 2 (tagged receiver 0 slow): the sender's lead over it, and a tagged receiver's rate. */
+  readonly slowTaggedLeadMaxBytes: number;
+  readonly taggedWithSlowTaggedBitsPerSecond: number;
+  readonly checks: ReadonlyArray<Check>;
+  readonly traceHash: string;
+  readonly slowTaggedTraceHash: string;
+  readonly sim: Simulation;
+}
+
+/** fc=tagged,g:7/3: connected once 3 tagged receivers report; waits for slow tagged receivers only. */
+export function runFcTagged(seed: number): FcTaggedResult {
+  // Receivers 0-2 carry gtag=7 (in the first run receiver 2 subscribes only at 1 s); 3-9 are untagged.
+  const tagged = (late: boolean) => (i: number): Partial<GroupReceiverSpec> =>
+    i < 3 ? { groupTag: 7, ...(late && i === 2 ? { subscribeAtNs: 1000 * MS } : {}) } : {};
+  const run = buildGroup(seed, { fc: "tagged,g:7/3", receivers: fcReceivers(FC_RECEIVERS - 1, tagged(true)) });
+  run.sim.runFor(950 * MS);
+  const connectedEarly = run.publication().isConnected;
+  const sentEarly = run.sent();
+  let connectedNs = -1;
+  sampleUntil(run, 1200 * MS, 1 * MS, () => {
+    if (connectedNs < 0 && run.publication().isConnected) connectedNs = run.sim.nowNs;
+  });
+  run.sim.runFor(300 * MS);
+  const fast = bytesBetween(run, 1, run.sim.nowNs + 1000 * MS) * 8;
+
+  const held = buildGroup(seed, { fc: "tagged,g:7/3", receivers: fcReceivers(0, tagged(false)) });
+  held.sim.runFor(500 * MS);
+  let leadMax = 0;
+  sampleUntil(held, 1500 * MS, 5 * MS, () => {
+    leadMax = Math.max(leadMax, held.senderPosition() - held.receiverPosition(0));
+  });
+  const heldRate = bytesBetween(held, 1, 2500 * MS) * 8;
+  const checks = [
+    check("not connected (nothing sent) before the 3rd tagged receiver", !connectedEarly && sentEarly === 0, `connected ${connectedEarly}, ${sentEarly} sent at 950 ms`),
+    check("connected after the 3rd tagged subscription (at 1 s)", connectedNs >= 1000 * MS, connectedNs < 0 ? "never" : `at ${ms(connectedNs)}`),
+    check("a slow untagged receiver does not hold it back (> 20 × its path)", fast > 20 * FC_SLOW_BITS_PER_SECOND, mbps(fast)),
+    check("held to a slow tagged receiver (within a window of it)", leadMax <= FC_WINDOW_BYTES, `max lead ${leadMax} B, window ${FC_WINDOW_BYTES} B`),
+    check("throughput with a slow tagged receiver ≤ its path", heldRate <= FC_SLOW_BITS_PER_SECOND, mbps(heldRate, 2)),
+    inOrderCheck([...run.counters, ...held.counters]),
+  ];
+  return {
+    seed, connectedNs, sentBeforeThirdTagged: sentEarly, connectedBeforeThirdTagged: connectedEarly, taggedWithSlowUntaggedBitsPerSecond: fast,
+    slowTaggedLeadMaxBytes: leadMax, taggedWithSlowTaggedBitsPerSecond: heldRate, checks, traceHash: run.sim.traceHash(),
+    slowTaggedTraceHash: held.sim.traceHash(), sim: run.sim,
+  };
+}
+
+export function formatFcTagged(r: FcTaggedResult): string {
+  return `fc=tagged seed=${r.seed}: connected ${r.connectedNs < 0 ? "never" : `${ms(r.connectedNs - 1000 * MS)} after the 3rd tagged subscription`}; ` +
+    `tagged receiver ${mbps(r.taggedWithSlowUntaggedBitsPerSecond)} with a slow untagged one, ` +
+    `${mbps(r.taggedWithSlowTaggedBitsPerSecond, 2)} with a slow tagged one (sender lead over it max ${r.slowTaggedLeadMaxBytes} B)`;
+}
+
 // ------------------------------------------------------------------------------------------------
 // NAK implosion: a loss common to every receiver, made before the multicast fan-out.
 
@@ -398,6 +697,8 @@ export interface NakImplosionResult {
   readonly allDelivered: boolean;
   readonly violations: number;
   readonly timeNs: number;
+  readonly checks: ReadonlyArray<Check>;
+  readonly traceHash: string;
   readonly sim: Simulation;
 }
 
@@ -430,18 +731,30 @@ export function runNakImplosion(seed: number, options: NakImplosionOptions = {})
   for (const node of run.receiverNodes) naks += node!.engine.counters.get(Counter.NAKS_SENT);
   const sender = run.publisherNode().engine.counters;
   const gaps = dropped.size;
+  const allDelivered = done && run.counters.every((c) => c.received === total);
+  const retransmits = sender.get(Counter.RETRANSMITS_SENT);
+  const fraction = gaps === 0 ? 0 : naks / gaps / n;
+  const checks = [
+    check("every receiver recovers every message", allDelivered, `${total} messages × ${n} receivers by ${ms(run.sim.nowNs)}`),
+    check("the common losses made gaps", gaps > 0, `${gaps} gaps`),
+    check("every gap was NAKed and retransmitted", naks >= gaps && retransmits >= gaps, `${naks} NAKs, ${retransmits} retransmits`),
+    check("NAKs per gap ≤ 10% of receivers", fraction <= 0.1, percent(fraction)),
+    inOrderCheck(run.counters),
+  ];
   return {
     seed,
     receivers: n,
     gaps,
     naksSent: naks,
     naksPerGap: gaps === 0 ? 0 : naks / gaps,
-    nakFractionPerGap: gaps === 0 ? 0 : naks / gaps / n,
+    nakFractionPerGap: fraction,
     naksReceivedBySender: sender.get(Counter.NAKS_RECEIVED),
-    retransmits: sender.get(Counter.RETRANSMITS_SENT),
-    allDelivered: done && run.counters.every((c) => c.received === total),
+    retransmits,
+    allDelivered,
     violations: run.counters.reduce((a, c) => a + c.violations, 0),
     timeNs: run.sim.nowNs,
+    checks,
+    traceHash: run.sim.traceHash(),
     sim: run.sim,
   };
 }

@@ -3,13 +3,15 @@
 // gives the same trace hash (and another seed another), --pcap writes a pcap, and bad arguments
 // exit 2 with a message that says what is wrong and what is allowed. Schedules in runScenario's
 // format apply to the named scenarios, and --replay runs runScenario itself: the same result and
-// trace hash as in-process.
+// trace hash as in-process. The experiment scenarios (fc-min, ..., cubic, bbr) print their figures
+// and checks with the same trace hash as the experiment run in-process, and exit 1 when a check fails.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runScenario, type Schedule } from "../../src/sim/scenario.js";
+import { runBottleneck, runNakImplosion } from "../../src/cli/transportExperiments.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const cli = join(root, "dist", "src", "cli", "petrel.js");
@@ -152,8 +154,47 @@ describe("petrel CLI", () => {
     expect(r.stdout).toMatch(/^liveness violation at \d+ ns/m);
   });
 
+  it("lists the experiment scenarios", () => {
+    const list = petrel("sim", "--list");
+    expect(list.status).toBe(0);
+    const names = list.stdout.split("\n").filter((l) => l !== "").map((l) => l.split(/\s+/)[0]);
+    expect(names).toEqual(expect.arrayContaining(["fc-min", "fc-max", "fc-tagged", "nak-implosion", "cubic", "cubic-2flows", "cubic-2flows-tcp", "bbr"]));
+  });
+
+  it("cubic prints utilisation and queueing delay, exits 0, with the in-process trace hash", () => {
+    const r = petrel("sim", "cubic", "--seed", "2", "--duration", "3s");
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/petrel sim cubic: seed 2, 3\.000 s simulated/);
+    expect(r.stdout).toMatch(/utilisation\s+\d+\.\d% of 100 Mbit\/s/);
+    expect(r.stdout).toMatch(/queueing\s+delay mean \d+\.\d+ ms, p99 \d+\.\d+ ms/);
+    expect(r.stdout).toMatch(/checks\s+all hold/);
+    const expected = runBottleneck(2, { cc: "cubic", flows: 1, durationNs: 3e9, warmupNs: 1.2e9, secondFlowStartNs: 1e9 });
+    expect(traceHash(r.stdout)).toBe(expected.traceHash);
+  });
+
+  it("nak-implosion prints NAKs per gap and exits 0, with the in-process trace hash", () => {
+    const r = petrel("sim", "nak-implosion", "--seed", "21");
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/naks\s+\d+\.\d\d NAKs per gap \(\d+\.\d% of 50 receivers\)/);
+    expect(r.stdout).toMatch(/checks\s+all hold/);
+    expect(traceHash(r.stdout)).toBe(runNakImplosion(21).traceHash);
+  });
+
+  it("cubic-2flows-tcp prints the flows and Jain's index, and exits 1 when a check fails (2 s: not converged)", () => {
+    const r = petrel("sim", "cubic-2flows-tcp", "--seed", "1", "--duration", "2s");
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/flows\s+flow 0 [\d.]+ Mbit\/s \([+-][\d.]+% of the fair share\), flow 1/);
+    expect(r.stdout).toMatch(/fairness\s+Jain's index 0\.\d{3}/);
+    expect(r.stdout).toMatch(/checks\s+FAILED/);
+    expect(r.stdout).toMatch(/FAIL each flow within ±20% of the fair share/);
+    traceHash(r.stdout);
+  });
+
   it.each([
-    [["sim", "nosuch"], /unknown scenario 'nosuch'; known scenarios: demo, lossy, partition, crash/],
+    [["sim", "nosuch"], /unknown scenario 'nosuch'; known scenarios: demo, lossy, partition, crash, fc-min, .*bbr/],
+    [["sim", "fc-min", "--duration", "3s"], /the experiment 'fc-min' has a fixed timeline/],
+    [["sim", "cubic", "--duration", "1s"], /--duration '1s' is too short for the experiment 'cubic'/],
+    [["sim", "bbr", "--pcap", "x.pcap"], /--pcap go\(es\) with the two-host scenarios/],
     [["sim", "--seed", "-3"], /Option '--seed' argument is ambiguous/],
     [["sim", "--seed=-3"], /--seed '-3' must be a non-negative decimal integer/],
     [["sim", "--seed", "abc"], /--seed 'abc' must be a non-negative decimal integer/],

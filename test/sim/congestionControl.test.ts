@@ -20,7 +20,16 @@
 // hash).
 import { describe, expect, it } from "vitest";
 import { checkDeterminism } from "../../src/sim/determinism.js";
-import { formatBottleneck, runBottleneck, type BottleneckResult } from "../../src/cli/transportExperiments.js";
+import {
+  bbrVersusCubicChecks,
+  type BottleneckResult,
+  type Check,
+  fairShareDeviations,
+  formatBottleneck,
+  runBottleneck,
+  singleFlowChecks,
+  twoFlowChecks,
+} from "../../src/cli/transportExperiments.js";
 
 const SEEDS = process.env["PETREL_SEED"] !== undefined ? [Number(process.env["PETREL_SEED"])] : [1, 2, 3];
 const RUN = { durationNs: 10e9, warmupNs: 4e9, secondFlowStartNs: 1e9 } as const;
@@ -28,10 +37,20 @@ const RUN = { durationNs: 10e9, warmupNs: 4e9, secondFlowStartNs: 1e9 } as const
 const FAIRNESS_SEEDS = process.env["PETREL_SEED"] !== undefined ? SEEDS : [1, 2, 3, 4, 5, 6];
 const FAIRNESS_RUN = { cc: "cubic", flows: 2, durationNs: 20e9, warmupNs: 8e9, secondFlowStartNs: 1e9 } as const;
 
-/** Each flow's distance from the fair share (half of what both deliver), as a fraction. */
-function fairShareDeviations(r: BottleneckResult): number[] {
-  const fair = r.flowRatesBitsPerSecond.reduce((a, b) => a + b, 0) / r.flowRatesBitsPerSecond.length;
-  return r.flowRatesBitsPerSecond.map((rate) => Math.abs(rate / fair - 1));
+/** One CUBIC flow per seed, run once: the one-flow test and the BBR comparison both use it. */
+const cubicOneFlow = new Map<number, BottleneckResult>();
+function runCubicOneFlow(seed: number): BottleneckResult {
+  let r = cubicOneFlow.get(seed);
+  if (r === undefined) {
+    r = runBottleneck(seed, { cc: "cubic", flows: 1, ...RUN });
+    cubicOneFlow.set(seed, r);
+  }
+  return r;
+}
+
+/** The experiment's own checks (what `petrel sim` reports) must all hold. */
+function allHold(checks: ReadonlyArray<Check>, where: string): void {
+  for (const c of checks) expect(c.ok, `${where}: ${c.name}: ${c.detail}`).toBe(true);
 }
 
 function delivered(r: BottleneckResult): void {
@@ -41,9 +60,10 @@ function delivered(r: BottleneckResult): void {
 describe("CUBIC on a 100 Mbit/s bottleneck with a 64-packet queue", () => {
   for (const seed of SEEDS) {
     it(`one flow: ≥ 80% utilisation after startup; the window shrinks on loss and regrows (seed ${seed})`, () => {
-      const r = runBottleneck(seed, { cc: "cubic", flows: 1, ...RUN });
+      const r = runCubicOneFlow(seed);
       console.log(formatBottleneck(r));
       delivered(r);
+      allHold(singleFlowChecks(r), `seed ${seed}`);
       expect(r.utilisation, `seed ${seed}: ${formatBottleneck(r)}`).toBeGreaterThanOrEqual(0.8);
       expect(r.queueDrops, `seed ${seed}`).toBeGreaterThan(0); // CUBIC finds the queue's end by loss
       // A shrink: a sample below its predecessor; then a later sample above the shrunk window.
@@ -67,6 +87,7 @@ describe("CUBIC on a 100 Mbit/s bottleneck with a 64-packet queue", () => {
         const what = `seed ${seed}: ${formatBottleneck(r)}, deviations ${deviations.map((d) => `${(d * 100).toFixed(1)}%`).join("/")}`;
         console.log(`tcpMode ${what}`);
         delivered(r);
+        allHold(twoFlowChecks(r, true), what);
         for (const d of deviations) expect(d, what).toBeLessThanOrEqual(0.2);
         expect(r.jain, what).toBeGreaterThanOrEqual(0.95);
         expect(r.utilisation, what).toBeGreaterThanOrEqual(0.8);
@@ -79,6 +100,7 @@ describe("CUBIC on a 100 Mbit/s bottleneck with a 64-packet queue", () => {
         const what = `seed ${seed}: ${formatBottleneck(r)}, deviations ${deviations.map((d) => `${(d * 100).toFixed(1)}%`).join("/")}`;
         console.log(`default ${what}`);
         delivered(r);
+        allHold(twoFlowChecks(r, false), what);
         for (const rate of r.flowRatesBitsPerSecond) expect(rate / r.capacityBitsPerSecond, what).toBeGreaterThanOrEqual(0.15);
         expect(r.jain, what).toBeGreaterThanOrEqual(0.7);
         expect(r.utilisation, what).toBeGreaterThanOrEqual(0.8);
@@ -104,10 +126,11 @@ describe("delay-based (BBR-style) congestion control on the same bottleneck", ()
   for (const seed of SEEDS) {
     it(`one flow: utilisation within 10 points of CUBIC's, mean queueing delay under half of CUBIC's (seed ${seed})`, () => {
       const bbr = runBottleneck(seed, { cc: "bbr", flows: 1, ...RUN });
-      const cubic = runBottleneck(seed, { cc: "cubic", flows: 1, ...RUN });
+      const cubic = runCubicOneFlow(seed);
       console.log(formatBottleneck(bbr));
       delivered(bbr);
       const both = `seed ${seed}: ${formatBottleneck(bbr)} | ${formatBottleneck(cubic)}`;
+      allHold(bbrVersusCubicChecks(bbr, cubic), both);
       expect(bbr.utilisation, both).toBeGreaterThanOrEqual(0.8);
       expect(bbr.utilisation, both).toBeGreaterThanOrEqual(cubic.utilisation - 0.1);
       expect(bbr.queueDelayMeanNs, both).toBeLessThan(cubic.queueDelayMeanNs / 2);

@@ -16,6 +16,7 @@ describe("NAK implosion: 50 receivers, a loss common to all", () => {
     it(`NAKs per gap stay ≤ 10% of receivers and every receiver recovers every message (seed ${seed})`, () => {
       const r = runNakImplosion(seed);
       console.log(formatNakImplosion(r));
+      for (const c of r.checks) expect(c.ok, `seed ${seed}: ${c.name}: ${c.detail}`).toBe(true);
       expect(r.violations, `seed ${seed}`).toBe(0);
       expect(r.allDelivered, `seed ${seed}: ${formatNakImplosion(r)}`).toBe(true);
       expect(r.gaps, `seed ${seed}`).toBeGreaterThanOrEqual(40);
