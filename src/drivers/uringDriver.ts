@@ -138,10 +138,13 @@ export function createUringDriver(options: UringDriverOptions = {}): UringDriver
 
 /**
  * io_uring settings from the environment, for processes started by benchmarks and tests with
- * PETREL_DRIVER=io_uring: PETREL_URING_SQPOLL=1, PETREL_URING_SEND_ZC=1, PETREL_URING_SINGLE_SHOT=1.
+ * PETREL_DRIVER=io_uring: PETREL_URING_SQPOLL=1, PETREL_URING_SQ_IDLE_MS=N, PETREL_URING_SEND_ZC=1,
+ * PETREL_URING_SINGLE_SHOT=1.
  */
 export function uringOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): UringDriverOptions {
+  const idle = env["PETREL_URING_SQ_IDLE_MS"];
   return {
+    ...(idle !== undefined && idle !== "" ? { sqThreadIdleMs: Number(idle) } : {}),
     sqpoll: env["PETREL_URING_SQPOLL"] === "1",
     sendZc: env["PETREL_URING_SEND_ZC"] === "1",
     forceSingleShotRecv: env["PETREL_URING_SINGLE_SHOT"] === "1",
