@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   engine: async () => (await import("./engine.js")).runEngineBench(),
   sockets: async () => (await import("./sockets.js")).runSocketsBench(),
   afpacket: async () => (await import("./afpacket.js")).runAfPacketBench(),
+  uring: async () => (await import("./uring.js")).runUringBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).
