@@ -3,7 +3,8 @@
 // work, side by side:
 //  (a) throughput, publisher process -> subscriber process, 32 B / 500 B / 1400 B messages:
 //      messages/s and MB/s of payload received, median of N runs of S seconds (defaults 3 x 10 s);
-//  (b) ping-pong round-trip time, 32 B, 10^5 round trips: p50/p90/p99/p99.9/max;
+//  (b) ping-pong round-trip time, 32 B, 10^5 round trips: p50/p90/p99/p99.9/max, with both
+//      processes busy-spinning, and with both parking in poll(2) when idle;
 //  (c) the node:dgram program (one message per datagram) for both, and Petrel's ratio to it.
 // Both processes busy-spin (Petrel) or run their event loops flat out (node:dgram), one per core.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -71,10 +72,10 @@ async function throughputRun(kind: "petrel" | "dgram", size: number, o: Options)
   return { mps: result["messagesPerSecond"] as number, mbps: result["megabytesPerSecond"] as number };
 }
 
-async function pingPong(kind: "petrel" | "dgram", o: Options): Promise<Record<string, number>> {
+async function pingPong(kind: "petrel" | "dgram", o: Options, park = false): Promise<Record<string, number>> {
   const port = nextPort++;
   const port2 = nextPort++;
-  const common = { port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
+  const common = { park, port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
   const pong = new Peer({ ...common, role: `${kind}-pong` });
   await pong.next();
   const ping = new Peer({ ...common, role: `${kind}-ping` });
@@ -115,10 +116,12 @@ export async function runSocketsBench(argv: ReadonlyArray<string> = process.argv
     console.log(`        runs: petrel ${petrel.map((x) => fmt(x.mps)).join(", ")}; node:dgram ${plain.map((x) => fmt(x.mps)).join(", ")}`);
   }
   console.log("\n(b) ping-pong RTT, 32 B, microseconds");
-  console.log("            p50      p90      p99    p99.9      max   round trips/s");
-  for (const kind of ["petrel", "dgram"] as const) {
-    const r = await pingPong(kind, o);
+  console.log("(spin: both processes busy-spin; park: spin 50 idle cycles, then block in poll(2) until a datagram)");
+  console.log("             p50      p90      p99    p99.9      max   round trips/s");
+  const variants = [["petrel spin", "petrel", false], ["petrel park", "petrel", true], ["node:dgram", "dgram", false]] as const;
+  for (const [label, kind, park] of variants) {
+    const r = await pingPong(kind, o, park);
     const rate = (r["count"] ?? 0) / (r["seconds"] ?? 1);
-    console.log(`${(kind === "petrel" ? "petrel" : "node:dgram").padEnd(10)} ${[r["p50"], r["p90"], r["p99"], r["p999"], r["max"]].map((v) => fmt(v ?? 0, 1).padStart(8)).join(" ")}   ${fmt(rate).padStart(10)}`);
+    console.log(`${label.padEnd(11)} ${[r["p50"], r["p90"], r["p99"], r["p999"], r["max"]].map((v) => fmt(v ?? 0, 1).padStart(8)).join(" ")}   ${fmt(rate).padStart(10)}`);
   }
 }

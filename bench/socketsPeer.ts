@@ -23,9 +23,12 @@ export interface PeerArgs {
   readonly durationMs: number;
   readonly roundTrips: number;
   readonly warmupRoundTrips: number;
+  /** Ping-pong: block in poll(2) when idle instead of spinning. */
+  readonly park?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as PeerArgs;
+const park = args.park === true;
 let stopped = false;
 process.stdin.on("data", (d) => {
   if (String(d).includes("stop")) stopped = true;
@@ -150,10 +153,10 @@ async function petrelPing(): Promise<void> {
     view.setFloat64(0, sentNs, true);
     while (publication.offer(message, 0, args.size) < 0) runtime.doWork();
     echoed = false;
-    // Busy-spin until the echo arrives (bounded by the stop flag, checked on yields below).
+    // Spin until the echo arrives; with park, block in poll(2) after a few idle spins.
     for (let spins = 0; !echoed; spins++) {
-      runtime.doWork();
-      subscription.poll(handler, 1);
+      const work = runtime.doWork() + subscription.poll(handler, 1);
+      if (park && work === 0 && spins > 50) runtime.waitForWork(1);
       if (spins > 10_000_000) throw new Error(`no echo for round trip ${i}`);
     }
     const rttNs = monotonicClockNs() - echoedStamp;
@@ -177,10 +180,12 @@ async function petrelPong(): Promise<void> {
     }
   };
   let cycles = 0;
+  let idle = 0;
   while (!stopped) {
-    runtime.doWork();
-    subscription.poll(handler, 16);
-    if ((++cycles & 65535) === 0) await yieldToLoop();
+    const work = runtime.doWork() + subscription.poll(handler, 16);
+    idle = work > 0 ? 0 : idle + 1;
+    if (park && idle > 50) runtime.waitForWork(1);
+    if ((++cycles & 4095) === 0) await yieldToLoop();
   }
   await runtime.close();
 }

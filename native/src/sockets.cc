@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <string.h>
@@ -111,6 +112,7 @@ Napi::Object SocketsDriver::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("receive", &SocketsDriver::Receive),
       InstanceMethod("stats", &SocketsDriver::Stats),
       InstanceMethod("lastError", &SocketsDriver::LastError),
+      InstanceMethod("wait", &SocketsDriver::Wait),
   });
   exports.Set("SocketsDriver", constructor);
   exports.Set("probeUdpOffload", Napi::Function::New(env, ProbeUdpOffload, "probeUdpOffload"));
@@ -590,6 +592,32 @@ Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
     }
   }
   return Napi::Number::New(env, count);
+}
+
+// wait(timeoutMs) -> true when a socket is readable (or GRO segments are staged), false on
+// timeout. Blocks the calling thread in poll(2): an idle strategy for a thread that does nothing
+// else, which wakes on the first datagram instead of spinning (and so survives a busy machine).
+Napi::Value SocketsDriver::Wait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t timeout_ms = 0;
+  if (!Uint32Arg(info, 0, 0, 1000, &timeout_ms)) {
+    Napi::RangeError::New(env, "wait(timeoutMs) expects an integer in 0..1000").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (staged_next_ < staged_count_) return Napi::Boolean::New(env, true);
+  const size_t count = endpoints_.size();
+  if (poll_fds_.size() < count) poll_fds_.resize(count);
+  for (size_t i = 0; i < count; i++) {
+    poll_fds_[i].fd = endpoints_[i].fd;
+    poll_fds_[i].events = POLLIN;
+    poll_fds_[i].revents = 0;
+  }
+  int ready = poll(poll_fds_.data(), static_cast<nfds_t>(count), static_cast<int>(timeout_ms));
+  if (ready < 0) {
+    if (errno != EINTR) Record(errno, "poll", -1);
+    return Napi::Boolean::New(env, false);
+  }
+  return Napi::Boolean::New(env, ready > 0);
 }
 
 Napi::Value SocketsDriver::Stats(const Napi::CallbackInfo& info) {

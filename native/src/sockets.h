@@ -3,6 +3,7 @@
 
 #include <napi.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -64,6 +65,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   Napi::Value Receive(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value LastError(const Napi::CallbackInfo& info);
+  Napi::Value Wait(const Napi::CallbackInfo& info);
 
   bool Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch);
   Endpoint* Find(int32_t id);
@@ -76,6 +78,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   bool use_gso_ = false;
   bool use_gro_ = false;
   std::vector<Endpoint> endpoints_;
+  std::vector<pollfd> poll_fds_;
   size_t last_found_ = 0;
   size_t receive_start_ = 0;
 

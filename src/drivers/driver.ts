@@ -72,6 +72,12 @@ export interface Driver {
   stats(): DriverStats;
   /** The most recent hot-path failure (send, receive, asynchronous bind), or undefined. */
   lastError(): DriverError | undefined;
+  /**
+   * Blocks the thread until a datagram can be read or `timeoutMs` (0..1000) passes; true when one
+   * can. Only drivers that can block in the kernel have it (the native one: poll(2)); it stops the
+   * event loop while it waits, so it suits a thread or process that runs nothing but the agent.
+   */
+  waitForReceive?(timeoutMs: number): boolean;
   /** Closes every socket. The driver cannot be used afterwards. */
   dispose(): void;
 }

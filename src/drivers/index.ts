@@ -10,9 +10,11 @@ export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeOptio
 export {
   BackoffIdleStrategy,
   BusySpinIdleStrategy,
+  ParkingIdleStrategy,
   YieldingIdleStrategy,
   idleStrategy,
   type BackoffOptions,
+  type IdleAgent,
   type IdleStrategy,
   type IdleStrategyName,
 } from "./idleStrategy.js";

@@ -53,6 +53,7 @@ export interface NativeSocketsDriver {
   receive(): number;
   stats(): NativeSocketsStats;
   lastError(): NativeSyscallError | null;
+  wait(timeoutMs: number): boolean;
 }
 
 export type NativeSocketsDriverConstructor = new (

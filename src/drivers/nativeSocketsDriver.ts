@@ -79,6 +79,10 @@ export class NativeSocketsDriver implements Driver {
     return error === null ? undefined : DriverError.fromSyscall(error);
   }
 
+  waitForReceive(timeoutMs: number): boolean {
+    return this.handle.wait(timeoutMs);
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -14,7 +14,7 @@
 import type { Engine, EndpointInfo } from "../core/engine/engine.js";
 import type { Driver, OpenedEndpoint } from "./driver.js";
 import { DriverError } from "./driverError.js";
-import { BusySpinIdleStrategy, type IdleStrategy } from "./idleStrategy.js";
+import { BusySpinIdleStrategy, type IdleAgent, type IdleStrategy } from "./idleStrategy.js";
 
 /**
  * Sees each received datagram before the engine does; returns true to drop it. For fault injection
@@ -51,7 +51,7 @@ export interface RuntimeCounters {
   sendsDeferred: number;
 }
 
-export class EngineRuntime {
+export class EngineRuntime implements IdleAgent {
   readonly engine: Engine;
   readonly driver: Driver;
   readonly counters: RuntimeCounters = { cycles: 0, datagramsReceived: 0, datagramsFiltered: 0, datagramsSent: 0, sendsDeferred: 0 };
@@ -179,6 +179,21 @@ export class EngineRuntime {
   }
 
   /**
+   * Blocks (native driver only) until a datagram can be read, the engine's next deadline comes, or
+   * maxMs passes. Returns false at once when the driver cannot block or the deadline is now.
+   */
+  waitForWork(maxMs: number): boolean {
+    const driver = this.driver;
+    if (driver.waitForReceive === undefined) return false;
+    const deadlineNs = this.engine.pollTimeout();
+    const untilDeadlineMs = Math.floor((deadlineNs - this.clockNs()) / 1e6);
+    const timeoutMs = Math.max(0, Math.min(maxMs, 1000, untilDeadlineMs));
+    if (timeoutMs <= 0) return true;
+    driver.waitForReceive(timeoutMs);
+    return true;
+  }
+
+  /**
    * Runs duty cycles until stop(): each cycle calls doWork(), then `application` (the app's own
    * offers and polls, returning its work count), then idles by the strategy. Resolves when stopped;
    * rejects if a cycle throws.
@@ -191,7 +206,7 @@ export class EngineRuntime {
       while (this.running) {
         let work = this.doWork();
         if (application !== undefined) work += application();
-        const wait = idle.idle(work);
+        const wait = idle.idle(work, this);
         if (wait !== undefined) await wait;
       }
     };

@@ -31,7 +31,7 @@ function freePortFor(label: string): number {
 }
 
 describe("runtime agent", () => {
-  for (const name of ["busy-spin", "yield", "backoff"] as IdleStrategyName[]) {
+  for (const name of ["busy-spin", "yield", "backoff", "park"] as IdleStrategyName[]) {
     it(`start() with the ${name} idle strategy streams 2x10^4 messages over loopback`, async () => {
       const port = freePortFor(name);
       const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;

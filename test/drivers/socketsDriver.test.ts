@@ -200,6 +200,23 @@ describe("sockets driver batch ABI", () => {
     expect(d.receive.bytes[0]).toBe(2);
   });
 
+  it("native: waitForReceive blocks until a datagram is readable, or times out", () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    const rx = d.open(endpoint(1, "receive", 0));
+    d.open(endpoint(2, "send", 0));
+    const started = performance.now();
+    expect(d.waitForReceive!(20)).toBe(false);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(15);
+    const batch = d.transmit;
+    batch.clear();
+    batch.commit(batch.claim(2, LOCALHOST, rx.localPort), 64);
+    expect(d.transmitBatch(batch)).toBe(1);
+    expect(d.waitForReceive!(1000)).toBe(true);
+    expect(d.pollBatch(d.receive)).toBe(1);
+    expect(() => d.waitForReceive!(5000)).toThrow(RangeError);
+  });
+
   it("native: a bind address that is not local fails with EADDRNOTAVAIL; misuse throws a TypeError", () => {
     if (!native) return;
     const d = makeDriver("native");
