@@ -38,8 +38,9 @@ options for sim:
   -h, --help          this text
 
 scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}; hosts: ${PUB_HOST} (10.0.0.1), ${SUB_HOST} (10.0.0.2)
-experiments: ${EXPERIMENTS.map((e) => e.name).join(", ")}: print their figures and checks; take --seed, and
-  the bottleneck ones (cubic*, bbr) --duration (default 10s, 20s for two flows; at least 2s)
+experiments: ${EXPERIMENTS.map((e) => e.name).join(", ")}
+  print their figures and checks; they take --seed, and the bottleneck ones (cubic*, bbr) --duration
+  (default 10s, 20s for two flows; at least 2s)
 exit codes: 0 invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments`;
 
 /** Every name `petrel sim` runs: the two-host scenarios, then the experiments. */
