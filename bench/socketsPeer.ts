@@ -23,7 +23,9 @@ export interface PeerArgs {
   readonly durationMs: number;
   readonly roundTrips: number;
   readonly warmupRoundTrips: number;
-  /** Ping-pong: block in poll(2) when idle instead of spinning. */
+  /** Aeron MTU for the throughput stream (0: the default, 1408). */
+  readonly mtu?: number;
+  /** Block in poll(2) after 50 idle cycles instead of spinning. */
   readonly park?: boolean;
 }
 
@@ -44,11 +46,16 @@ function print(value: unknown): void {
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** Stream parameters for throughput: a 16 MiB term and a 2 MiB receiver window and socket buffer. */
 const THROUGHPUT = "term-length=16m|rcv-wnd=2m|so-rcvbuf=4m|so-sndbuf=4m";
-const channel = (port: number, extra = THROUGHPUT): string => `aeron:udp?endpoint=127.0.0.1:${port}|${extra}`;
+const THROUGHPUT_CHANNEL = args.mtu !== undefined && args.mtu > 0 ? `${THROUGHPUT}|mtu=${args.mtu}` : THROUGHPUT;
+const channel = (port: number, extra = THROUGHPUT_CHANNEL): string => `aeron:udp?endpoint=127.0.0.1:${port}|${extra}`;
 
 function petrel(role: string): { engine: Engine; runtime: EngineRuntime } {
   const engine = new Engine({ random: new Prng(0x5eed).fork(role) });
-  const runtime = new EngineRuntime(engine, createSocketsDriver({ prefer: "native", transmitCapacity: 256, receiveCapacity: 256 }));
+  // Slots must hold a whole datagram: at least the stream's MTU.
+  const slotLength = Math.max(2048, args.mtu ?? 0);
+  const runtime = new EngineRuntime(engine, createSocketsDriver({
+    prefer: "native", transmitCapacity: 256, receiveCapacity: 256, transmitSlotLength: slotLength, receiveSlotLength: slotLength,
+  }));
   return { engine, runtime };
 }
 
@@ -60,15 +67,20 @@ async function petrelPub(): Promise<void> {
   const message = new Uint8Array(args.size).fill(7);
   let offered = 0;
   let cycles = 0;
+  let idle = 0;
   while (!stopped) {
     // Offer until back-pressured (bounded), then one duty cycle.
+    const before = offered;
     for (let k = 0; k < 4096; k++) {
       const result = publication.offer(message, 0, args.size);
       if (result === ADMIN_ACTION) continue;
       if (result < 0) break;
       offered++;
     }
-    runtime.doWork();
+    const work = runtime.doWork() + offered - before;
+    idle = work > 0 ? 0 : idle + 1;
+    // Back-pressured and nothing arrived: with park, wait in poll(2) for the next status message.
+    if (park && idle > 50) runtime.waitForWork(1);
     if ((++cycles & 1023) === 0) await yieldToLoop();
   }
   print({ offered, driver: runtime.driver.stats() });
@@ -86,9 +98,12 @@ async function petrelSub(): Promise<void> {
     messages++;
     bytes += length;
   };
+  let idle = 0;
   await measure(() => {
-    runtime.doWork();
-    return subscription.poll(handler, 4096);
+    const work = runtime.doWork() + subscription.poll(handler, 4096);
+    idle = work > 0 ? 0 : idle + 1;
+    if (park && idle > 50) runtime.waitForWork(1);
+    return work;
   }, () => [messages, bytes]);
   print({ driver: runtime.driver.stats(), counters: nonZero(engine) });
   await runtime.close();
