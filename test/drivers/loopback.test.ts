@@ -11,7 +11,7 @@ import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { EngineRuntime } from "../../src/drivers/runtime.js";
 import type { DriverOptions } from "../../src/drivers/driver.js";
 import { Prng } from "../../src/sim/prng.js";
-import { messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { freeUdpPort, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261124);
 const replay = `replay: PETREL_SEED=${SEED} npx vitest run test/drivers/loopback.test.ts`;
@@ -37,7 +37,7 @@ interface StreamCase {
 }
 
 async function runLoopbackStream(seed: number, c: StreamCase) {
-  const port = 20000 + new Prng(seed).fork("port").intBelow(20000);
+  const port = await freeUdpPort();
   const channel = c.channel?.(port) ?? `aeron:udp?endpoint=127.0.0.1:${port}|term-length=1m`;
   const prng = new Prng(seed);
   const publisherEngine = new Engine({ random: prng.fork("publisher") });

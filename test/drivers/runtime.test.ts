@@ -13,7 +13,7 @@ import { BackoffIdleStrategy, idleStrategy, type IdleStrategyName } from "../../
 import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { Prng } from "../../src/sim/prng.js";
-import { messageLengths, offerSome, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { freeUdpPort, messageLengths, offerSome, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261124);
 const runtimes: EngineRuntime[] = [];
@@ -26,14 +26,11 @@ afterEach(async () => {
   }
 });
 
-function freePortFor(label: string): number {
-  return 20000 + new Prng(SEED).fork(label).intBelow(20000);
-}
 
 describe("runtime agent", () => {
   for (const name of ["busy-spin", "yield", "backoff", "park"] as IdleStrategyName[]) {
     it(`start() with the ${name} idle strategy streams 2x10^4 messages over loopback`, async () => {
-      const port = freePortFor(name);
+      const port = await freeUdpPort();
       const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
       const prng = new Prng(SEED);
       const pub = new EngineRuntime(new Engine({ random: prng.fork("p") }), createSocketsDriver(), { idle: idleStrategy(name) });
@@ -95,7 +92,7 @@ describe("runtime agent", () => {
 
 describe("Effect shell", () => {
   it("acquires an engine on a sockets driver in a Scope and closes every socket when the scope ends", async () => {
-    const port = freePortFor("effect");
+    const port = await freeUdpPort();
     let runtime: EngineRuntime | undefined;
     const program = Effect.gen(function* () {
       const node = yield* PetrelNode;
@@ -110,7 +107,7 @@ describe("Effect shell", () => {
   });
 
   it("reports a port in use as a DriverError (EADDRINUSE) in the error channel", async () => {
-    const port = freePortFor("effect-busy");
+    const port = await freeUdpPort();
     const first = Effect.gen(function* () {
       const a = yield* acquirePetrelNode({ engine: { random: new Prng(SEED).fork("a") } });
       a.engine.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, STREAM_ID);

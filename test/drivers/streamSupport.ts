@@ -1,6 +1,7 @@
 // Shared by the driver tests and the network-namespace peer: a stream of deterministic messages
 // (lengths and bytes derived from a seed and the message index) that a receiver checks for
 // completeness, order and content, and a seeded receive-side drop filter for loss injection.
+import * as dgram from "node:dgram";
 import { Engine } from "../../src/core/engine/engine.js";
 import { Counter } from "../../src/core/engine/counters.js";
 import { ADMIN_ACTION } from "../../src/core/engine/networkPublication.js";
@@ -124,4 +125,17 @@ export function protocolCounters(engine: Engine): ProtocolCounters {
     datagramsReceived: c.get(Counter.DATAGRAMS_RECEIVED),
     lossGapFills: c.get(Counter.LOSS_GAP_FILLS),
   };
+}
+
+/**
+ * A UDP port on 127.0.0.1 that is free right now (the kernel's choice for an ephemeral bind).
+ * Test files run in parallel: a port derived from the seed would collide with another file that
+ * uses the same seed, so ports come from the kernel, not from the seed.
+ */
+export async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  const port = socket.address().port;
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
 }
