@@ -13,6 +13,7 @@
 // object {errno, code, syscall, message} (code is the errno name, e.g. "EADDRINUSE") that the
 // TypeScript side turns into a DriverError.
 #include "sockets.h"
+#include "napiCommon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,6 +41,8 @@
 namespace petrel {
 namespace {
 
+using namespace petrel::native;
+
 // The kernel accepts at most 64 segments per GSO send on older kernels (UDP_MAX_SEGMENTS); newer
 // ones take 128. 64 is safe everywhere.
 constexpr uint32_t kGsoSegmentsMax = 64;
@@ -51,55 +54,6 @@ constexpr uint32_t kMessagesMax = 64;
 constexpr uint32_t kStagingMessages = 16;
 constexpr uint32_t kStagingBytes = 65536;
 constexpr uint32_t kSocketsMax = 1024;
-
-const char* ErrnoName(int error) {
-  const char* name = strerrorname_np(error);
-  return name != nullptr ? name : "EUNKNOWN";
-}
-
-Napi::Object SyscallError(Napi::Env env, int error, const char* syscall) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("errno", Napi::Number::New(env, error));
-  result.Set("code", Napi::String::New(env, ErrnoName(error)));
-  result.Set("syscall", Napi::String::New(env, syscall));
-  result.Set("message", Napi::String::New(env, strerror(error)));
-  return result;
-}
-
-void ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-}
-
-// Reads a typed array argument of the expected element type with at least `elements` elements.
-// Returns nullptr (and throws in JavaScript) otherwise.
-template <typename T>
-T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements,
-                 const char* what, Napi::ObjectReference* keep) {
-  Napi::Env env = info.Env();
-  if (index >= info.Length() || !info[index].IsTypedArray()) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != type || array.ElementLength() < elements) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  *keep = Napi::Persistent(array.As<Napi::Object>());
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-}
-
-bool Uint32Arg(const Napi::CallbackInfo& info, size_t index, uint32_t min, uint32_t max, uint32_t* out) {
-  if (index >= info.Length() || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (!(value >= min && value <= max) || value != static_cast<double>(static_cast<uint32_t>(value))) return false;
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
-
-bool SetIntOption(int fd, int level, int name, int value) {
-  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
-}
 
 }  // namespace
 
@@ -160,6 +114,8 @@ SocketsDriver::SocketsDriver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
   staged_.resize(kStagingMessages);
 }
 
+// Runs when JavaScript drops the driver without dispose(): close what is still open. A failing
+// close here has nowhere to be reported (the object is being collected), so it is ignored.
 SocketsDriver::~SocketsDriver() {
   for (const Endpoint& endpoint : endpoints_) {
     if (endpoint.fd >= 0) close(endpoint.fd);
