@@ -17,6 +17,7 @@
 // failures come back as {errno, code, syscall, message} objects (EPERM without CAP_NET_RAW), and
 // hot-path failures are counted and kept for lastError(). No C++ exceptions.
 #include "afpacket.h"
+#include "napiCommon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,6 +42,8 @@
 
 namespace petrel {
 namespace {
+
+using namespace petrel::native;
 
 // Where a TX frame's data starts: after the aligned tpacket3_hdr (the kernel's tp_hdrlen minus
 // the sockaddr_ll it reserves on receive).
@@ -79,51 +82,6 @@ uint16_t Ipv4HeaderChecksum(const uint8_t* ip, uint32_t length) {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum & 0xffff);
 }
-
-const char* ErrnoName(int error) {
-  const char* name = strerrorname_np(error);
-  return name != nullptr ? name : "EUNKNOWN";
-}
-
-Napi::Object SyscallError(Napi::Env env, int error, const char* syscall) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("errno", Napi::Number::New(env, error));
-  result.Set("code", Napi::String::New(env, ErrnoName(error)));
-  result.Set("syscall", Napi::String::New(env, syscall));
-  result.Set("message", Napi::String::New(env, strerror(error)));
-  return result;
-}
-
-void ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-}
-
-template <typename T>
-T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements,
-                 const char* what, Napi::ObjectReference* keep) {
-  Napi::Env env = info.Env();
-  if (index >= info.Length() || !info[index].IsTypedArray()) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != type || array.ElementLength() < elements) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  *keep = Napi::Persistent(array.As<Napi::Object>());
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-}
-
-bool Uint32Arg(const Napi::CallbackInfo& info, size_t index, uint32_t min, uint32_t max, uint32_t* out) {
-  if (index >= info.Length() || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (!(value >= min && value <= max) || value != static_cast<double>(static_cast<uint32_t>(value))) return false;
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
-
-bool IsPowerOfTwo(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
 uint32_t LoadStatus(const volatile uint32_t* status) { return __atomic_load_n(status, __ATOMIC_ACQUIRE); }
 void StoreStatus(volatile uint32_t* status, uint32_t value) { __atomic_store_n(status, value, __ATOMIC_RELEASE); }

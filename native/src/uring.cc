@@ -24,6 +24,7 @@
 // failing setup step or completion becomes {errno, code, syscall, message} (code = errno name,
 // syscall = the io_uring operation) that the TypeScript side turns into a DriverError.
 #include "uring.h"
+#include "napiCommon.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +40,8 @@
 
 namespace petrel {
 namespace {
+
+using namespace petrel::native;
 
 constexpr uint32_t kSocketsMax = 1024;
 constexpr uint16_t kBufferGroup = 0;
@@ -59,55 +62,6 @@ inline uint64_t UserData(Kind kind, uint32_t aux, uint32_t id) {
 inline Kind KindOf(uint64_t data) { return static_cast<Kind>(data >> 56); }
 inline uint32_t AuxOf(uint64_t data) { return static_cast<uint32_t>(data >> 32) & 0xffffffu; }
 inline uint32_t IdOf(uint64_t data) { return static_cast<uint32_t>(data); }
-
-const char* ErrnoName(int error) {
-  const char* name = strerrorname_np(error);
-  return name != nullptr ? name : "EUNKNOWN";
-}
-
-Napi::Object OpError(Napi::Env env, int error, const char* op, const char* detail = nullptr) {
-  Napi::Object result = Napi::Object::New(env);
-  result.Set("errno", Napi::Number::New(env, error));
-  result.Set("code", Napi::String::New(env, ErrnoName(error)));
-  result.Set("syscall", Napi::String::New(env, op));
-  result.Set("message", Napi::String::New(env, detail != nullptr ? detail : strerror(error)));
-  return result;
-}
-
-void ThrowType(Napi::Env env, const char* message) {
-  Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
-}
-
-template <typename T>
-T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements,
-                 const char* what, Napi::ObjectReference* keep) {
-  Napi::Env env = info.Env();
-  if (index >= info.Length() || !info[index].IsTypedArray()) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  Napi::TypedArray array = info[index].As<Napi::TypedArray>();
-  if (array.TypedArrayType() != type || array.ElementLength() < elements) {
-    ThrowType(env, what);
-    return nullptr;
-  }
-  *keep = Napi::Persistent(array.As<Napi::Object>());
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
-}
-
-bool Uint32Arg(const Napi::CallbackInfo& info, size_t index, uint32_t min, uint32_t max, uint32_t* out) {
-  if (index >= info.Length() || !info[index].IsNumber()) return false;
-  double value = info[index].As<Napi::Number>().DoubleValue();
-  if (!(value >= min && value <= max) || value != static_cast<double>(static_cast<uint32_t>(value))) return false;
-  *out = static_cast<uint32_t>(value);
-  return true;
-}
-
-bool PowerOfTwo(uint32_t value) { return value != 0 && (value & (value - 1)) == 0; }
-
-bool SetIntOption(int fd, int level, int name, int value) {
-  return setsockopt(fd, level, name, &value, sizeof(value)) == 0;
-}
 
 struct FlagName {
   unsigned flag;
@@ -364,7 +318,7 @@ bool UringDriver::ProbeMultishot() {
 //   -> features() or an error object.
 Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (ring_ready_) return OpError(env, EALREADY, "io_uring_setup");
+  if (ring_ready_) return SyscallError(env, EALREADY, "io_uring_setup");
   uint32_t sq_entries = 0, cq_entries = 0, sq_idle_ms = 0, buffer_count = 0;
   if (info.Length() != 7 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsNumber() ||
       !info[6].IsNumber()) {
@@ -373,17 +327,17 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   }
   // Bounded sizes: the SQ must hold a whole transmit batch's worth of links in a few chunks, the CQ
   // absorbs bursts of receive completions between polls; io_uring itself caps the SQ at 32768.
-  if (!Uint32Arg(info, 0, 8, 4096, &sq_entries) || !PowerOfTwo(sq_entries)) {
-    return OpError(env, EINVAL, "io_uring_setup(sqEntries)", "sqEntries must be a power of two in 8..4096");
+  if (!Uint32Arg(info, 0, 8, 4096, &sq_entries) || !IsPowerOfTwo(sq_entries)) {
+    return SyscallError(env, EINVAL, "io_uring_setup(sqEntries)", "sqEntries must be a power of two in 8..4096");
   }
-  if (!Uint32Arg(info, 1, sq_entries, 65536, &cq_entries) || !PowerOfTwo(cq_entries)) {
-    return OpError(env, EINVAL, "io_uring_setup(cqEntries)", "cqEntries must be a power of two in sqEntries..65536");
+  if (!Uint32Arg(info, 1, sq_entries, 65536, &cq_entries) || !IsPowerOfTwo(cq_entries)) {
+    return SyscallError(env, EINVAL, "io_uring_setup(cqEntries)", "cqEntries must be a power of two in sqEntries..65536");
   }
   if (!Uint32Arg(info, 3, 0, 60000, &sq_idle_ms)) {
-    return OpError(env, EINVAL, "io_uring_setup(sqThreadIdleMs)", "sqThreadIdleMs must be an integer in 0..60000");
+    return SyscallError(env, EINVAL, "io_uring_setup(sqThreadIdleMs)", "sqThreadIdleMs must be an integer in 0..60000");
   }
-  if (!Uint32Arg(info, 6, 16, 32768, &buffer_count) || !PowerOfTwo(buffer_count)) {
-    return OpError(env, EINVAL, "io_uring_register_buf_ring(bufferCount)",
+  if (!Uint32Arg(info, 6, 16, 32768, &buffer_count) || !IsPowerOfTwo(buffer_count)) {
+    return SyscallError(env, EINVAL, "io_uring_register_buf_ring(bufferCount)",
                    "bufferCount must be a power of two in 16..32768");
   }
   const bool sqpoll = info[2].ToBoolean().Value();
@@ -392,7 +346,7 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
 
   const char* failed = "io_uring_setup";
   int result = SetupRing(sq_entries, cq_entries, sqpoll, sq_idle_ms, &failed);
-  if (result != 0) return OpError(env, -result, failed);
+  if (result != 0) return SyscallError(env, -result, failed);
   ring_ready_ = true;
   sqpoll_ = (setup_flags_ & IORING_SETUP_SQPOLL) != 0;
   sq_idle_ms_ = sqpoll_ ? sq_idle_ms : 0;
@@ -402,7 +356,7 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   io_uring_probe* probe = io_uring_get_probe_ring(&ring_);
   if (probe == nullptr) {
     Teardown();
-    return OpError(env, ENOSYS, "io_uring_register(PROBE)");
+    return SyscallError(env, ENOSYS, "io_uring_register(PROBE)");
   }
   sendmsg_supported_ = io_uring_opcode_supported(probe, IORING_OP_SENDMSG) != 0;
   recvmsg_supported_ = io_uring_opcode_supported(probe, IORING_OP_RECVMSG) != 0;
@@ -411,7 +365,7 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   io_uring_free_probe(probe);
   if (!sendmsg_supported_ || !recvmsg_supported_ || !cancel_supported_) {
     Teardown();
-    return OpError(env, ENOSYS, "io_uring_register(PROBE)", "the kernel's io_uring lacks SENDMSG, RECVMSG or ASYNC_CANCEL");
+    return SyscallError(env, ENOSYS, "io_uring_register(PROBE)", "the kernel's io_uring lacks SENDMSG, RECVMSG or ASYNC_CANCEL");
   }
   send_zc_ = want_zc && send_zc_supported_;
   if (want_zc && !send_zc_supported_) fallbacks_.push_back("SENDMSG_ZC missing: plain SENDMSG");
@@ -425,7 +379,7 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   if (memory == MAP_FAILED) {
     int error = errno;
     Teardown();
-    return OpError(env, error, "mmap(receive buffers)");
+    return SyscallError(env, error, "mmap(receive buffers)");
   }
   buffers_ = static_cast<uint8_t*>(memory);
   received_.resize(buffer_count_);
@@ -741,18 +695,18 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
                    "expects integers in range");
     return env.Undefined();
   }
-  if (!ring_ready_) return OpError(env, EBADF, "open", "the io_uring driver is not set up (or was disposed)");
-  if (group != 0 && (group >> 28) != 0xe) return OpError(env, EINVAL, "open(multicastGroupIp)");
-  if (Find(static_cast<int32_t>(id)) != nullptr) return OpError(env, EEXIST, "open");
-  if (endpoints_.size() >= kSocketsMax) return OpError(env, EMFILE, "open");
+  if (!ring_ready_) return SyscallError(env, EBADF, "open", "the io_uring driver is not set up (or was disposed)");
+  if (group != 0 && (group >> 28) != 0xe) return SyscallError(env, EINVAL, "open(multicastGroupIp)");
+  if (Find(static_cast<int32_t>(id)) != nullptr) return SyscallError(env, EEXIST, "open");
+  if (endpoints_.size() >= kSocketsMax) return SyscallError(env, EMFILE, "open");
   if (!multishot_ && free_bids_.size() < single_per_endpoint_) {
-    return OpError(env, ENOBUFS, "open(recvmsg buffers)", "every receive buffer is taken: raise bufferCount");
+    return SyscallError(env, ENOBUFS, "open(recvmsg buffers)", "every receive buffer is taken: raise bufferCount");
   }
   // A blocking socket: io_uring itself never blocks, but on an O_NONBLOCK socket a single-shot
   // recvmsg completes at once with EAGAIN instead of waiting in the kernel. Sends carry MSG_DONTWAIT
   // (REQ_F_NOWAIT), so a full socket buffer still completes them with EAGAIN.
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return OpError(env, errno, "socket");
+  if (fd < 0) return SyscallError(env, errno, "socket");
   // Each step: the option, and the name it fails under.
   const char* failed = nullptr;
   if (rcvbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(rcvbuf)) &&
@@ -796,7 +750,7 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   if (failed != nullptr) {
     int error = errno;
     close(fd);
-    return OpError(env, error, failed);
+    return SyscallError(env, error, failed);
   }
   int actual_rcvbuf = 0, actual_sndbuf = 0;
   socklen_t option_length = sizeof(int);
@@ -1004,7 +958,7 @@ Napi::Value UringDriver::Stats(const Napi::CallbackInfo& info) {
 Napi::Value UringDriver::LastError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (last_errno_ == 0) return env.Null();
-  Napi::Object result = OpError(env, last_errno_, last_op_);
+  Napi::Object result = SyscallError(env, last_errno_, last_op_);
   result.Set("endpointId", Napi::Number::New(env, last_endpoint_id_));
   return result;
 }
