@@ -26,7 +26,7 @@ import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { createUringDriver, UringDriver, UringUnavailableError, type UringDriverOptions } from "../../src/drivers/uringDriver.js";
 import { Prng } from "../../src/sim/prng.js";
-import { messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { freeUdpPort, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261125);
 const replay = `replay: PETREL_SEED=${SEED} npx vitest run test/drivers/uring.test.ts`;
@@ -63,7 +63,9 @@ interface StreamCase {
 }
 
 async function runStream(seed: number, c: StreamCase) {
-  const port = 20000 + new Prng(seed).fork("port").intBelow(20000);
+  // The kernel picks the port: a port derived from the seed could collide with another test file
+  // running in parallel (seen: EADDRINUSE against loopback.test.ts with the same seed).
+  const port = await freeUdpPort();
   const channel = c.channel?.(port) ?? `aeron:udp?endpoint=127.0.0.1:${port}|term-length=1m`;
   const prng = new Prng(seed);
   const publisherEngine = new Engine({ random: prng.fork("publisher") });
