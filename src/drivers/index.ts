@@ -23,3 +23,4 @@ export { acquirePetrelNode, PetrelNode, petrelNodeLayer, type PetrelNodeConfig, 
 export { AfPacketFramePort, createAfPacketDriver, FanoutMode, type AfPacketDriverOptions, type AfPacketPortOptions, type AfPacketStats } from "./afPacketDriver.js";
 export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js";
 export * as netstack from "./netstack/index.js";
+export { WorkerClient, WorkerPublication, WorkerSubscription, WorkerImage, type WorkerClientOptions, type WorkerCloseReport, type WorkerSubscriptionOptions } from "./worker/workerClient.js";

@@ -78,6 +78,11 @@ export interface EngineOptions {
   readonly resolveHost?: (name: string) => number;
   /** Images (sender sessions) this engine accepts at once; SETUPs beyond it are dropped and counted. */
   readonly maxImages?: number;
+  /**
+   * Allocate publications' and images' logs on SharedArrayBuffer (worker mode: the application
+   * appends and reads from another thread; see src/drivers/worker). Default false.
+   */
+  readonly sharedLogs?: boolean;
 }
 
 /** A socket the runtime must open for the engine. */
@@ -231,11 +236,14 @@ export class Engine implements FrameVisitor {
   private frameEndpoint: SendEndpoint | ReceiveEndpoint | undefined;
   private lastImage: PublicationImage | undefined;
 
+  private readonly sharedLogs: boolean;
+
   constructor(options: EngineOptions) {
     this.config = resolveEngineConfig(options.config ?? {});
     this.random = options.random;
     this.resolveHost = options.resolveHost;
     this.maxImages = options.maxImages ?? 1024;
+    this.sharedLogs = options.sharedLogs === true;
     this.lastNowNs = options.nowNs ?? 0;
   }
 
@@ -583,6 +591,7 @@ export class Engine implements FrameVisitor {
       config: this.config,
       counters: this.counters,
       nowNs,
+      sharedLog: this.sharedLogs,
     });
     let streamImages = endpoint.images.get(streamId);
     if (streamImages === undefined) {
@@ -832,6 +841,7 @@ export class Engine implements FrameVisitor {
       config: this.config,
       counters: this.counters,
       nowNs: this.lastNowNs,
+      sharedLog: this.sharedLogs,
     });
     endpoint.publications.push(network);
     this.publications.push(network);

@@ -109,6 +109,8 @@ export class NetworkPublication implements RetransmitSender {
   private cleanPosition: number;
   /** Position at which the publication was closed (end of stream), or -1. */
   endOfStreamPosition = -1;
+  /** External producer mode: the producer's committed position; -1 when this publication's own appender produces. */
+  private externalProducerPosition = -1;
 
   private hasStatusMessage = false;
   private connectedFlag = false;
@@ -151,6 +153,8 @@ export class NetworkPublication implements RetransmitSender {
     config: EngineConfig;
     counters: Counters;
     nowNs: number;
+    /** Allocate the log on a SharedArrayBuffer (worker mode: the application appends from another thread). */
+    sharedLog?: boolean;
   }) {
     const params = options.params;
     this.sessionId = options.sessionId;
@@ -167,7 +171,7 @@ export class NetworkPublication implements RetransmitSender {
     this.mtu = params.mtuBytes;
     this.termWindowLength = params.publicationTermWindowBytes;
     this.initialTermId = options.initialTermId | 0;
-    this.log = LogBuffers.allocate(this.termLength);
+    this.log = LogBuffers.allocate(this.termLength, options.sharedLog === true);
     this.appender = new ExclusiveLogAppender(this.log, {
       initialTermId: this.initialTermId,
       activeTermId: options.activeTermId,
@@ -199,7 +203,30 @@ export class NetworkPublication implements RetransmitSender {
 
   /** The position the next message will be appended at. */
   get position(): number {
-    return this.appender.position;
+    return this.producerPosition();
+  }
+
+  /**
+   * External producer mode (worker mode): another thread appends to this (shared) log with its own
+   * ExclusiveLogAppender, and the engine's host reports how far it has committed with
+   * setProducerPosition each duty cycle. The sender then sends up to that position instead of its
+   * own appender's; this publication's offer() must not be used.
+   */
+  useExternalProducer(): void {
+    if (this.externalProducerPosition < 0) this.externalProducerPosition = this.appender.position;
+  }
+
+  /** External producer mode: everything below `position` is committed in the log. Never goes back. */
+  setProducerPosition(position: number): void {
+    if (position > this.externalProducerPosition) this.externalProducerPosition = position;
+  }
+
+  get hasExternalProducer(): boolean {
+    return this.externalProducerPosition >= 0;
+  }
+
+  private producerPosition(): number {
+    return this.externalProducerPosition >= 0 ? this.externalProducerPosition : this.appender.position;
   }
 
   /** The limit offers may reach: sender position plus the term window while connected. */
@@ -241,7 +268,7 @@ export class NetworkPublication implements RetransmitSender {
   close(): void {
     if (this.state !== PublicationState.ACTIVE) return;
     this.state = PublicationState.DRAINING;
-    this.endOfStreamPosition = this.appender.position;
+    this.endOfStreamPosition = this.producerPosition();
   }
 
   // ---------------------------------------------------------------- network input
@@ -385,7 +412,7 @@ export class NetworkPublication implements RetransmitSender {
 
   /** The highest position the sender could send up to now: committed data within the limit. */
   private sendablePosition(): number {
-    const produced = this.appender.position;
+    const produced = this.producerPosition();
     return produced < this.senderLimit ? produced : this.senderLimit;
   }
 

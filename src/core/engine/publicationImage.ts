@@ -59,6 +59,8 @@ export interface PublicationImageOptions {
   readonly config: EngineConfig;
   readonly counters: Counters;
   readonly nowNs: number;
+  /** Allocate the log on a SharedArrayBuffer (worker mode: subscribers read it from another thread). */
+  readonly sharedLog?: boolean;
 }
 
 export class PublicationImage implements GapHandler, NakSink, ImageSource {
@@ -129,7 +131,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.reliable = o.reliable;
     this.congestionControl = o.congestionControl;
     this.nakTimer = new NakTimer(o.nakDelay);
-    this.log = LogBuffers.allocate(o.termLength);
+    this.log = LogBuffers.allocate(o.termLength, o.sharedLog === true);
     this.joinPosition = computePosition(o.activeTermId, o.termOffset, this.positionBitsToShift, this.initialTermId);
     this.rebuildPosition = this.joinPosition;
     this.hwmPosition = this.joinPosition;

@@ -1,0 +1,277 @@
+// Worker mode, the worker thread's side: an Engine (sharedLogs: true), the sockets driver and the
+// runtime agent, run in a loop that never needs the event loop (with a native driver). Each cycle:
+//   1. read the application's positions from shared memory: each publication's producer position
+//      (setProducerPosition: the sender sends up to it) and each image's subscriber position
+//      (Image.position: flow control and SMs follow it);
+//   2. EngineRuntime.doWork() (receive, timers, transmit);
+//   3. publish what the application reads: each publication's publisher limit and connected/closed
+//      flags, each image's end-of-stream position;
+//   4. control messages (receiveMessageOnPort) when the application has signalled one;
+//   5. idle: busy-spin for `spinCycles` empty cycles, then park in Atomics.wait on the doorbell
+//      with a timeout of min(next engine deadline, maxParkMs). An offer rings the doorbell, which
+//      wakes the worker at once; a datagram arriving while parked waits up to maxParkMs.
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
+import { Engine } from "../../core/engine/engine.js";
+import type { EngineConfig } from "../../core/config/engineConfig.js";
+import { NetworkPublication, PublicationState } from "../../core/engine/networkPublication.js";
+import type { Publication } from "../../core/engine/publication.js";
+import type { Image, Subscription } from "../../core/engine/subscription.js";
+import { Prng } from "../../sim/prng.js";
+import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../runtime.js";
+import { createSocketsDriver, type SocketsDriverOptions } from "../socketsDriver.js";
+import {
+  DOORBELL_PARKED,
+  DOORBELL_RING,
+  DOORBELL_TO_APP,
+  DOORBELL_TO_WORKER,
+  IMG_CLOSED,
+  IMG_CONTROL_WORDS,
+  IMG_EOS_POSITION,
+  IMG_SUBSCRIBER_POSITION,
+  PUB_CLOSED,
+  PUB_CONNECTED,
+  PUB_CONTROL_WORDS,
+  PUB_LIMIT,
+  PUB_PRODUCER_POSITION,
+  readPosition,
+  sharedInt32,
+  writePosition,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from "./shared.js";
+
+interface PublicationEntry {
+  readonly id: number;
+  readonly handle: Publication;
+  readonly network: NetworkPublication;
+  readonly control: Int32Array;
+  lastLimit: number;
+  lastConnected: number;
+}
+
+interface ImageEntry {
+  readonly image: Image;
+  readonly imageId: number;
+  readonly subscriptionId: number;
+  readonly control: Int32Array;
+  eosPublished: boolean;
+}
+
+class SeededDrop implements DatagramFilter {
+  private readonly prng: Prng;
+  constructor(seed: number, private readonly perMille: number) {
+    this.prng = new Prng(seed).fork("worker-drop");
+  }
+  drop(): boolean {
+    return this.prng.chance(this.perMille, 1000);
+  }
+}
+
+const init = workerData as WorkerInit;
+const { settings, port, doorbell, counters } = init;
+const engine = new Engine({ random: new Prng(settings.seed), config: (settings.config ?? {}) as Partial<EngineConfig>, sharedLogs: true });
+const dropPerMille = settings.receiveDropPerMille ?? 0;
+const runtime = new EngineRuntime(engine, createSocketsDriver((settings.driver ?? {}) as SocketsDriverOptions),
+  dropPerMille > 0 ? { receiveFilter: new SeededDrop(settings.seed + 1, dropPerMille) } : {});
+const spinCycles = settings.spinCycles ?? 2000;
+const maxParkMs = settings.maxParkMs ?? 1;
+
+const publications: PublicationEntry[] = [];
+const images: ImageEntry[] = [];
+const subscriptions = new Map<number, Subscription>();
+let nextImageId = 1;
+let running = true;
+let seenToWorker = 0;
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
+  Atomics.add(doorbell, DOORBELL_TO_APP, 1);
+}
+
+function onAvailableImage(subscriptionId: number, image: Image): void {
+  const memory = image.source.log.memory;
+  if (!(memory instanceof SharedArrayBuffer)) {
+    post({ type: "error", id: subscriptionId, message: `image of session ${image.sessionId} is not over shared memory (IPC images are not supported in worker mode)` });
+    return;
+  }
+  const control = sharedInt32(IMG_CONTROL_WORDS);
+  writePosition(control, IMG_SUBSCRIBER_POSITION, image.position);
+  const imageId = nextImageId++;
+  images.push({ image, imageId, subscriptionId, control, eosPublished: false });
+  post({
+    type: "imageAvailable", subscriptionId, imageId, sessionId: image.sessionId, streamId: image.streamId, log: memory, control,
+    termLength: image.source.termLength, initialTermId: image.source.initialTermId, joinPosition: image.position,
+  });
+}
+
+function onUnavailableImage(subscriptionId: number, image: Image): void {
+  const index = images.findIndex((entry) => entry.image === image);
+  if (index < 0) return;
+  const [entry] = images.splice(index, 1);
+  Atomics.store(entry!.control, IMG_CLOSED, 1);
+  post({ type: "imageUnavailable", subscriptionId, imageId: entry!.imageId });
+}
+
+function handle(message: ToWorker): void {
+  switch (message.op) {
+    case "addPublication": {
+      const handle = message.exclusive ? engine.addExclusivePublication(message.channel, message.streamId) : engine.addPublication(message.channel, message.streamId);
+      const network = handle.backend;
+      if (!(network instanceof NetworkPublication) || !(network.log.memory instanceof SharedArrayBuffer)) {
+        handle.close();
+        throw new Error(`${message.channel}: worker mode supports UDP publications only`);
+      }
+      network.useExternalProducer();
+      const control = sharedInt32(PUB_CONTROL_WORDS);
+      const appender = network.appender;
+      writePosition(control, PUB_PRODUCER_POSITION, appender.position);
+      writePosition(control, PUB_LIMIT, network.publisherLimit);
+      publications.push({ id: message.id, handle, network, control, lastLimit: network.publisherLimit, lastConnected: 0 });
+      post({
+        type: "publicationReady", id: message.id, log: network.log.memory, control, termLength: network.termLength,
+        initialTermId: network.initialTermId, activeTermId: appender.activeTermId, termOffset: appender.termOffset,
+        sessionId: network.sessionId, streamId: network.streamId, mtu: network.mtu,
+      });
+      return;
+    }
+    case "closePublication": {
+      const index = publications.findIndex((entry) => entry.id === message.id);
+      if (index < 0) return;
+      const [entry] = publications.splice(index, 1);
+      // The end of stream is the producer's final position: read it before closing.
+      entry!.network.setProducerPosition(readPosition(entry!.control, PUB_PRODUCER_POSITION));
+      Atomics.store(entry!.control, PUB_CLOSED, 1);
+      entry!.handle.close();
+      return;
+    }
+    case "addSubscription": {
+      const id = message.id;
+      const subscription = engine.addSubscription(message.channel, message.streamId, {
+        onAvailableImage: (image) => onAvailableImage(id, image),
+        onUnavailableImage: (image) => onUnavailableImage(id, image),
+      });
+      subscriptions.set(id, subscription);
+      post({ type: "subscriptionReady", id });
+      return;
+    }
+    case "closeSubscription": {
+      subscriptions.get(message.id)?.close();
+      subscriptions.delete(message.id);
+      return;
+    }
+    case "close":
+      running = false;
+      return;
+  }
+}
+
+function pollControl(): number {
+  const signalled = Atomics.load(doorbell, DOORBELL_TO_WORKER);
+  if (signalled === seenToWorker) return 0;
+  seenToWorker = signalled;
+  let work = 0;
+  for (let received = receiveMessageOnPort(port); received !== undefined; received = receiveMessageOnPort(port)) {
+    const message = received.message as ToWorker;
+    work++;
+    try {
+      handle(message);
+    } catch (error) {
+      post({ type: "error", id: "id" in message ? message.id : 0, message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    }
+  }
+  return work;
+}
+
+/** Shared memory in: producer and subscriber positions. Returns 1 when a producer moved. */
+function readShared(): number {
+  let work = 0;
+  for (let i = 0; i < publications.length; i++) {
+    const entry = publications[i]!;
+    const before = entry.network.position;
+    entry.network.setProducerPosition(readPosition(entry.control, PUB_PRODUCER_POSITION));
+    if (entry.network.position !== before) work = 1;
+  }
+  for (let i = 0; i < images.length; i++) {
+    const entry = images[i]!;
+    const position = readPosition(entry.control, IMG_SUBSCRIBER_POSITION);
+    if (position > entry.image.position) entry.image.position = position;
+  }
+  return work;
+}
+
+/** Shared memory out: publisher limits, connected/closed flags, end-of-stream positions. */
+function writeShared(): void {
+  for (let i = 0; i < publications.length; i++) {
+    const entry = publications[i]!;
+    const network = entry.network;
+    const limit = network.publisherLimit;
+    if (limit !== entry.lastLimit) {
+      entry.lastLimit = limit;
+      writePosition(entry.control, PUB_LIMIT, limit);
+    }
+    const connected = network.isConnected ? 1 : 0;
+    if (connected !== entry.lastConnected) {
+      entry.lastConnected = connected;
+      Atomics.store(entry.control, PUB_CONNECTED, connected);
+    }
+    if (network.state !== PublicationState.ACTIVE) Atomics.store(entry.control, PUB_CLOSED, 1);
+  }
+  for (let i = 0; i < images.length; i++) {
+    const entry = images[i]!;
+    const eos = entry.image.source.endOfStreamPosition;
+    if (!entry.eosPublished && eos >= 0) {
+      entry.eosPublished = true;
+      writePosition(entry.control, IMG_EOS_POSITION, eos + 1);
+    }
+  }
+}
+
+function park(seenRing: number): void {
+  Atomics.store(doorbell, DOORBELL_PARKED, 1);
+  const untilDeadlineMs = (engine.pollTimeout() - monotonicClockNs()) / 1e6;
+  const timeoutMs = Math.min(maxParkMs, untilDeadlineMs);
+  if (timeoutMs > 0.01) Atomics.wait(doorbell, DOORBELL_RING, seenRing, timeoutMs);
+  Atomics.store(doorbell, DOORBELL_PARKED, 0);
+}
+
+async function run(): Promise<void> {
+  await runtime.driver.ready();
+  const needsLoop = runtime.driver.needsEventLoop;
+  let idleCycles = 0;
+  let cycles = 0;
+  while (running) {
+    const seenRing = Atomics.load(doorbell, DOORBELL_RING);
+    let work = pollControl();
+    work += readShared();
+    work += runtime.doWork();
+    writeShared();
+    if ((++cycles & 1023) === 0) counters.set(engine.counters.values);
+    if (work > 0) {
+      idleCycles = 0;
+    } else if (++idleCycles > spinCycles) {
+      counters.set(engine.counters.values);
+      if (needsLoop) await new Promise((resolve) => setTimeout(resolve, 0));
+      else park(seenRing);
+    }
+    // node:dgram moves datagrams only while the event loop turns.
+    if (needsLoop && (cycles & 63) === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  readShared();
+  engine.close();
+  for (let k = 0; k < 4; k++) runtime.doWork();
+  counters.set(engine.counters.values);
+  const runtimeCounters = { ...runtime.counters };
+  await runtime.close();
+  post({ type: "closed", counters: engine.counters.snapshot(), runtime: runtimeCounters });
+  port.close();
+}
+
+run().catch((error: unknown) => {
+  try {
+    post({ type: "error", id: 0, message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    post({ type: "closed", counters: engine.counters.snapshot(), runtime: { ...runtime.counters } });
+  } finally {
+    port.close();
+  }
+});
