@@ -11,6 +11,7 @@
 // direction (PETREL_AFPACKET_MESSAGES overrides), 2x10^4 per multicast direction. Measured on 2
 // cores with other test suites running (load ~10): 47 s for the whole file (AF_PACKET -> sockets
 // 22 s + tshark, sockets -> AF_PACKET 10 s), inside the ~90 s budget.
+import { FULL_COUNTS, streamTimeoutMs } from "./streamSupport.js";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -115,7 +116,7 @@ async function stream(direction: "raw->kernel" | "kernel->raw", options: { count
   const kernelSide = { driver: "sockets" };
   const subIsRaw = direction === "kernel->raw";
   const endpoint = options.multicast ?? (subIsRaw ? rawIp : kernelIp);
-  const common = { endpoint, port: 40124, count: options.count, maxLength: 1376, seed: SEED, timeoutMs: 80_000 };
+  const common = { endpoint, port: 40124, count: options.count, maxLength: 1376, seed: SEED, timeoutMs: streamTimeoutMs(options.count, 120_000, 80_000) };
   const subArgs = { ...common, role: "subscriber", ...(subIsRaw ? rawSide : kernelSide),
     ...(options.multicast === undefined ? {} : { interfaceIp: subIsRaw ? rawIp : kernelIp }) };
   const pubArgs = { ...common, role: "publisher", ...(subIsRaw ? kernelSide : rawSide),
@@ -194,7 +195,8 @@ describe("AF_PACKET driver across a veth pair, against the kernel's sockets", ()
 
   run("multicast: Petrel on AF_PACKET publishes to a group the kernel side subscribes to, and the reverse", async () => {
     expect(missing).toBeUndefined();
-    const count = Math.min(MESSAGES, 20_000);
+    // 2x10^4 per direction, or the full count under PETREL_FULL_COUNTS=1 (CI).
+    const count = FULL_COUNTS ? MESSAGES : Math.min(MESSAGES, 20_000);
     const out = await stream("raw->kernel", { count, multicast: "239.214.0.1" });
     report("multicast AF_PACKET -> sockets", out);
     expect(out.subscriber["failures"]).toEqual([]);
@@ -203,7 +205,7 @@ describe("AF_PACKET driver across a veth pair, against the kernel's sockets", ()
     report("multicast sockets -> AF_PACKET", back);
     expect(back.subscriber["failures"]).toEqual([]);
     expect(back.subscriber["received"]).toBe(count);
-  }, 90_000);
+  }, FULL_COUNTS ? 300_000 : 90_000);
 
   run("without CAP_NET_RAW the driver fails with a typed EPERM", () => {
     expect(missing).toBeUndefined();

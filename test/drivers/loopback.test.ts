@@ -11,7 +11,7 @@ import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { EngineRuntime } from "../../src/drivers/runtime.js";
 import type { DriverOptions } from "../../src/drivers/driver.js";
 import { Prng } from "../../src/sim/prng.js";
-import { freeUdpPort, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { freeUdpPort, streamCount, streamTimeoutMs, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261124);
 const replay = `replay: PETREL_SEED=${SEED} npx vitest run test/drivers/loopback.test.ts`;
@@ -161,13 +161,14 @@ describe("loopback stream over the sockets driver", () => {
     }
   });
 
-  it("delivers 10^5 messages over UDP multicast on the loopback interface (group join, shared port)", async () => {
-    const count = 100_000;
+  const multicastCount = streamCount(100_000);
+  it(`delivers ${multicastCount} messages over UDP multicast on the loopback interface (group join, shared port)`, async () => {
+    const count = multicastCount;
     const r = await runLoopbackStream(SEED + 4, {
       count,
       lossPerMille: 20,
       driver: { prefer: "auto" },
-      wallMs: 60_000,
+      wallMs: streamTimeoutMs(count, 300_000),
       channel: (port) => `aeron:udp?endpoint=239.255.90.1:${port}|interface=127.0.0.1|term-length=1m`,
     });
     expect(r.checker.failures, replay).toEqual([]);

@@ -4,6 +4,7 @@
 // received datagrams dropped by a seeded filter, 10^5 mixed-size messages arrive complete and in
 // order and the counters show NAKs and retransmits. Addresses (10.x) live only inside the test's own
 // namespaces. Needs root and iproute2: skipped with a message otherwise, but a failure under CI=true.
+import { streamCount, streamTimeoutMs } from "./streamSupport.js";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -91,9 +92,10 @@ async function nextJson(peer: Peer): Promise<Record<string, unknown>> {
 }
 
 describe("sockets driver across a veth pair between two network namespaces", () => {
-  it.skipIf(missing !== undefined && !ci)("delivers 10^5 mixed-size messages with 5% loss, subscriber and publisher in separate namespaces", async () => {
+  const count = streamCount(100_000);
+  it.skipIf(missing !== undefined && !ci)(`delivers ${count} mixed-size messages with 5% loss, subscriber and publisher in separate namespaces`, async () => {
     expect(missing, "CI=true: this test must run (root and iproute2 are required)").toBeUndefined();
-    const common = { ip: subIp, port: 40123, count: 100_000, seed: SEED, lossPerMille: 50, timeoutMs: 60_000 };
+    const common = { ip: subIp, port: 40123, count, seed: SEED, lossPerMille: 50, timeoutMs: streamTimeoutMs(count, 300_000) };
     const subscriber = startPeer(nsSub, { ...common, role: "subscriber" });
     expect((await nextJson(subscriber))["ready"]).toBe(true);
     const publisher = startPeer(nsPub, { ...common, role: "publisher" });
@@ -103,7 +105,7 @@ describe("sockets driver across a veth pair between two network namespaces", () 
     const pub = await nextJson(publisher);
     console.log(`veth ${nsPub} -> ${nsSub}: subscriber ${JSON.stringify(result)}; publisher ${JSON.stringify(pub)}`);
     expect(result["failures"], `replay: PETREL_SEED=${SEED}`).toEqual([]);
-    expect(result["received"]).toBe(100_000);
+    expect(result["received"]).toBe(count);
     const subCounters = result["counters"] as Record<string, number>;
     const pubCounters = pub["counters"] as Record<string, number>;
     expect(subCounters["naksSent"]).toBeGreaterThan(0);

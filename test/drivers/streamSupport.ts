@@ -139,3 +139,19 @@ export async function freeUdpPort(): Promise<number> {
   await new Promise<void>((resolve) => socket.close(resolve));
   return port;
 }
+
+/**
+ * Message counts for the real-network streams: the issues ask for 10^6 messages per stream;
+ * PETREL_FULL_COUNTS=1 (set by CI for one of its passes) runs that many, other runs use `reduced`
+ * so that the ASan pass and local runs stay quick. `timeoutMs` scales with the count.
+ */
+export const FULL_COUNTS = process.env["PETREL_FULL_COUNTS"] === "1";
+
+export function streamCount(reduced: number): number {
+  return FULL_COUNTS ? 1_000_000 : reduced;
+}
+
+/** A wall-clock budget for a stream of `count` messages: `perMillionMs` per 10^6, at least `minimumMs`. */
+export function streamTimeoutMs(count: number, perMillionMs: number, minimumMs = 60_000): number {
+  return Math.max(minimumMs, Math.ceil((count / 1_000_000) * perMillionMs));
+}

@@ -26,7 +26,7 @@ import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { createUringDriver, UringDriver, UringUnavailableError, type UringDriverOptions } from "../../src/drivers/uringDriver.js";
 import { Prng } from "../../src/sim/prng.js";
-import { freeUdpPort, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { freeUdpPort, streamCount, streamTimeoutMs, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261125);
 const replay = `replay: PETREL_SEED=${SEED} npx vitest run test/drivers/uring.test.ts`;
@@ -131,9 +131,10 @@ describe("loopback streams over the io_uring driver", () => {
     expect(r.subDriver.stats().datagramsReceived).toBeGreaterThan(count / 10);
   });
 
-  run("delivers 10^5 messages with 5% loss with an SQPOLL ring (sq_thread_idle 10 ms)", async () => {
-    const count = 100_000;
-    const r = await runStream(SEED + 1, { count, lossPerMille: 50, uring: { sqpoll: true, sqThreadIdleMs: 10 }, wallMs: 60_000 });
+  const sqpollCount = streamCount(100_000);
+  run(`delivers ${sqpollCount} messages with 5% loss with an SQPOLL ring (sq_thread_idle 10 ms)`, async () => {
+    const count = sqpollCount;
+    const r = await runStream(SEED + 1, { count, lossPerMille: 50, uring: { sqpoll: true, sqThreadIdleMs: 10 }, wallMs: streamTimeoutMs(count, 400_000) });
     expectRepairedStream(r, count);
     expect(r.pubDriver.features().sqpoll).toBe(true);
     expect(r.pubDriver.features().setupFlags).toContain("SQPOLL");

@@ -7,6 +7,7 @@
 // NAKs and retransmits: 10^5 without SQPOLL, 5x10^4 with it (an SQ thread per process beside two busy
 // processes on two cores is slow, see uring.test.ts). Needs root, iproute2 and an addon built with
 // liburing: skipped with a message otherwise, but a failure under CI=true.
+import { streamCount, streamTimeoutMs } from "./streamSupport.js";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
@@ -99,13 +100,13 @@ async function nextJson(peer: Peer): Promise<Record<string, unknown>> {
 
 describe("io_uring driver across a veth pair between two network namespaces", () => {
   const cases = [
-    { name: "multishot recvmsg + DEFER_TASKRUN", env: { PETREL_DRIVER: "io_uring" }, port: 40125, count: 100_000 },
-    { name: "SQPOLL", env: { PETREL_DRIVER: "io_uring", PETREL_URING_SQPOLL: "1", PETREL_URING_SQ_IDLE_MS: "10" }, port: 40127, count: 30_000 },
+    { name: "multishot recvmsg + DEFER_TASKRUN", env: { PETREL_DRIVER: "io_uring" }, port: 40125, count: streamCount(100_000) },
+    { name: "SQPOLL", env: { PETREL_DRIVER: "io_uring", PETREL_URING_SQPOLL: "1", PETREL_URING_SQ_IDLE_MS: "10" }, port: 40127, count: streamCount(30_000) },
   ];
   for (const c of cases) {
     it.skipIf(missing !== undefined && !ci)(`delivers ${c.count} mixed-size messages with 5% loss, publisher and subscriber in separate namespaces (${c.name})`, async () => {
       expect(missing, "CI=true: this test must run (root, iproute2 and liburing are required)").toBeUndefined();
-      const common = { ip: subIp, port: c.port, count: c.count, seed: SEED, lossPerMille: 50, timeoutMs: 90_000 };
+      const common = { ip: subIp, port: c.port, count: c.count, seed: SEED, lossPerMille: 50, timeoutMs: streamTimeoutMs(c.count, 500_000, 90_000) };
       const subscriber = startPeer(nsSub, { ...common, role: "subscriber" }, c.env);
       const ready = await nextJson(subscriber);
       expect(ready["ready"]).toBe(true);

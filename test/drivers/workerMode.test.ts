@@ -19,7 +19,7 @@ import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { WorkerClient, type WorkerPublication, type WorkerSubscription } from "../../src/drivers/worker/workerClient.js";
 import { Prng } from "../../src/sim/prng.js";
-import { fillMessage, freeUdpPort, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { fillMessage, freeUdpPort, streamCount, streamTimeoutMs, messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261124);
 const replay = `replay: PETREL_SEED=${SEED} npx vitest run test/drivers/workerMode.test.ts`;
@@ -113,8 +113,9 @@ function drainWorker(subscription: WorkerSubscription, checker: StreamChecker): 
 }
 
 describe("worker mode: engine and driver in a worker thread, the application on shared logs", () => {
-  it("streams 10^5 mixed-size messages worker-mode to worker-mode with 5% loss; NAKs and retransmits repair it", async () => {
-    const count = 100_000;
+  const workerCount = streamCount(100_000);
+  it(`streams ${workerCount} mixed-size messages worker-mode to worker-mode with 5% loss; NAKs and retransmits repair it`, async () => {
+    const count = workerCount;
     const port = await freeUdpPort();
     const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=1m`;
     const subscriberClient = startClient(SEED, 50);
@@ -128,7 +129,7 @@ describe("worker mode: engine and driver in a worker thread, the application on 
       offer: (sent) => offerWorker(publication, lengths, sent, count, scratch, 256),
       drain: () => drainWorker(subscription, checker),
       turn: () => undefined,
-    }, 60_000);
+    }, streamTimeoutMs(count, 400_000));
     expect(checker.failures, replay).toEqual([]);
     expect(checker.received, replay).toBe(count);
     expect(subscription.images.length).toBe(1);
@@ -138,7 +139,7 @@ describe("worker mode: engine and driver in a worker thread, the application on 
     subscription.close();
     const pubReport = await publisherClient.close();
     const subReport = await subscriberClient.close();
-    console.log(`worker->worker: 10^5 messages in ${elapsedMs.toFixed(0)} ms; publisher ${JSON.stringify(pick(pubReport.counters))} ` +
+    console.log(`worker->worker: ${count} messages in ${elapsedMs.toFixed(0)} ms; publisher ${JSON.stringify(pick(pubReport.counters))} ` +
       `runtime ${JSON.stringify(pubReport.runtime)}; subscriber ${JSON.stringify(pick(subReport.counters))} runtime ${JSON.stringify(subReport.runtime)}`);
     expect(subReport.counters["naks sent"]).toBeGreaterThan(0);
     expect(pubReport.counters["naks received"]).toBeGreaterThan(0);
