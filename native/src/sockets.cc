@@ -14,6 +14,7 @@
 // TypeScript side turns into a DriverError.
 #include "sockets.h"
 #include "napiCommon.h"
+#include "udpSocket.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -163,102 +164,22 @@ void SocketsDriver::Record(int error, const char* syscall, int32_t endpoint_id) 
 //   -> {port, ip, gro, gso, rcvbufBytes, sndbufBytes} or an error object.
 Napi::Value SocketsDriver::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t id = 0, ip = 0, port = 0, rcvbuf = 0, sndbuf = 0, ttl = 0, group = 0, interface_ip = 0;
-  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id) || !Uint32Arg(info, 1, 0, 0xffffffffu, &ip) ||
-      !Uint32Arg(info, 2, 0, 65535, &port) || !Uint32Arg(info, 3, 0, 0x7fffffff, &rcvbuf) ||
-      !Uint32Arg(info, 4, 0, 0x7fffffff, &sndbuf) || !Uint32Arg(info, 5, 0, 255, &ttl) ||
-      !Uint32Arg(info, 6, 0, 0xffffffffu, &group) || !Uint32Arg(info, 7, 0, 0xffffffffu, &interface_ip)) {
-    ThrowType(env, "open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl, multicastGroupIp, interfaceIp) "
-                   "expects integers in range");
-    return env.Undefined();
-  }
-  if (group != 0 && (group >> 28) != 0xe) return SyscallError(env, EINVAL, "open(multicastGroupIp)");
+  uint32_t id = 0;
+  UdpSocketOptions options;
+  if (!OpenArgs(info, &id, &options)) return env.Undefined();
+  if (options.group != 0 && (options.group >> 28) != 0xe) return SyscallError(env, EINVAL, "open(multicastGroupIp)");
   if (Find(static_cast<int32_t>(id)) != nullptr) return SyscallError(env, EEXIST, "open");
   if (endpoints_.size() >= kSocketsMax) return SyscallError(env, EMFILE, "open");
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return SyscallError(env, errno, "socket");
-  // Buffer sizes: the *FORCE variants pass the rmem_max/wmem_max limits and need CAP_NET_ADMIN;
-  // without it, fall back to the plain option (which the kernel silently caps).
-  if (rcvbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(rcvbuf)) &&
-      !SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(rcvbuf))) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "setsockopt(SO_RCVBUF)");
-  }
-  if (sndbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sndbuf)) &&
-      !SetIntOption(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(sndbuf))) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "setsockopt(SO_SNDBUF)");
-  }
-  if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl))) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "setsockopt(IP_TTL)");
-  }
-  // Multicast: every member on this host binds the same port, so the port must be shareable; the
-  // interface and TTL also apply to datagrams this socket sends to a group.
-  if (group != 0 && !SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "setsockopt(SO_REUSEADDR)");
-  }
-  if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_MULTICAST_TTL, static_cast<int>(ttl))) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "setsockopt(IP_MULTICAST_TTL)");
-  }
-  if (interface_ip != 0) {
-    in_addr interface_address{};
-    interface_address.s_addr = htonl(interface_ip);
-    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &interface_address, sizeof(interface_address)) != 0) {
-      int error = errno;
-      close(fd);
-      return SyscallError(env, error, "setsockopt(IP_MULTICAST_IF)");
-    }
-  }
-  // A multicast socket binds the group address itself (Linux delivers a group's datagrams only to
-  // sockets bound to the group or to the wildcard); the interface is chosen by IP_ADD_MEMBERSHIP.
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(group != 0 ? group : ip);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "bind");
-  }
-  socklen_t length = sizeof(address);
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, "getsockname");
-  }
-  if (group != 0) {
-    ip_mreq membership{};
-    membership.imr_multiaddr.s_addr = htonl(group);
-    membership.imr_interface.s_addr = htonl(interface_ip);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof(membership)) != 0) {
-      int error = errno;
-      close(fd);
-      return SyscallError(env, error, "setsockopt(IP_ADD_MEMBERSHIP)");
-    }
-  }
+  options.nonblocking = true;
+  const UdpSocket socket = OpenUdpSocket(options);
+  if (socket.fd < 0) return SyscallError(env, socket.error, socket.failed);
   // GRO is best effort: a kernel without it (ENOPROTOOPT) simply delivers one datagram per read.
-  bool gro = use_gro_ && SetIntOption(fd, SOL_UDP, UDP_GRO, 1);
-  int actual_rcvbuf = 0, actual_sndbuf = 0;
-  socklen_t option_length = sizeof(int);
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual_rcvbuf, &option_length) != 0) actual_rcvbuf = -1;
-  option_length = sizeof(int);
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual_sndbuf, &option_length) != 0) actual_sndbuf = -1;
-  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), fd, gro, use_gso_});
+  bool gro = use_gro_ && SetIntOption(socket.fd, SOL_UDP, UDP_GRO, 1);
+  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), socket.fd, gro, use_gso_});
   Napi::Object result = Napi::Object::New(env);
-  result.Set("port", Napi::Number::New(env, ntohs(address.sin_port)));
-  result.Set("ip", Napi::Number::New(env, ntohl(address.sin_addr.s_addr)));
+  SetOpenResult(result, socket);
   result.Set("gro", Napi::Boolean::New(env, gro));
   result.Set("gso", Napi::Boolean::New(env, use_gso_));
-  result.Set("rcvbufBytes", Napi::Number::New(env, actual_rcvbuf));
-  result.Set("sndbufBytes", Napi::Number::New(env, actual_sndbuf));
   return result;
 }
 

@@ -25,6 +25,7 @@
 // syscall = the io_uring operation) that the TypeScript side turns into a DriverError.
 #include "uring.h"
 #include "napiCommon.h"
+#include "udpSocket.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -682,21 +683,15 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
 }
 
 // open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl, multicastGroupIp, interfaceIp)
-//   -> {port, ip, gro, gso, rcvbufBytes, sndbufBytes} or an error object. The socket is set up as
-// the sockets driver sets up its own (same options, same order) and then handed to the ring.
+//   -> {port, ip, gro, gso, rcvbufBytes, sndbufBytes} or an error object. The socket is opened by
+// OpenUdpSocket (udpSocket.h), as the sockets driver opens its own, then handed to the ring.
 Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t id = 0, ip = 0, port = 0, rcvbuf = 0, sndbuf = 0, ttl = 0, group = 0, interface_ip = 0;
-  if (!Uint32Arg(info, 0, 0, 0x7fffffff, &id) || !Uint32Arg(info, 1, 0, 0xffffffffu, &ip) ||
-      !Uint32Arg(info, 2, 0, 65535, &port) || !Uint32Arg(info, 3, 0, 0x7fffffff, &rcvbuf) ||
-      !Uint32Arg(info, 4, 0, 0x7fffffff, &sndbuf) || !Uint32Arg(info, 5, 0, 255, &ttl) ||
-      !Uint32Arg(info, 6, 0, 0xffffffffu, &group) || !Uint32Arg(info, 7, 0, 0xffffffffu, &interface_ip)) {
-    ThrowType(env, "open(endpointId, bindIp, bindPort, rcvbufBytes, sndbufBytes, ttl, multicastGroupIp, interfaceIp) "
-                   "expects integers in range");
-    return env.Undefined();
-  }
+  uint32_t id = 0;
+  UdpSocketOptions options;
+  if (!OpenArgs(info, &id, &options)) return env.Undefined();
   if (!ring_ready_) return SyscallError(env, EBADF, "open", "the io_uring driver is not set up (or was disposed)");
-  if (group != 0 && (group >> 28) != 0xe) return SyscallError(env, EINVAL, "open(multicastGroupIp)");
+  if (options.group != 0 && (options.group >> 28) != 0xe) return SyscallError(env, EINVAL, "open(multicastGroupIp)");
   if (Find(static_cast<int32_t>(id)) != nullptr) return SyscallError(env, EEXIST, "open");
   if (endpoints_.size() >= kSocketsMax) return SyscallError(env, EMFILE, "open");
   if (!multishot_ && free_bids_.size() < single_per_endpoint_) {
@@ -705,59 +700,10 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   // A blocking socket: io_uring itself never blocks, but on an O_NONBLOCK socket a single-shot
   // recvmsg completes at once with EAGAIN instead of waiting in the kernel. Sends carry MSG_DONTWAIT
   // (REQ_F_NOWAIT), so a full socket buffer still completes them with EAGAIN.
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return SyscallError(env, errno, "socket");
-  // Each step: the option, and the name it fails under.
-  const char* failed = nullptr;
-  if (rcvbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_RCVBUFFORCE, static_cast<int>(rcvbuf)) &&
-      !SetIntOption(fd, SOL_SOCKET, SO_RCVBUF, static_cast<int>(rcvbuf))) {
-    failed = "setsockopt(SO_RCVBUF)";
-  } else if (sndbuf > 0 && !SetIntOption(fd, SOL_SOCKET, SO_SNDBUFFORCE, static_cast<int>(sndbuf)) &&
-             !SetIntOption(fd, SOL_SOCKET, SO_SNDBUF, static_cast<int>(sndbuf))) {
-    failed = "setsockopt(SO_SNDBUF)";
-  } else if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_TTL, static_cast<int>(ttl))) {
-    failed = "setsockopt(IP_TTL)";
-  } else if (group != 0 && !SetIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)) {
-    failed = "setsockopt(SO_REUSEADDR)";
-  } else if (ttl > 0 && !SetIntOption(fd, IPPROTO_IP, IP_MULTICAST_TTL, static_cast<int>(ttl))) {
-    failed = "setsockopt(IP_MULTICAST_TTL)";
-  }
-  if (failed == nullptr && interface_ip != 0) {
-    in_addr interface_address{};
-    interface_address.s_addr = htonl(interface_ip);
-    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &interface_address, sizeof(interface_address)) != 0) {
-      failed = "setsockopt(IP_MULTICAST_IF)";
-    }
-  }
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  // A multicast member binds the group itself; the interface is chosen by IP_ADD_MEMBERSHIP.
-  address.sin_addr.s_addr = htonl(group != 0 ? group : ip);
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  socklen_t length = sizeof(address);
-  if (failed == nullptr && bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) failed = "bind";
-  if (failed == nullptr && getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    failed = "getsockname";
-  }
-  if (failed == nullptr && group != 0) {
-    ip_mreq membership{};
-    membership.imr_multiaddr.s_addr = htonl(group);
-    membership.imr_interface.s_addr = htonl(interface_ip);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof(membership)) != 0) {
-      failed = "setsockopt(IP_ADD_MEMBERSHIP)";
-    }
-  }
-  if (failed != nullptr) {
-    int error = errno;
-    close(fd);
-    return SyscallError(env, error, failed);
-  }
-  int actual_rcvbuf = 0, actual_sndbuf = 0;
-  socklen_t option_length = sizeof(int);
-  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &actual_rcvbuf, &option_length) != 0) actual_rcvbuf = -1;
-  option_length = sizeof(int);
-  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &actual_sndbuf, &option_length) != 0) actual_sndbuf = -1;
-  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), fd, false});
+  options.nonblocking = false;
+  const UdpSocket socket = OpenUdpSocket(options);
+  if (socket.fd < 0) return SyscallError(env, socket.error, socket.failed);
+  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), socket.fd, false});
   last_found_ = 0;
   Endpoint& endpoint = endpoints_.back();
   if (multishot_) {
@@ -774,12 +720,9 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   }
   io_uring_submit(&ring_);
   Napi::Object result = Napi::Object::New(env);
-  result.Set("port", Napi::Number::New(env, ntohs(address.sin_port)));
-  result.Set("ip", Napi::Number::New(env, ntohl(address.sin_addr.s_addr)));
+  SetOpenResult(result, socket);
   result.Set("gro", Napi::Boolean::New(env, false));
   result.Set("gso", Napi::Boolean::New(env, false));
-  result.Set("rcvbufBytes", Napi::Number::New(env, actual_rcvbuf));
-  result.Set("sndbufBytes", Napi::Number::New(env, actual_sndbuf));
   return result;
 }
 
