@@ -102,13 +102,7 @@ SocketsDriver::SocketsDriver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
     ThrowType(env, "SocketsDriver expects 16 arguments (two batches, two flags)");
     return;
   }
-  if (!Uint32Arg(info, 5, 1, 4096, &tx_.capacity) || !Uint32Arg(info, 6, 64, 65536, &tx_.slot_length) ||
-      !Uint32Arg(info, 12, 1, 4096, &rx_.capacity) || !Uint32Arg(info, 13, 64, 65536, &rx_.slot_length)) {
-    Napi::RangeError::New(env, "SocketsDriver: capacity must be 1..4096 and slot length 64..65536")
-        .ThrowAsJavaScriptException();
-    return;
-  }
-  if (!Batch(info, 0, &tx_) || !Batch(info, 7, &rx_)) return;
+  if (!ReadBatchView(info, 0, &tx_, "SocketsDriver") || !ReadBatchView(info, 7, &rx_, "SocketsDriver")) return;
   use_gso_ = info[14].ToBoolean().Value();
   use_gro_ = info[15].ToBoolean().Value();
   staging_.resize(use_gro_ ? static_cast<size_t>(kStagingMessages) * kStagingBytes : 0);
@@ -121,25 +115,6 @@ SocketsDriver::~SocketsDriver() {
   for (const Endpoint& endpoint : endpoints_) {
     if (endpoint.fd >= 0) close(endpoint.fd);
   }
-}
-
-bool SocketsDriver::Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch) {
-  const size_t capacity = batch->capacity;
-  batch->bytes = TypedArrayArg<uint8_t>(info, first, napi_uint8_array, capacity * batch->slot_length,
-                                        "batch bytes must be a Uint8Array of capacity * slotLength", &batch->keep[0]);
-  if (batch->bytes == nullptr) return false;
-  batch->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array",
-                                          &batch->keep[1]);
-  if (batch->lengths == nullptr) return false;
-  batch->ips = TypedArrayArg<uint32_t>(info, first + 2, napi_uint32_array, capacity, "ips must be a Uint32Array",
-                                       &batch->keep[2]);
-  if (batch->ips == nullptr) return false;
-  batch->ports = TypedArrayArg<uint16_t>(info, first + 3, napi_uint16_array, capacity, "ports must be a Uint16Array",
-                                         &batch->keep[3]);
-  if (batch->ports == nullptr) return false;
-  batch->endpoint_ids = TypedArrayArg<int32_t>(info, first + 4, napi_int32_array, capacity,
-                                               "endpointIds must be an Int32Array", &batch->keep[4]);
-  return batch->endpoint_ids != nullptr;
 }
 
 SocketsDriver::Endpoint* SocketsDriver::Find(int32_t id) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <napi.h>
+
+#include "batchView.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -23,16 +25,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   static constexpr uint32_t kIovs = 4096;
 
   // One batch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
-  struct BatchView {
-    uint32_t capacity = 0;
-    uint32_t slot_length = 0;
-    uint8_t* bytes = nullptr;
-    int32_t* lengths = nullptr;
-    uint32_t* ips = nullptr;
-    uint16_t* ports = nullptr;
-    int32_t* endpoint_ids = nullptr;
-    Napi::ObjectReference keep[5];
-  };
+  using BatchView = native::BatchView;
   struct Endpoint {
     int32_t id;
     int fd;
@@ -67,7 +60,6 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   Napi::Value LastError(const Napi::CallbackInfo& info);
   Napi::Value Wait(const Napi::CallbackInfo& info);
 
-  bool Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch);
   Endpoint* Find(int32_t id);
   void Record(int error, const char* syscall, int32_t endpoint_id);
   uint32_t BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out);

@@ -4,6 +4,8 @@
 
 #include <liburing.h>
 #include <napi.h>
+
+#include "batchView.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -21,16 +23,7 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
 
  private:
   // One batch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
-  struct BatchView {
-    uint32_t capacity = 0;
-    uint32_t slot_length = 0;
-    uint8_t* bytes = nullptr;
-    int32_t* lengths = nullptr;
-    uint32_t* ips = nullptr;
-    uint16_t* ports = nullptr;
-    int32_t* endpoint_ids = nullptr;
-    Napi::ObjectReference keep[5];
-  };
+  using BatchView = native::BatchView;
   struct Endpoint {
     int32_t id;
     int fd;
@@ -64,7 +57,6 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   Napi::Value LastError(const Napi::CallbackInfo& info);
   Napi::Value Features(const Napi::CallbackInfo& info);
 
-  bool Batch(const Napi::CallbackInfo& info, size_t first, BatchView* batch);
   Endpoint* Find(int32_t id);
   void Record(int error, const char* op, int32_t endpoint_id);
   int SetupRing(uint32_t sq_entries, uint32_t cq_entries, bool sqpoll, uint32_t sq_idle_ms, const char** failed);

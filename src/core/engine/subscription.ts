@@ -19,7 +19,7 @@ export interface SubscriptionOptions {
 }
 
 /** Forwards fragments to the handler given to the current poll(); one per subscription, no closure per poll. */
-class HandlerAdapter implements FragmentHandler {
+export class HandlerAdapter implements FragmentHandler {
   handler: MessageHandler | undefined;
 
   onFragment(buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void {

@@ -13,8 +13,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkOfferArguments, BACK_PRESSURED, CLOSED, NOT_CONNECTED } from "../../core/engine/networkPublication.js";
 import { COUNTER_NAMES, type CounterId } from "../../core/engine/counters.js";
-import type { MessageHandler } from "../../core/engine/subscription.js";
-import type { FragmentHeader } from "../../core/logbuffer/fragmentHeader.js";
+import { HandlerAdapter, type MessageHandler } from "../../core/engine/subscription.js";
 import {
   ExclusiveLogAppender,
   FragmentAssembler,
@@ -333,13 +332,6 @@ export class WorkerPublication {
 export interface WorkerSubscriptionOptions {
   readonly onAvailableImage?: (image: WorkerImage) => void;
   readonly onUnavailableImage?: (image: WorkerImage) => void;
-}
-
-class HandlerAdapter implements FragmentHandler {
-  handler: MessageHandler | undefined;
-  onFragment(buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void {
-    this.handler!(buffer, offset, length, header);
-  }
 }
 
 /** One publication session as this application thread reads it from the shared image log. */
