@@ -12,7 +12,7 @@
 // offloads the checksum (CHECKSUM_PARTIAL) and the device that would finish it is the loopback, so
 // the field holds only the folded, uncomplemented sum of the pseudo-header. verifyUdpChecksum
 // tells this case (PARTIAL) apart from a true checksum (VALID), an absent one (0, ABSENT; legal
-// for UDP over IPv4) and a wrong one (INVALID). Every packet in shared/captures is PARTIAL.
+// for UDP over IPv4) and a wrong one (INVALID). Every packet in the reference captures (test/fixtures) is PARTIAL.
 
 export const ETHERNET_HEADER_LENGTH = 14;
 export const ETHERNET_VLAN_TAG_LENGTH = 4;

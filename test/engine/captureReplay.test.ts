@@ -36,7 +36,7 @@ import { PacketStatus, UdpPacketInfo, parseLinkIpv4Udp } from "../../src/net/eth
 import { openPcapFile } from "../../src/net/pcapFile.js";
 import { Prng } from "../../src/sim/prng.js";
 
-const CAPTURE = join(import.meta.dirname, "..", "..", "..", "shared", "captures", "aeron-unicast-loss.pcap");
+const CAPTURE = join(import.meta.dirname, "..", "fixtures", "aeron-unicast-loss.pcap");
 const RECEIVER_PORT = 20121;
 const CHANNEL = "aeron:udp?endpoint=127.0.0.1:20121";
 const STREAMS = [1001, 1002, 1003] as const;

@@ -1,7 +1,7 @@
 // Goal: Ethernet/IPv4/UDP headers built by Petrel parse back to what was put in and carry valid
 // checksums (property test over addresses, ports, TTL and payloads); the parser classifies
 // malformed and unsupported packets (fragments, options, VLAN, wrong protocol) without throwing;
-// and the checksums of every packet in shared/captures verify: IPv4 header checksums are valid,
+// and the checksums of every packet in test/fixtures (copies of the reference captures) verify: IPv4 header checksums are valid,
 // and UDP checksums are "partial" (loopback checksum offload left the pseudo-header sum in the
 // field), which verifyUdpChecksum recognises rather than calling them invalid.
 import { fc, test } from "@fast-check/vitest";

@@ -20,7 +20,7 @@ import {
 } from "../../src/net/pcap.js";
 import { createPcapWriter, openPcapFile, writePcapFile } from "../../src/net/pcapFile.js";
 
-const capturesDirectory = join(import.meta.dirname, "..", "..", "..", "shared", "captures");
+const capturesDirectory = join(import.meta.dirname, "..", "fixtures");
 
 interface Rec {
   seconds: number;

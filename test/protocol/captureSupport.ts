@@ -1,4 +1,4 @@
-// Test support: loads the reference captures in shared/captures into UDP payloads, and re-encodes
+// Test support: loads the reference captures in test/fixtures (copies of the reference captures) into UDP payloads, and re-encodes
 // a datagram frame by frame from decoded fields (encoders only, never a copy of the frame bytes).
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ import {
 import { openPcapFile } from "../../src/net/pcapFile.js";
 import { PacketStatus, UdpPacketInfo, parseLinkIpv4Udp } from "../../src/net/ethernetIpv4Udp.js";
 
-export const capturesDirectory = join(import.meta.dirname, "..", "..", "..", "shared", "captures");
+export const capturesDirectory = join(import.meta.dirname, "..", "fixtures");
 
 export interface CapturedDatagram {
   readonly file: string;

@@ -1,4 +1,4 @@
-// Goal: Petrel's codecs agree with Aeron's own traffic. Every UDP payload in shared/captures walks
+// Goal: Petrel's codecs agree with Aeron's own traffic. Every UDP payload in test/fixtures (copies of the reference captures) walks
 // into frames with zero rejections; re-encoding each frame from its decoded fields (a fresh buffer,
 // encoders only) reproduces the datagram byte for byte; and the frame counts per type match what
 // the captures are documented to hold (captures/README.md), so a walker that silently skipped

@@ -1,6 +1,6 @@
 // Goal: the test vectors of PROTOCOL.md section 12 decode to the documented field values and
 // encode back from those values to the same bytes, byte for byte; and each vector really is a
-// frame in shared/captures (so the vectors themselves are checked against ground truth).
+// frame in test/fixtures (copies of the reference captures) (so the vectors themselves are checked against ground truth).
 import { describe, expect, it } from "vitest";
 import {
   BEGIN_FLAG,

@@ -1,7 +1,7 @@
 // The datagram walker: checks every frame of a received UDP payload, then hands each frame to a
 // visitor. Malformed input is rejected and counted, never thrown.
 //
-// Layout rule (PROTOCOL.md section 1, checked against shared/captures): frames start at 32-byte
+// Layout rule (PROTOCOL.md section 1, checked against the reference captures in test/fixtures): frames start at 32-byte
 // aligned offsets from the start of the datagram; a frame occupies align32(frameLength) bytes,
 // except that a heartbeat (DATA with frameLength 0) occupies 32 and the last frame may stop short
 // of its padding (Aeron pads every data frame in practice: all data datagrams in the captures

@@ -3,7 +3,7 @@
 // i32 halves (see int64.ts for the reasoning).
 //
 // The 0x80 flag, which Aeron names REPLY, is set by the side that STARTS a measurement: in
-// shared/captures/aeron-unicast-cubic-rttm.pcap the receiver sends an RTTM with 0x80 and its own
+// test/fixtures/aeron-unicast-cubic-rttm.pcap the receiver sends an RTTM with 0x80 and its own
 // timestamp, and the sender answers with flags 0, the same echo timestamp, reception delta 0 and
 // the receiver's id (Aeron's C driver: a publication answers an RTTM only when 0x80 is set, with
 // flags 0; the receiver answers one arriving with 0x80 and treats one without it as the answer).
