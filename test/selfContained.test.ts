@@ -20,7 +20,7 @@ function listFiles(directory: string, pattern: RegExp): string[] {
 }
 
 /** A path that climbs out of the repository: "../shared", or join(dirname, "..", "..", "..", ...). */
-const escapes = /\.\.\/shared|["']\.\.["']\s*,\s*["']\.\.["']\s*,\s*["']\.\.["']|["']shared["']\s*,\s*["']captures["']/;
+const escapes = /["'`]\.\.\/shared|["']\.\.["']\s*,\s*["']\.\.["']\s*,\s*["']\.\.["']|["']shared["']\s*,\s*["']captures["']/;
 
 describe("self-contained repository", () => {
   it("has the reference captures in test/fixtures", () => {
