@@ -47,6 +47,11 @@ const cases: Case[] = [
     petrelLossPerMille: 50, timeoutMs: 90_000 },
   { name: "unicast, 5% loss in Aeron's loss interceptor", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}`, count: 50_000, maxLength: 2000,
     aeronLoss: "rate=0.05|recv-msg-mask=0xFF", timeoutMs: 90_000 },
+  // The stream starts in the last term before the term id wraps from 2^31-1 to -2^31, on 64 KiB
+  // terms, so ~20 MB of messages cross the wrap and ~300 term rotations.
+  { name: "term id wrap near 2^31",
+    channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}|term-length=64k|init-term-id=2147483600|term-id=2147483647|term-offset=0`,
+    count: 20_000, maxLength: 2000, timeoutMs: 60_000 },
   { name: "64 KiB messages", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}`, count: 1_000, maxLength: 65_536, timeoutMs: 60_000 },
 ];
 
