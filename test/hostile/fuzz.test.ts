@@ -49,6 +49,8 @@ if (REPLAY_SEED === undefined) describe("hostile traffic against a live stream (
     let live = 0;
     let index = 0;
     let firstFailure: HostileRunResult | undefined;
+    let peakRssGrowthBytes = 0;
+    let peakHeapGrowthBytes = 0;
     const details = fc.check(
       fc.property(fc.noShrink(fc.integer({ min: 0, max: 0x7fffffff })), (seed) => {
         const checkHeap = index % HEAP_CHECK_EVERY === HEAP_CHECK_EVERY - 1 || index === runs - 1;
@@ -56,6 +58,8 @@ if (REPLAY_SEED === undefined) describe("hostile traffic against a live stream (
         const result = runHostileCase({ seed, datagrams: PER_RUN, baselineRssBytes, ...(checkHeap ? { baselineHeapBytes } : {}) });
         hostile += result.hostileSent;
         live += result.liveReceived;
+        peakRssGrowthBytes = Math.max(peakRssGrowthBytes, result.peakRssGrowthBytes);
+        peakHeapGrowthBytes = Math.max(peakHeapGrowthBytes, result.heapGrowthBytes ?? 0);
         if (result.failure !== undefined) firstFailure ??= result;
         return result.failure === undefined;
       }),
@@ -64,7 +68,8 @@ if (REPLAY_SEED === undefined) describe("hostile traffic against a live stream (
     );
     const seconds = (performance.now() - started) / 1000;
     console.log(`hostile fuzz: ${details.numRuns} runs (base seed ${BASE_SEED}), ${hostile} hostile datagrams in ${seconds.toFixed(1)} s ` +
-      `(${Math.round(hostile / seconds)} datagrams/s), ${live} live messages delivered`);
+      `(${Math.round(hostile / seconds)} datagrams/s), ${live} live messages delivered; peak RSS growth ` +
+      `${(peakRssGrowthBytes / 1048576).toFixed(0)} MiB, peak heapUsed growth after GC ${(peakHeapGrowthBytes / 1048576).toFixed(1)} MiB`);
     if (firstFailure !== undefined) {
       const text = `hostile fuzz failed (fast-check base seed ${BASE_SEED}, run ${details.numRuns}):\n${report(firstFailure)}`;
       console.log(text);
