@@ -155,7 +155,7 @@ export function writeRawRspSetup(view: DataView, offset: number, flags: number, 
 export const UNSAFE_I64_HALVES: ReadonlyArray<readonly [number, number]> = [
   [0xffffffff | 0, 0x7fffffff], // 2^63 - 1
   [0, 0x80000000 | 0], // -2^63
-  [0, 0x00200000], // 2^53 (the first value past Number.MAX_SAFE_INTEGER + 1's neighbour)
+  [0, 0x00200000], // 2^53 = Number.MAX_SAFE_INTEGER + 1
   [1, 0x00200000], // 2^53 + 1
   [0, 0x00400000], // 2^54: 208 days of CLOCK_MONOTONIC
   [0xffffffff | 0, 0xffdfffff | 0], // -2^53 - 1

@@ -5,9 +5,10 @@
 // The loop is bench/engine.ts's back-to-back pair (no queue, no PRNG per real datagram: each
 // datagram goes from one engine's transmit batch straight into the other's handleDatagram), with
 // hostile datagrams injected between the turns from third-party addresses and from the real
-// peer's own address. Time is virtual: 1 us per turn, with an occasional jump of up to 50 ms so
-// that timers (SM, NAK, SETUP, heartbeat, RTTM) fire under attack too; no jump comes near a
-// liveness timeout, so the live stream can only fail through the engines.
+// peer's own address. Time is virtual: 1 us per turn, with occasional jumps of up to 50 ms so
+// that timers (SM, NAK, SETUP, heartbeat, RTTM) fire under attack too, and rare ones of 1 to 3 s
+// so that hostile images time out; no jump comes near the live pair's own timeouts, so the live
+// stream can only fail through the engines.
 //
 // Every handle*/poll* call is guarded: a throw ends the run with the call, the error and the
 // latest hostile datagrams (hex) in the failure. The live messages carry their index, a length
@@ -292,7 +293,11 @@ class HostilePair {
   /** One turn: both engines run, real datagrams cross, `hostile` hostile datagrams hit them (half each). */
   private turn(hostile: number): void {
     const r = this.prng;
-    const step = r.intBelow(512) === 0 ? 1_000 + r.intBelow(50_000_000) : 1_000;
+    // Mostly 1 us; now and then up to 50 ms (timers fire under attack), and rarely 1 to 3 s, so
+    // that hostile images reach their 10 s liveness timeout and go within a run. 3 s stays below
+    // the publication's 5 s connection timeout: the live pair exchanges SMs every turn.
+    const roll = r.intBelow(512);
+    const step = roll === 0 ? 1_000 + r.intBelow(50_000_000) : roll < 5 ? 1_000_000_000 + r.intBelow(2_000_000_000) : 1_000;
     const now = (this.nowNs += step);
     const a = this.a;
     const b = this.b;
@@ -441,5 +446,5 @@ export function summarize(result: HostileRunResult): string {
     `live ${result.liveReceived}/${result.liveOffered}, foreign messages ${result.foreignMessages}, peak RSS growth ` +
     `${(result.peakRssGrowthBytes / 1048576).toFixed(0)} MiB, heap growth ${result.heapGrowthBytes === undefined ? "-" : (result.heapGrowthBytes / 1048576).toFixed(1) + " MiB"}\n` +
     `  publisher: ${pick(p, ["invalid packets", "naks received", "retransmits sent", "retransmitted bytes", "rttm received", "rttm sent", "status messages received", "unknown session frames", "errors"])}\n` +
-    `  subscriber: ${pick(s, ["invalid packets", "images created", "images active", "setups received", "flow control over runs", "duplicate data frames", "unknown session frames", "errors"])}`;
+    `  subscriber: ${pick(s, ["invalid packets", "images created", "images active", "images timed out", "setups received", "flow control over runs", "duplicate data frames", "unknown session frames", "errors"])}`;
 }
