@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   sockets: async () => (await import("./sockets.js")).runSocketsBench(),
   afpacket: async () => (await import("./afpacket.js")).runAfPacketBench(),
   uring: async () => (await import("./uring.js")).runUringBench(),
+  fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).
