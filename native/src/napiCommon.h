@@ -4,10 +4,12 @@
 #pragma once
 
 #include <napi.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 
 namespace petrel {
 namespace native {
@@ -32,11 +34,23 @@ inline void ThrowType(Napi::Env env, const char* message) {
   Napi::TypeError::New(env, message).ThrowAsJavaScriptException();
 }
 
+// A typed array whose memory a driver keeps using across calls, and what proves on each call that
+// JavaScript still lends it. Holding a reference keeps the typed array alive, but not its memory:
+// the application can detach the ArrayBuffer (postMessage/structuredClone with transfer,
+// ArrayBuffer.prototype.transfer), and once the new owner is collected the memory is freed. A
+// resizable buffer can also shrink under it. So every call that touches the memory checks first.
+struct HeldArray {
+  Napi::ObjectReference array;
+  void* data = nullptr;
+  size_t elements = 0;
+};
+
 // Reads a typed array argument of the expected element type with at least `elements` elements and
-// keeps a reference to it in `keep`. Returns nullptr (and throws in JavaScript) otherwise.
+// holds it in `held`. Returns nullptr (and throws in JavaScript) otherwise; a detached array has no
+// elements and fails here.
 template <typename T>
 T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements, const char* what,
-                 Napi::ObjectReference* keep) {
+                 HeldArray* held) {
   Napi::Env env = info.Env();
   if (index >= info.Length() || !info[index].IsTypedArray()) {
     ThrowType(env, what);
@@ -47,8 +61,44 @@ T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_t
     ThrowType(env, what);
     return nullptr;
   }
-  *keep = Napi::Persistent(array.As<Napi::Object>());
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  // napi_get_typedarray_info's data pointer works for ArrayBuffer and SharedArrayBuffer storage alike
+  // (and moves an on-heap typed array's elements off the heap, where they stay put).
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, nullptr, nullptr) != napi_ok || data == nullptr) {
+    ThrowType(env, what);
+    return nullptr;
+  }
+  held->array = Napi::Persistent(array.As<Napi::Object>());
+  held->data = data;
+  held->elements = elements;
+  return static_cast<T*>(data);
+}
+
+// True while `held` still lends the memory it was taken with: its ArrayBuffer is not detached, and
+// the typed array still starts at the same address with at least as many elements (a shrunk
+// resizable buffer fails this). Three Node-API calls; run once per batch call, never per datagram.
+inline bool StillHeld(napi_env env, const HeldArray& held) {
+  if (held.array.IsEmpty()) return false;
+  napi_value array = held.array.Value();
+  napi_value buffer = nullptr;
+  void* data = nullptr;
+  size_t length = 0;
+  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, &buffer, nullptr) != napi_ok) return false;
+  bool detached = true;
+  // A SharedArrayBuffer cannot be detached: Node reports false for it.
+  if (napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached) return false;
+  return data == held.data && length >= held.elements;
+}
+
+// The typed error for a batch array that is no longer lent to the driver: code EFAULT (the errno the
+// kernel returns for a pointer into memory the caller does not own), the call refused, and which
+// array of which batch. Nothing was read or written.
+inline Napi::Object DetachedError(Napi::Env env, const char* syscall, const char* batch, const char* array) {
+  const std::string message = std::string("the ") + batch + " batch's " + array +
+                              " array was detached (its ArrayBuffer transferred) or shrunk: the driver no longer owns that "
+                              "memory and refuses to touch it; dispose of the driver and create a new one";
+  return SyscallError(env, EFAULT, syscall, message.c_str());
 }
 
 /** Reads an integer argument in [min, max]; false when absent, fractional or out of range. */
