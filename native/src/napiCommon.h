@@ -38,16 +38,19 @@ inline void ThrowType(Napi::Env env, const char* message) {
 // JavaScript still lends it. Holding a reference keeps the typed array alive, but not its memory:
 // the application can detach the ArrayBuffer (postMessage/structuredClone with transfer,
 // ArrayBuffer.prototype.transfer), and once the new owner is collected the memory is freed. A
-// resizable buffer can also shrink under it. So every call that touches the memory checks first.
+// resizable buffer can also shrink under it. So the driver holds the ArrayBuffer itself, remembers
+// where its memory was and how much of it the driver uses, and every call that touches the memory
+// verifies both first (StillHeld). A SharedArrayBuffer can be neither detached nor shrunk.
 struct HeldArray {
-  Napi::ObjectReference array;
-  void* data = nullptr;
-  size_t elements = 0;
+  Napi::Reference<Napi::Value> buffer;
+  void* base = nullptr;  // the ArrayBuffer's memory as first seen
+  size_t end = 0;        // byte offset + bytes the driver uses: the buffer must stay at least this long
+  bool shared = false;
 };
 
 // Reads a typed array argument of the expected element type with at least `elements` elements and
-// holds it in `held`. Returns nullptr (and throws in JavaScript) otherwise; a detached array has no
-// elements and fails here.
+// holds its buffer in `held`. Returns nullptr (and throws in JavaScript) otherwise; a detached array
+// has no elements and fails here.
 template <typename T>
 T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_type type, size_t elements, const char* what,
                  HeldArray* held) {
@@ -61,34 +64,35 @@ T* TypedArrayArg(const Napi::CallbackInfo& info, size_t index, napi_typedarray_t
     ThrowType(env, what);
     return nullptr;
   }
-  // napi_get_typedarray_info's data pointer works for ArrayBuffer and SharedArrayBuffer storage alike
-  // (and moves an on-heap typed array's elements off the heap, where they stay put).
+  // The data pointer from napi_get_typedarray_info works for ArrayBuffer and SharedArrayBuffer
+  // storage alike (and moves an on-heap typed array's elements off the heap, where they stay put).
   void* data = nullptr;
   size_t length = 0;
-  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, nullptr, nullptr) != napi_ok || data == nullptr) {
+  napi_value buffer = nullptr;
+  size_t offset = 0;
+  bool plain = false;
+  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, &buffer, &offset) != napi_ok || data == nullptr ||
+      napi_is_arraybuffer(env, buffer, &plain) != napi_ok) {
     ThrowType(env, what);
     return nullptr;
   }
-  held->array = Napi::Persistent(array.As<Napi::Object>());
-  held->data = data;
-  held->elements = elements;
+  held->buffer = Napi::Reference<Napi::Value>::New(Napi::Value(env, buffer), 1);
+  held->base = static_cast<uint8_t*>(data) - offset;
+  held->end = offset + elements * sizeof(T);
+  held->shared = !plain;
   return static_cast<T*>(data);
 }
 
-// True while `held` still lends the memory it was taken with: its ArrayBuffer is not detached, and
-// the typed array still starts at the same address with at least as many elements (a shrunk
-// resizable buffer fails this). Three Node-API calls; run once per batch call, never per datagram.
+// True while `held` still lends the memory it was taken with: the ArrayBuffer is not detached (a
+// detached one reports no memory and length 0), still at the same address, and not shrunk below
+// what the driver uses. Two Node-API calls; run once per batch call, never per datagram.
 inline bool StillHeld(napi_env env, const HeldArray& held) {
-  if (held.array.IsEmpty()) return false;
-  napi_value array = held.array.Value();
-  napi_value buffer = nullptr;
+  if (held.shared) return true;
+  if (held.buffer.IsEmpty()) return false;
   void* data = nullptr;
   size_t length = 0;
-  if (napi_get_typedarray_info(env, array, nullptr, &length, &data, &buffer, nullptr) != napi_ok) return false;
-  bool detached = true;
-  // A SharedArrayBuffer cannot be detached: Node reports false for it.
-  if (napi_is_detached_arraybuffer(env, buffer, &detached) != napi_ok || detached) return false;
-  return data == held.data && length >= held.elements;
+  if (napi_get_arraybuffer_info(env, held.buffer.Value(), &data, &length) != napi_ok) return false;
+  return data == held.base && length >= held.end;
 }
 
 // The typed error for a batch array that is no longer lent to the driver: code EFAULT (the errno the
