@@ -123,14 +123,24 @@ AfPacketPort::~AfPacketPort() { Release(); }
 bool AfPacketPort::Frames(const Napi::CallbackInfo& info, size_t first, FrameView* view) {
   const size_t capacity = view->capacity;
   view->bytes = TypedArrayArg<uint8_t>(info, first, napi_uint8_array, capacity * view->slot_length,
-                                       "frame bytes must be a Uint8Array of capacity * slotLength", &view->keep[0]);
+                                       "frame bytes must be a Uint8Array of capacity * slotLength", &view->held[0]);
   if (view->bytes == nullptr) return false;
-  view->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array", &view->keep[1]);
+  view->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array", &view->held[1]);
   if (view->lengths == nullptr) return false;
-  view->flags = TypedArrayArg<uint8_t>(info, first + 2, napi_uint8_array, capacity, "flags must be a Uint8Array", &view->keep[2]);
+  view->flags = TypedArrayArg<uint8_t>(info, first + 2, napi_uint8_array, capacity, "flags must be a Uint8Array", &view->held[2]);
   if (view->flags == nullptr) return false;
-  view->timestamps = TypedArrayArg<double>(info, first + 3, napi_float64_array, capacity, "timestamps must be a Float64Array", &view->keep[3]);
+  view->timestamps = TypedArrayArg<double>(info, first + 3, napi_float64_array, capacity, "timestamps must be a Float64Array", &view->held[3]);
   return view->timestamps != nullptr;
+}
+
+// The first of a frame batch's arrays no longer lent to the port (detached, shrunk), or nullptr. Send
+// and receive check before they touch the batch: the memory may have been transferred and freed.
+const char* AfPacketPort::LostFrames(napi_env env, const FrameView& view) {
+  static constexpr const char* kNames[4] = {"bytes", "lengths", "flags", "timestampsNs"};
+  for (size_t i = 0; i < 4; i++) {
+    if (!StillHeld(env, view.held[i])) return kNames[i];
+  }
+  return nullptr;
 }
 
 void AfPacketPort::Record(int error, const char* syscall) {
@@ -287,6 +297,10 @@ Napi::Value AfPacketPort::Send(const Napi::CallbackInfo& info) {
     ThrowType(env, "send(start, end) expects 0 <= start <= end <= capacity");
     return env.Undefined();
   }
+  if (const char* lost = LostFrames(env, tx_)) {
+    Record(EFAULT, "send");
+    return DetachedError(env, "send", "transmit frame", lost);
+  }
   if (fd_ < 0) {
     Record(EBADF, "send");
     return Napi::Number::New(env, 0);
@@ -333,6 +347,10 @@ Napi::Value AfPacketPort::Send(const Napi::CallbackInfo& info) {
 // receive() -> frames written to the RX batch from slot 0.
 Napi::Value AfPacketPort::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (const char* lost = LostFrames(env, rx_)) {
+    Record(EFAULT, "receive");
+    return DetachedError(env, "receive", "receive frame", lost);
+  }
   if (fd_ < 0) return Napi::Number::New(env, 0);
   receive_calls_++;
   uint32_t n = 0;

@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include "napiCommon.h"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -15,7 +17,8 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
   ~AfPacketPort() override;
 
  private:
-  // A FrameBatch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
+  // A FrameBatch's parallel arrays, as raw pointers into memory JavaScript lends (held, and checked on
+  // every send and receive).
   struct FrameView {
     uint32_t capacity = 0;
     uint32_t slot_length = 0;
@@ -23,7 +26,7 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
     int32_t* lengths = nullptr;
     uint8_t* flags = nullptr;
     double* timestamps = nullptr;
-    Napi::ObjectReference keep[4];
+    native::HeldArray held[4];
   };
 
   Napi::Value Open(const Napi::CallbackInfo& info);
@@ -35,6 +38,7 @@ class AfPacketPort : public Napi::ObjectWrap<AfPacketPort> {
 
   bool Frames(const Napi::CallbackInfo& info, size_t first, FrameView* view);
   void Record(int error, const char* syscall);
+  static const char* LostFrames(napi_env env, const FrameView& view);
   void Release();
   void ReadKernelStats();
   bool SplitGso(const uint8_t* frame, uint32_t length, uint32_t gso_size, double timestamp, uint32_t* n);

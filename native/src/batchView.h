@@ -20,9 +20,21 @@ struct BatchView {
   uint32_t* ips = nullptr;
   uint16_t* ports = nullptr;
   int32_t* endpoint_ids = nullptr;
-  /** Keeps the typed arrays alive (and their memory in place) for the driver's life. */
-  Napi::ObjectReference keep[5];
+  /** The five typed arrays, held and checked on every call (StillHeld) before their memory is used. */
+  native::HeldArray held[5];
 };
+
+/** Names of the batch arrays in BatchView::held order, for errors. */
+constexpr const char* kBatchArrayNames[5] = {"bytes", "lengths", "ips", "ports", "endpointIds"};
+
+// The first of the batch's arrays that is no longer lent to the driver (detached, shrunk), or nullptr
+// when all five still are. Every send and receive calls this before touching the batch.
+inline const char* LostBatchArray(napi_env env, const BatchView& batch) {
+  for (size_t i = 0; i < 5; i++) {
+    if (!StillHeld(env, batch.held[i])) return kBatchArrayNames[i];
+  }
+  return nullptr;
+}
 
 // Reads (bytes, lengths, ips, ports, endpointIds, capacity, slotLength) from argument `first` on:
 // capacity 1..4096, slot length 64..65536, each array of the right type and length. Returns false
@@ -35,19 +47,19 @@ inline bool ReadBatchView(const Napi::CallbackInfo& info, size_t first, BatchVie
   }
   const size_t capacity = batch->capacity;
   batch->bytes = TypedArrayArg<uint8_t>(info, first, napi_uint8_array, capacity * batch->slot_length,
-                                        "batch bytes must be a Uint8Array of capacity * slotLength", &batch->keep[0]);
+                                        "batch bytes must be a Uint8Array of capacity * slotLength", &batch->held[0]);
   if (batch->bytes == nullptr) return false;
   batch->lengths = TypedArrayArg<int32_t>(info, first + 1, napi_int32_array, capacity, "lengths must be an Int32Array",
-                                          &batch->keep[1]);
+                                          &batch->held[1]);
   if (batch->lengths == nullptr) return false;
   batch->ips = TypedArrayArg<uint32_t>(info, first + 2, napi_uint32_array, capacity, "ips must be a Uint32Array",
-                                       &batch->keep[2]);
+                                       &batch->held[2]);
   if (batch->ips == nullptr) return false;
   batch->ports = TypedArrayArg<uint16_t>(info, first + 3, napi_uint16_array, capacity, "ports must be a Uint16Array",
-                                         &batch->keep[3]);
+                                         &batch->held[3]);
   if (batch->ports == nullptr) return false;
   batch->endpoint_ids = TypedArrayArg<int32_t>(info, first + 4, napi_int32_array, capacity,
-                                               "endpointIds must be an Int32Array", &batch->keep[4]);
+                                               "endpointIds must be an Int32Array", &batch->held[4]);
   return batch->endpoint_ids != nullptr;
 }
 

@@ -4,7 +4,10 @@
 // it: coalesced receives are split back into one slot per datagram by the gso_size cmsg).
 //
 // Memory: the batches' typed arrays are handed over once, at construction; the driver keeps a
-// reference to each (so they outlive it) and reads and writes them in place. No datagram is
+// reference to each and reads and writes them in place. A reference does not stop the application
+// from detaching (transferring) an ArrayBuffer, after which its memory can be freed: every send and
+// receive first checks that each array still lends the same memory (LostBatchArray) and otherwise
+// returns a typed EFAULT error without touching it. No datagram is
 // copied on the send side (each slot is one iovec); on the receive side a datagram is copied once
 // from the GRO staging area into its slot, always after checking its length against the slot.
 //
@@ -27,6 +30,9 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
 #include <vector>
 
 #ifndef SOL_UDP
@@ -68,6 +74,7 @@ Napi::Object SocketsDriver::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("stats", &SocketsDriver::Stats),
       InstanceMethod("lastError", &SocketsDriver::LastError),
       InstanceMethod("wait", &SocketsDriver::Wait),
+      InstanceMethod("setTransmit", &SocketsDriver::SetTransmit),
   });
   exports.Set("SocketsDriver", constructor);
   exports.Set("probeUdpOffload", Napi::Function::New(env, ProbeUdpOffload, "probeUdpOffload"));
@@ -128,7 +135,8 @@ SocketsDriver::Endpoint* SocketsDriver::Find(int32_t id) {
   return nullptr;
 }
 
-void SocketsDriver::Record(int error, const char* syscall, int32_t endpoint_id) {
+void SocketsDriver::Record(int error, const char* syscall, int32_t endpoint_id, std::string detail) {
+  last_detail_ = std::move(detail);
   last_errno_ = error;
   last_syscall_ = syscall;
   last_endpoint_id_ = endpoint_id;
@@ -217,14 +225,35 @@ uint32_t SocketsDriver::BuildMessage(uint32_t first, uint32_t end, bool gso, Out
   return count;
 }
 
+// setTransmit(bytes, lengths, ips, ports, endpointIds, capacity, slotLength): serve a new transmit
+// batch from now on (the TypeScript side grew the slots for a channel's mtu and copied the slots
+// still to send). Throws like the constructor on bad arguments, leaving the old batch in place.
+Napi::Value SocketsDriver::SetTransmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BatchView fresh;
+  if (info.Length() != 7 || !ReadBatchView(info, 0, &fresh, "setTransmit")) {
+    if (!env.IsExceptionPending()) ThrowType(env, "setTransmit expects 7 arguments (one batch)");
+    return env.Undefined();
+  }
+  tx_ = std::move(fresh);
+  return env.Undefined();
+}
+
 // send(start, end) -> slots consumed from `start`: sent, or dropped after a hard error (counted,
 // see lastError()). Stops early, with the rest unsent, when the socket buffer is full (EAGAIN).
+// An error object (EFAULT) instead when a transmit batch array is no longer lent (detached).
 Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t start = 0, end = 0;
   if (!Uint32Arg(info, 0, 0, tx_.capacity, &start) || !Uint32Arg(info, 1, start, tx_.capacity, &end)) {
     Napi::RangeError::New(env, "send(start, end) expects 0 <= start <= end <= capacity").ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+  // Before anything reads a slot: the batch's memory must still be ours.
+  if (const char* lost = LostBatchArray(env, tx_)) {
+    Napi::Object error = DetachedError(env, "sendmmsg", "transmit", lost);
+    Record(EFAULT, "sendmmsg", -1, error.Get("message").As<Napi::String>().Utf8Value());
+    return error;
   }
   // Validate every slot before the kernel sees a pointer into the batch.
   for (uint32_t i = start; i < end; i++) {
@@ -315,6 +344,18 @@ Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, slot - start);
 }
 
+// A datagram longer than a receive slot: dropped, counted (truncated), and kept as lastError
+// (EMSGSIZE from recvmmsg, naming the endpoint, the length and the slot length) so that it is seen,
+// not only counted. Never silently: the default slots hold any Aeron frame (65504 bytes).
+void SocketsDriver::RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id) {
+  truncated_++;
+  char detail[200];
+  snprintf(detail, sizeof(detail),
+           "a datagram of %u bytes from %u.%u.%u.%u:%u does not fit a receive slot of %u bytes: dropped (truncated)", length,
+           ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port, rx_.slot_length);
+  Record(EMSGSIZE, "recvmmsg", endpoint_id, detail);
+}
+
 // Copies staged GRO segments into rx slots from `count`; returns the new count.
 uint32_t SocketsDriver::DrainStaged(uint32_t count) {
   while (staged_next_ < staged_count_ && count < rx_.capacity) {
@@ -328,7 +369,7 @@ uint32_t SocketsDriver::DrainStaged(uint32_t count) {
     const uint8_t* source = staging_.data() + static_cast<size_t>(staged_next_) * kStagingBytes + staged.offset;
     staged.offset += segment;
     if (segment > rx_.slot_length) {
-      truncated_++;
+      RecordTruncated(segment, staged.ip, staged.port, staged.endpoint_id);
       continue;
     }
     memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, source, segment);
@@ -347,9 +388,16 @@ uint32_t SocketsDriver::DrainStaged(uint32_t count) {
 }
 
 // receive() -> datagrams written to the rx batch from slot 0 (its count). Reads every socket
-// once, round-robin, until the batch is full or every socket is drained for now.
+// once, round-robin, until the batch is full or every socket is drained for now. An error object
+// (EFAULT) instead when a receive batch array is no longer lent (detached): nothing is written.
 Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  // Before recvmmsg or a staged copy writes a slot: the batch's memory must still be ours.
+  if (const char* lost = LostBatchArray(env, rx_)) {
+    Napi::Object error = DetachedError(env, "recvmmsg", "receive", lost);
+    Record(EFAULT, "recvmmsg", -1, error.Get("message").As<Napi::String>().Utf8Value());
+    return error;
+  }
   uint32_t count = DrainStaged(0);
   const size_t sockets = endpoints_.size();
   if (sockets == 0) return Napi::Number::New(env, count);
@@ -384,7 +432,8 @@ Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
         header.msg_hdr.msg_namelen = sizeof(sockaddr_in);
       }
     }
-    int received = recvmmsg(endpoint.fd, rx_headers_, want, MSG_DONTWAIT, nullptr);
+    // MSG_TRUNC (plain path): msg_len is the datagram's real length, so a truncation can say how long.
+    int received = recvmmsg(endpoint.fd, rx_headers_, want, endpoint.gro ? MSG_DONTWAIT : MSG_DONTWAIT | MSG_TRUNC, nullptr);
     if (received < 0) {
       const int error = errno;
       if (error != EAGAIN && error != EWOULDBLOCK && error != EINTR) {
@@ -412,7 +461,7 @@ Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
         }
         Staged& staged = staged_[m];
         staged.length = truncated || header.msg_len > kStagingBytes ? 0 : header.msg_len;
-        if (truncated) truncated_++;
+        if (truncated) RecordTruncated(header.msg_len, ip, port, endpoint.id);
         if (segment != 0) gro_receives_++;
         staged.offset = 0;
         staged.segment = segment;
@@ -421,7 +470,7 @@ Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
         staged.endpoint_id = endpoint.id;
       } else {
         if (truncated || header.msg_len > rx_.slot_length) {
-          truncated_++;
+          RecordTruncated(header.msg_len, ip, port, endpoint.id);
           continue;
         }
         // Slots are filled in order: after a truncated datagram, later ones move down a slot.
@@ -494,7 +543,7 @@ Napi::Value SocketsDriver::Stats(const Napi::CallbackInfo& info) {
 Napi::Value SocketsDriver::LastError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (last_errno_ == 0) return env.Null();
-  Napi::Object result = SyscallError(env, last_errno_, last_syscall_);
+  Napi::Object result = SyscallError(env, last_errno_, last_syscall_, last_detail_.empty() ? nullptr : last_detail_.c_str());
   result.Set("endpointId", Napi::Number::New(env, last_endpoint_id_));
   return result;
 }

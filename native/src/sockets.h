@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace petrel {
@@ -24,7 +25,8 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   static constexpr uint32_t kMessages = 64;
   static constexpr uint32_t kIovs = 4096;
 
-  // One batch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
+  // One batch's parallel arrays, as raw pointers into memory JavaScript lends (held, and checked on
+  // every send and receive: see LostBatchArray).
   using BatchView = native::BatchView;
   struct Endpoint {
     int32_t id;
@@ -59,9 +61,11 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value LastError(const Napi::CallbackInfo& info);
   Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value SetTransmit(const Napi::CallbackInfo& info);
 
   Endpoint* Find(int32_t id);
-  void Record(int error, const char* syscall, int32_t endpoint_id);
+  void Record(int error, const char* syscall, int32_t endpoint_id, std::string detail = std::string());
+  void RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id);
   uint32_t BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out);
   uint32_t DrainStaged(uint32_t count);
 
@@ -91,6 +95,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
 
   int last_errno_ = 0;
   const char* last_syscall_ = "";
+  std::string last_detail_;
   int32_t last_endpoint_id_ = -1;
   uint64_t datagrams_sent_ = 0;
   uint64_t datagrams_received_ = 0;

@@ -37,6 +37,9 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace petrel {
@@ -97,6 +100,7 @@ Napi::Object UringDriver::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("stats", &UringDriver::Stats),
       InstanceMethod("lastError", &UringDriver::LastError),
       InstanceMethod("features", &UringDriver::Features),
+      InstanceMethod("setTransmit", &UringDriver::SetTransmit),
   });
   exports.Set("UringDriver", constructor);
   return exports;
@@ -148,7 +152,8 @@ UringDriver::Endpoint* UringDriver::Find(int32_t id) {
   return nullptr;
 }
 
-void UringDriver::Record(int error, const char* op, int32_t endpoint_id) {
+void UringDriver::Record(int error, const char* op, int32_t endpoint_id, std::string detail) {
+  last_detail_ = std::move(detail);
   last_errno_ = error;
   last_op_ = op;
   last_endpoint_id_ = endpoint_id;
@@ -447,7 +452,9 @@ io_uring_sqe* UringDriver::Sqe() {
 bool UringDriver::ArmReceive(Endpoint* endpoint) {
   io_uring_sqe* sqe = Sqe();
   if (sqe == nullptr) return false;
-  io_uring_prep_recvmsg_multishot(sqe, endpoint->fd, &multishot_header_, 0);
+  // MSG_TRUNC: io_uring_recvmsg_out.payloadlen is the datagram's real length, so a datagram longer
+  // than a slot is reported with its length (its payload is never copied: see Receive).
+  io_uring_prep_recvmsg_multishot(sqe, endpoint->fd, &multishot_header_, MSG_TRUNC);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = kBufferGroup;
   io_uring_sqe_set_data64(sqe, UserData(kRecvMulti, 0, static_cast<uint32_t>(endpoint->id)));
@@ -597,9 +604,16 @@ void UringDriver::EnterIfNeeded() {
   }
 }
 
-// receive() -> datagrams written to the rx batch from slot 0 (its count).
+// receive() -> datagrams written to the rx batch from slot 0 (its count). An error object (EFAULT)
+// instead when a receive batch array is no longer lent (detached): nothing is copied; completions
+// stay in the ring's own buffers.
 Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (const char* lost = LostBatchArray(env, rx_)) {
+    Napi::Object error = DetachedError(env, "recvmsg", "receive", lost);
+    Record(EFAULT, "recvmsg", -1, error.Get("message").As<Napi::String>().Utf8Value());
+    return error;
+  }
   if (!ring_ready_) return Napi::Number::New(env, 0);
   EnterIfNeeded();
   Reap();
@@ -615,12 +629,14 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
     uint32_t ip = 0;
     uint16_t port = 0;
     bool truncated = false;
+    uint32_t reported = 0;  // the datagram's real length (for a truncation's lastError)
     if (multishot_) {
       io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffer, r.result, &multishot_header_);
       if (out == nullptr) {
         truncated = true;
       } else {
         truncated = (out->flags & MSG_TRUNC) != 0 || out->payloadlen > rx_.slot_length;
+        reported = out->payloadlen;
         length = io_uring_recvmsg_payload_length(out, r.result, &multishot_header_);
         payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &multishot_header_));
         sockaddr_in from{};
@@ -630,13 +646,14 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
       }
     } else {
       length = static_cast<uint32_t>(r.result);
+      reported = length;
       truncated = length > rx_.slot_length;
       payload = buffer;
       ip = ntohl(single_[r.bid].from.sin_addr.s_addr);
       port = ntohs(single_[r.bid].from.sin_port);
     }
     if (truncated) {
-      truncated_++;
+      RecordTruncated(reported, ip, port, r.endpoint_id);
     } else if (Find(r.endpoint_id) != nullptr) {
       memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, payload, length);
       rx_.lengths[count] = static_cast<int32_t>(length);
@@ -733,14 +750,50 @@ Napi::Value UringDriver::CloseAll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// setTransmit(bytes, lengths, ips, ports, endpointIds, capacity, slotLength): serve a new transmit
+// batch from now on (grown slots). Safe between calls: send() waits for every completion (and
+// zero-copy notification) of its slots before it returns, so the kernel holds no old slot.
+Napi::Value UringDriver::SetTransmit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BatchView fresh;
+  if (info.Length() != 7 || !ReadBatchView(info, 0, &fresh, "setTransmit")) {
+    if (!env.IsExceptionPending()) ThrowType(env, "setTransmit expects 7 arguments (one batch)");
+    return env.Undefined();
+  }
+  tx_ = std::move(fresh);
+  tx_headers_.resize(tx_.capacity);
+  tx_iovs_.resize(tx_.capacity);
+  tx_addresses_.resize(tx_.capacity);
+  tx_results_.assign(tx_.capacity, kPending);
+  return env.Undefined();
+}
+
+// A datagram longer than a receive slot: dropped, counted, and kept as lastError (EMSGSIZE, naming
+// the endpoint, the length and the slot length).
+void UringDriver::RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id) {
+  truncated_++;
+  char detail[200];
+  snprintf(detail, sizeof(detail),
+           "a datagram of %u bytes from %u.%u.%u.%u:%u does not fit a receive slot of %u bytes: dropped (truncated)", length,
+           ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255, port, rx_.slot_length);
+  Record(EMSGSIZE, multishot_ ? "recvmsg(multishot)" : "recvmsg", endpoint_id, detail);
+}
+
 // send(start, end) -> slots consumed from `start`: sent, or dropped after a hard error (counted, see
 // lastError()). Stops early, with the rest unsent, when a socket buffer is full (EAGAIN/ENOBUFS).
+// An error object (EFAULT) instead when a transmit batch array is no longer lent (detached).
 Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t start = 0, end = 0;
   if (!Uint32Arg(info, 0, 0, tx_.capacity, &start) || !Uint32Arg(info, 1, start, tx_.capacity, &end)) {
     Napi::RangeError::New(env, "send(start, end) expects 0 <= start <= end <= capacity").ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+  // Before anything reads a slot (or hands the kernel a pointer into one): the memory must be ours.
+  if (const char* lost = LostBatchArray(env, tx_)) {
+    Napi::Object error = DetachedError(env, "sendmsg", "transmit", lost);
+    Record(EFAULT, "sendmsg", -1, error.Get("message").As<Napi::String>().Utf8Value());
+    return error;
   }
   for (uint32_t i = start; i < end; i++) {
     const int32_t length = tx_.lengths[i];
@@ -876,7 +929,7 @@ Napi::Value UringDriver::Stats(const Napi::CallbackInfo& info) {
 Napi::Value UringDriver::LastError(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (last_errno_ == 0) return env.Null();
-  Napi::Object result = SyscallError(env, last_errno_, last_op_);
+  Napi::Object result = SyscallError(env, last_errno_, last_op_, last_detail_.empty() ? nullptr : last_detail_.c_str());
   result.Set("endpointId", Napi::Number::New(env, last_endpoint_id_));
   return result;
 }

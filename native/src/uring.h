@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace petrel {
@@ -22,7 +23,8 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   ~UringDriver() override;
 
  private:
-  // One batch's parallel arrays, as raw pointers into memory JavaScript owns (kept alive by keep).
+  // One batch's parallel arrays, as raw pointers into memory JavaScript lends (held, and checked on
+  // every send and receive: see LostBatchArray).
   using BatchView = native::BatchView;
   struct Endpoint {
     int32_t id;
@@ -56,9 +58,11 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value LastError(const Napi::CallbackInfo& info);
   Napi::Value Features(const Napi::CallbackInfo& info);
+  Napi::Value SetTransmit(const Napi::CallbackInfo& info);
 
   Endpoint* Find(int32_t id);
-  void Record(int error, const char* op, int32_t endpoint_id);
+  void Record(int error, const char* op, int32_t endpoint_id, std::string detail = std::string());
+  void RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id);
   int SetupRing(uint32_t sq_entries, uint32_t cq_entries, bool sqpoll, uint32_t sq_idle_ms, const char** failed);
   int SetupBufferRing();
   bool ProbeMultishot();
@@ -127,6 +131,7 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
 
   int last_errno_ = 0;
   const char* last_op_ = "";
+  std::string last_detail_;
   int32_t last_endpoint_id_ = -1;
   uint64_t datagrams_sent_ = 0;
   uint64_t datagrams_received_ = 0;

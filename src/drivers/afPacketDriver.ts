@@ -15,7 +15,7 @@
 // - veth and many NICs leave the UDP checksum of locally sent frames unfinished
 //   (TP_STATUS_CSUMNOTREADY); the netstack accepts such a frame only when the ring says so.
 // - Datagrams to an address ARP has not resolved are dropped and counted; NAKs recover them.
-import { DriverError, isSyscallErrorShape, type SyscallErrorShape } from "./driverError.js";
+import { DriverError, isSyscallErrorShape, nativeCount, type SyscallErrorShape } from "./driverError.js";
 import type { DriverKind } from "./driver.js";
 import { NativeAddonUnavailableError, tryLoadNativeAddon } from "./nativeAddon.js";
 import { FrameBatch, type FramePort, type FramePortStats } from "./netstack/framePort.js";
@@ -44,8 +44,10 @@ interface NativeAfPacketOpen {
 interface NativeAfPacketPort {
   open(name: string, blockSize: number, blockCount: number, blockTimeoutMs: number, txFrameSize: number, txFrameCount: number,
     qdiscBypass: boolean, fanoutGroup: number, fanoutMode: number, allMulticast: boolean): NativeAfPacketOpen | SyscallErrorShape;
-  send(start: number, end: number): number;
-  receive(): number;
+  /** Frames consumed, or EFAULT when a transmit frame array was detached (nothing was read). */
+  send(start: number, end: number): number | SyscallErrorShape;
+  /** Frames received, or EFAULT when a receive frame array was detached (nothing was written). */
+  receive(): number | SyscallErrorShape;
   stats(): AfPacketStats;
   lastError(): SyscallErrorShape | null;
   close(): void;
@@ -127,12 +129,13 @@ export class AfPacketFramePort implements FramePort {
   sendFrames(batch: FrameBatch, start: number): number {
     if (batch !== this.tx) throw new RangeError("sendFrames: pass the port's own transmit frame batch");
     if (this.closed || start >= batch.count) return 0;
-    return this.handle.send(start, batch.count);
+    return nativeCount(this.handle.send(start, batch.count));
   }
 
   receiveFrames(batch: FrameBatch): number {
     if (batch !== this.rx) throw new RangeError("receiveFrames: pass the port's own receive frame batch");
-    batch.count = this.closed ? 0 : this.handle.receive();
+    batch.count = 0;
+    batch.count = this.closed ? 0 : nativeCount(this.handle.receive());
     return batch.count;
   }
 

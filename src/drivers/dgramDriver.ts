@@ -9,6 +9,7 @@ import * as dgram from "node:dgram";
 import { formatIpv4, parseIpv4 } from "../core/address.js";
 import type { EndpointInfo } from "../core/engine/engine.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
+import { DEFAULT_RECEIVE_SLOT_BYTES, DEFAULT_TRANSMIT_SLOT_BYTES, fitSocketSlots } from "./slots.js";
 import type { Driver, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
 import { DriverError } from "./driverError.js";
 import { ReceiveBatch } from "./receiveBatch.js";
@@ -26,8 +27,9 @@ interface Pending {
 export class DgramDriver implements Driver {
   readonly kind = "dgram" as const;
   readonly needsEventLoop = true;
-  readonly transmit: TransmitBatch;
   readonly receive: ReceiveBatch;
+  private tx: TransmitBatch;
+  private readonly fixedSlots: boolean;
   private readonly sockets = new Map<number, dgram.Socket>();
   private readonly binding: Promise<void>[] = [];
   private readonly queue: Pending[] = [];
@@ -37,8 +39,18 @@ export class DgramDriver implements Driver {
   private counts = { datagramsSent: 0, datagramsReceived: 0, sendCalls: 0, receiveCalls: 0, dropped: 0, truncated: 0, errors: 0 };
 
   constructor(options: DriverOptions = {}) {
-    this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
-    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
+    this.tx = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? DEFAULT_TRANSMIT_SLOT_BYTES);
+    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? DEFAULT_RECEIVE_SLOT_BYTES);
+    this.fixedSlots = options.fixedSlots === true;
+  }
+
+  /** The transmit batch; fitMtu may replace it with one of longer slots. */
+  get transmit(): TransmitBatch {
+    return this.tx;
+  }
+
+  fitMtu(channel: string, mtuBytes: number, role: "send" | "receive"): void {
+    this.tx = fitSocketSlots(channel, mtuBytes, role, this.tx, this.receive, this.fixedSlots);
   }
 
   open(endpoint: EndpointInfo): OpenedEndpoint {
@@ -110,7 +122,7 @@ export class DgramDriver implements Driver {
   }
 
   transmitBatch(batch: TransmitBatch, start = 0): number {
-    if (batch !== this.transmit) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
+    if (batch !== this.tx) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
     for (let i = start; i < batch.count; i++) {
       const socket = this.sockets.get(batch.endpointIds[i]!);
       if (socket === undefined) {
@@ -135,7 +147,11 @@ export class DgramDriver implements Driver {
       const item = queue[this.queueHead]!;
       queue[this.queueHead++] = undefined as unknown as Pending;
       if (item.bytes.length > batch.slotLength) {
+        // Counted and kept as lastError, naming the endpoint: never silent.
         this.counts.truncated++;
+        this.counts.errors++;
+        this.error = new DriverError("EMSGSIZE", 90, "recv", `a datagram of ${item.bytes.length} bytes from ${formatIpv4(item.ip)}:${item.port} ` +
+          `does not fit a receive slot of ${batch.slotLength} bytes: dropped (truncated)`, item.endpointId);
         continue;
       }
       batch.bytes.set(item.bytes, count * batch.slotLength);

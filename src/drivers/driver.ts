@@ -38,7 +38,7 @@ export interface DriverStats {
   readonly wouldBlock: number;
   /** Datagrams dropped after a hard send error, or because the receive queue overflowed. */
   readonly dropped: number;
-  /** Received datagrams longer than a receive slot (dropped). */
+  /** Received datagrams longer than a receive slot (dropped; the latest is in lastError(), EMSGSIZE). */
   readonly truncated: number;
   readonly errors: number;
   readonly sockets: number;
@@ -78,16 +78,34 @@ export interface Driver {
    * event loop while it waits, so it suits a thread or process that runs nothing but the agent.
    */
   waitForReceive?(timeoutMs: number): boolean;
+  /**
+   * Makes the driver able to carry a channel's datagrams of up to `mtuBytes` ("send": a
+   * publication's mtu; "receive": an mtu the subscription's channel names). Grows the transmit slots
+   * where it can (then `transmit` is a new batch that holds the slots still to send: read it again);
+   * otherwise throws SlotTooSmallError naming the channel, the mtu and the slot length. EngineRuntime
+   * calls it when a publication or subscription is added (Engine.setTransportCheck). Drivers without
+   * it are checked against their slot lengths, which do not grow.
+   */
+  fitMtu?(channel: string, mtuBytes: number, role: "send" | "receive"): void;
   /** Closes every socket. The driver cannot be used afterwards. */
   dispose(): void;
 }
 
 export interface DriverOptions {
-  /** Slots and slot size of the two batches (defaults: 256 slots of 2048 bytes each way). */
+  /**
+   * Slots and slot size of the two batches. Defaults: 256 slots each way; transmit slots of 2048
+   * bytes that grow to a publication's mtu, receive slots of 65504 bytes (Aeron's largest mtu: a
+   * publisher's SETUP chooses the mtu, so any frame must fit). See docs/DRIVERS.md.
+   */
   readonly transmitCapacity?: number;
   readonly transmitSlotLength?: number;
   readonly receiveCapacity?: number;
   readonly receiveSlotLength?: number;
+  /**
+   * Never grow the transmit slots (default false): adding a publication whose mtu exceeds
+   * transmitSlotLength then fails at once with SlotTooSmallError.
+   */
+  readonly fixedSlots?: boolean;
   /** Use UDP GSO / UDP GRO where the kernel has them (default true). */
   readonly gso?: boolean;
   readonly gro?: boolean;

@@ -44,6 +44,35 @@ export class DriverError extends Error {
   }
 }
 
+/**
+ * A channel's mtu does not fit the driver's slots, and they cannot grow (fixedSlots, receive slots,
+ * a link MTU): thrown at add time (addPublication, addSubscription, or when a runtime joins an
+ * engine), so that nothing is truncated later. Code EMSGSIZE.
+ */
+export class SlotTooSmallError extends DriverError {
+  constructor(
+    /** The channel (canonical URI) that was refused. */
+    readonly channel: string,
+    readonly mtuBytes: number,
+    /** The longest datagram the driver's slots (or link) can carry in that direction. */
+    readonly slotLength: number,
+    readonly direction: "transmit" | "receive",
+    why: string,
+  ) {
+    super("EMSGSIZE", 90, direction === "transmit" ? "addPublication" : "addSubscription",
+      `channel ${channel}: mtu ${mtuBytes} does not fit the driver's ${direction} slots of ${slotLength} bytes; ${why}`);
+  }
+}
+
+/**
+ * A native send/receive result: the count, or (an error shape) a typed DriverError thrown. The addon
+ * returns EFAULT when a batch array was detached; kept in lastError() too.
+ */
+export function nativeCount(result: number | SyscallErrorShape): number {
+  if (typeof result === "number") return result;
+  throw DriverError.fromSyscall(result);
+}
+
 /** True for the shape the native addon returns instead of throwing. */
 export function isSyscallErrorShape(value: unknown): value is SyscallErrorShape {
   return typeof value === "object" && value !== null && typeof (value as { code?: unknown }).code === "string" &&

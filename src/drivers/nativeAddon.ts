@@ -49,8 +49,13 @@ export interface NativeSocketsDriver {
     multicastGroupIp: number, interfaceIp: number): NativeOpenResult | NativeSyscallError;
   close(endpointId: number): boolean;
   closeAll(): void;
-  send(start: number, end: number): number;
-  receive(): number;
+  /** Slots consumed, or EFAULT when a transmit batch array was detached (nothing was read). */
+  send(start: number, end: number): number | NativeSyscallError;
+  /** Datagrams received, or EFAULT when a receive batch array was detached (nothing was written). */
+  receive(): number | NativeSyscallError;
+  /** Serve a new transmit batch (grown slots) from now on. */
+  setTransmit(bytes: Uint8Array, lengths: Int32Array, ips: Uint32Array, ports: Uint16Array, endpointIds: Int32Array,
+    capacity: number, slotLength: number): void;
   stats(): NativeSocketsStats;
   lastError(): NativeSyscallError | null;
   wait(timeoutMs: number): boolean;

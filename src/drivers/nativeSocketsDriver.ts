@@ -4,24 +4,27 @@
 import type { EndpointInfo } from "../core/engine/engine.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import type { Driver, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
-import { DriverError, isSyscallErrorShape } from "./driverError.js";
+import { DriverError, isSyscallErrorShape, nativeCount } from "./driverError.js";
 import type { NativeAddon, NativeSocketsDriver as NativeHandle } from "./nativeAddon.js";
 import { ReceiveBatch } from "./receiveBatch.js";
+import { DEFAULT_RECEIVE_SLOT_BYTES, DEFAULT_TRANSMIT_SLOT_BYTES, fitSocketSlots } from "./slots.js";
 
 export class NativeSocketsDriver implements Driver {
   readonly kind = "native-sockets" as const;
   readonly needsEventLoop = false;
-  readonly transmit: TransmitBatch;
   readonly receive: ReceiveBatch;
   /** Whether this kernel accepts UDP_SEGMENT / UDP_GRO, and whether they are in use. */
   readonly gso: boolean;
   readonly gro: boolean;
   private readonly handle: NativeHandle;
+  private readonly fixedSlots: boolean;
+  private tx: TransmitBatch;
   private disposed = false;
 
   constructor(addon: NativeAddon, options: DriverOptions = {}) {
-    this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
-    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
+    this.tx = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? DEFAULT_TRANSMIT_SLOT_BYTES);
+    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? DEFAULT_RECEIVE_SLOT_BYTES);
+    this.fixedSlots = options.fixedSlots === true;
     const probe = addon.probeUdpOffload();
     this.gso = (options.gso ?? true) && probe.gso;
     this.gro = (options.gro ?? true) && probe.gro;
@@ -31,6 +34,19 @@ export class NativeSocketsDriver implements Driver {
       tx.bytes, tx.lengths, tx.destinationIps, tx.destinationPorts, tx.endpointIds, tx.capacity, tx.slotLength,
       rx.bytes, rx.lengths, rx.sourceIps, rx.sourcePorts, rx.endpointIds, rx.capacity, rx.slotLength,
       this.gso, this.gro);
+  }
+
+  /** The transmit batch; fitMtu may replace it with one of longer slots. */
+  get transmit(): TransmitBatch {
+    return this.tx;
+  }
+
+  fitMtu(channel: string, mtuBytes: number, role: "send" | "receive"): void {
+    const batch = fitSocketSlots(channel, mtuBytes, role, this.tx, this.receive, this.fixedSlots);
+    if (batch === this.tx) return;
+    this.handle.setTransmit(batch.bytes, batch.lengths, batch.destinationIps, batch.destinationPorts, batch.endpointIds,
+      batch.capacity, batch.slotLength);
+    this.tx = batch;
   }
 
   open(endpoint: EndpointInfo): OpenedEndpoint {
@@ -54,14 +70,15 @@ export class NativeSocketsDriver implements Driver {
   }
 
   transmitBatch(batch: TransmitBatch, start = 0): number {
-    if (batch !== this.transmit) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
+    if (batch !== this.tx) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
     if (start >= batch.count) return 0;
-    return this.handle.send(start, batch.count);
+    return nativeCount(this.handle.send(start, batch.count));
   }
 
   pollBatch(batch: ReceiveBatch): number {
     if (batch !== this.receive) throw new RangeError("pollBatch: pass this driver's own receive batch");
-    const count = this.handle.receive();
+    batch.count = 0;
+    const count = nativeCount(this.handle.receive());
     batch.count = count;
     return count;
   }

@@ -18,6 +18,7 @@ import type { DriverError } from "./driverError.js";
 import { isMulticastIp, macForSimIp, writeMulticastMac } from "./netstack/mac.js";
 import type { FrameBatch, FramePort, FramePortStats } from "./netstack/framePort.js";
 import type { ReceiveBatch } from "./receiveBatch.js";
+import { fitDriverMtu } from "./slots.js";
 import { monotonicClockNs } from "./runtime.js";
 
 export interface PcapTapOptions {
@@ -66,7 +67,6 @@ class PcapRecorder {
 export class PcapTapDriver implements Driver {
   readonly kind: Driver["kind"];
   readonly needsEventLoop: boolean;
-  readonly transmit: TransmitBatch;
   readonly receive: ReceiveBatch;
   private readonly recorder: PcapRecorder;
   private readonly local = new Map<number, OpenedEndpoint>();
@@ -78,9 +78,17 @@ export class PcapTapDriver implements Driver {
   constructor(readonly inner: Driver, options: PcapTapOptions) {
     this.kind = inner.kind;
     this.needsEventLoop = inner.needsEventLoop;
-    this.transmit = inner.transmit;
     this.receive = inner.receive;
     this.recorder = new PcapRecorder(options);
+  }
+
+  /** The wrapped driver's transmit batch (fitMtu may replace it). */
+  get transmit(): TransmitBatch {
+    return this.inner.transmit;
+  }
+
+  fitMtu(channel: string, mtuBytes: number, role: "send" | "receive"): void {
+    fitDriverMtu(this.inner, channel, mtuBytes, role);
   }
 
   get records(): number {

@@ -15,6 +15,7 @@ import type { Engine, EndpointInfo } from "../core/engine/engine.js";
 import type { Driver, OpenedEndpoint } from "./driver.js";
 import { DriverError } from "./driverError.js";
 import { BusySpinIdleStrategy, type IdleAgent, type IdleStrategy } from "./idleStrategy.js";
+import { fitDriverMtu } from "./slots.js";
 
 /**
  * Sees each received datagram before the engine does; returns true to drop it. For fault injection
@@ -78,6 +79,12 @@ export class EngineRuntime implements IdleAgent {
     this.transmitBatches = options.transmitBatchesPerCycle ?? 16;
     this.onEndpointError = options.onEndpointError;
     driver.transmit.clear();
+    // Slots follow the channel: every publication and subscription added from now on is checked
+    // against the driver's slots at add time (they grow, or the add throws SlotTooSmallError), and
+    // so are the publications the engine already has. Nothing is truncated later, and doWork never
+    // meets a datagram longer than a slot.
+    for (const publication of engine.publications) fitDriverMtu(driver, publication.channel, publication.mtu, "send");
+    engine.setTransportCheck((channel, mtuBytes, role) => fitDriverMtu(this.driver, channel, mtuBytes, role));
   }
 
   /** The socket opened for an engine endpoint (its ephemeral port, buffer sizes), if open. */
@@ -230,6 +237,7 @@ export class EngineRuntime implements IdleAgent {
   /** Stops, closes the engine's endpoints in the driver and disposes of the driver. */
   async close(): Promise<void> {
     await this.stop();
+    this.engine.setTransportCheck(undefined);
     this.driver.dispose();
     this.opened.clear();
   }

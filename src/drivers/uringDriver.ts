@@ -10,10 +10,11 @@
 import type { EndpointInfo } from "../core/engine/engine.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import type { Driver, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
-import { DriverError, isSyscallErrorShape } from "./driverError.js";
+import { DriverError, isSyscallErrorShape, nativeCount } from "./driverError.js";
 import { NativeAddonUnavailableError, tryLoadNativeAddon, type NativeAddon } from "./nativeAddon.js";
 import { uringConstructor, type NativeUringHandle, type NativeUringStats, type UringFeatures } from "./nativeUring.js";
 import { ReceiveBatch } from "./receiveBatch.js";
+import { DEFAULT_RECEIVE_SLOT_BYTES, DEFAULT_TRANSMIT_SLOT_BYTES, fitSocketSlots } from "./slots.js";
 
 export type { UringFeatures } from "./nativeUring.js";
 
@@ -46,9 +47,10 @@ export class UringUnavailableError extends DriverError {
 export class UringDriver implements Driver {
   readonly kind = "io_uring" as const;
   readonly needsEventLoop = false;
-  readonly transmit: TransmitBatch;
   readonly receive: ReceiveBatch;
   private readonly handle: NativeUringHandle;
+  private readonly fixedSlots: boolean;
+  private tx: TransmitBatch;
   private readonly found: UringFeatures;
   private disposed = false;
 
@@ -58,9 +60,10 @@ export class UringDriver implements Driver {
     if (Native === undefined) {
       throw new UringUnavailableError("the native addon was built without liburing (install liburing-dev and pkg-config, then `npm run build:native`)");
     }
-    this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
-    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
-    const tx = this.transmit;
+    this.tx = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? DEFAULT_TRANSMIT_SLOT_BYTES);
+    this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? DEFAULT_RECEIVE_SLOT_BYTES);
+    this.fixedSlots = options.fixedSlots === true;
+    const tx = this.tx;
     const rx = this.receive;
     this.handle = new Native(
       tx.bytes, tx.lengths, tx.destinationIps, tx.destinationPorts, tx.endpointIds, tx.capacity, tx.slotLength,
@@ -69,6 +72,19 @@ export class UringDriver implements Driver {
       options.sqThreadIdleMs ?? 1000, options.sendZc ?? false, options.forceSingleShotRecv ?? false, options.bufferCount ?? 1024);
     if (isSyscallErrorShape(result)) throw DriverError.fromSyscall(result);
     this.found = result;
+  }
+
+  /** The transmit batch; fitMtu may replace it with one of longer slots. */
+  get transmit(): TransmitBatch {
+    return this.tx;
+  }
+
+  fitMtu(channel: string, mtuBytes: number, role: "send" | "receive"): void {
+    const batch = fitSocketSlots(channel, mtuBytes, role, this.tx, this.receive, this.fixedSlots);
+    if (batch === this.tx) return;
+    this.handle.setTransmit(batch.bytes, batch.lengths, batch.destinationIps, batch.destinationPorts, batch.endpointIds,
+      batch.capacity, batch.slotLength);
+    this.tx = batch;
   }
 
   /** What this kernel offered and what the driver uses or fell back to. */
@@ -97,14 +113,15 @@ export class UringDriver implements Driver {
   }
 
   transmitBatch(batch: TransmitBatch, start = 0): number {
-    if (batch !== this.transmit) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
+    if (batch !== this.tx) throw new RangeError("transmitBatch: pass this driver's own transmit batch");
     if (start >= batch.count || this.disposed) return 0;
-    return this.handle.send(start, batch.count);
+    return nativeCount(this.handle.send(start, batch.count));
   }
 
   pollBatch(batch: ReceiveBatch): number {
     if (batch !== this.receive) throw new RangeError("pollBatch: pass this driver's own receive batch");
-    const count = this.disposed ? 0 : this.handle.receive();
+    batch.count = 0;
+    const count = this.disposed ? 0 : nativeCount(this.handle.receive());
     batch.count = count;
     return count;
   }

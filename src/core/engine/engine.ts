@@ -85,6 +85,15 @@ export interface EngineOptions {
   readonly sharedLogs?: boolean;
 }
 
+/**
+ * Checks a UDP channel's mtu against what the transport can carry, when a publication or
+ * subscription is added (a runtime sets it for its driver: the driver grows its slots, or this
+ * throws a typed error naming the channel, the mtu and the slot length, and nothing is added).
+ * "send": a publication's mtu, the longest datagram it will send; "receive": the mtu a
+ * subscription's channel names explicitly.
+ */
+export type TransportMtuCheck = (channel: string, mtuBytes: number, role: "send" | "receive") => void;
+
 /** A socket the runtime must open for the engine. */
 export interface EndpointInfo {
   readonly id: number;
@@ -237,6 +246,7 @@ export class Engine implements FrameVisitor {
   private lastImage: PublicationImage | undefined;
 
   private readonly sharedLogs: boolean;
+  private transportCheck: TransportMtuCheck | undefined;
 
   constructor(options: EngineOptions) {
     this.config = resolveEngineConfig(options.config ?? {});
@@ -250,6 +260,11 @@ export class Engine implements FrameVisitor {
   /** The time of the latest handle or poll call. */
   get nowNs(): number {
     return this.lastNowNs;
+  }
+
+  /** Sets (or clears) the check every later UDP publication and subscription passes at add time. */
+  setTransportCheck(check: TransportMtuCheck | undefined): void {
+    this.transportCheck = check;
   }
 
   // ================================================================ application commands
@@ -270,6 +285,7 @@ export class Engine implements FrameVisitor {
     checkSupported(uri, canonical);
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.addIpcSubscription(canonical, streamId, params, options);
+    if (uri.mtuBytes !== undefined) this.transportCheck?.(canonical, uri.mtuBytes, "receive");
     const address = this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind");
     if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
     const endpointIp = this.resolve(address);
@@ -791,6 +807,7 @@ export class Engine implements FrameVisitor {
     checkSupported(uri, canonical);
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.createIpcPublication(canonical, streamId, params, exclusive);
+    this.transportCheck?.(canonical, params.mtuBytes, "send");
     if (!exclusive) {
       for (const existing of this.publications) {
         if (!existing.exclusive && existing.channel === canonical && existing.streamId === streamId && existing.state === PublicationState.ACTIVE) {

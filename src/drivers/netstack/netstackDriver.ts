@@ -33,6 +33,7 @@ import {
 import type { Driver, DriverKind, DriverOptions, DriverStats, OpenedEndpoint } from "../driver.js";
 import { DriverError } from "../driverError.js";
 import { ReceiveBatch } from "../receiveBatch.js";
+import { checkFits } from "../slots.js";
 import { ARP_OP_REPLY, ARP_OP_REQUEST, ArpPacketInfo, ArpResolver, ETHERTYPE_ARP, parseArp, writeArpFrame, type ArpConfig } from "./arp.js";
 import { FRAME_FLAG_CHECKSUM_NOT_READY, FRAME_FLAG_CHECKSUM_VALID, FrameBatch, type FramePort } from "./framePort.js";
 import { BROADCAST_MAC, ZERO_MAC, copyMac, isBroadcastMac, isGroupMac, isMulticastIp, macEquals, writeMulticastMac } from "./mac.js";
@@ -188,6 +189,18 @@ export class NetstackDriver implements Driver {
   }
 
   // ------------------------------------------------------------------------------- Driver
+
+  /**
+   * The netstack sends whole IPv4 datagrams within the link MTU (it neither fragments nor
+   * reassembles) and its slots do not grow: a channel whose mtu needs more fails at add time.
+   */
+  fitMtu(channel: string, mtuBytes: number, role: "send" | "receive"): void {
+    const link = this.mtu - IPV4_MIN_HEADER_LENGTH - UDP_HEADER_LENGTH;
+    const slots = role === "send" ? this.transmit.slotLength : this.receive.slotLength;
+    checkFits(channel, mtuBytes, role, Math.min(link, slots), link < slots
+      ? `the ${this.kind} driver carries whole IPv4 datagrams within the link MTU ${this.mtu} (no fragmentation)`
+      : `the ${this.kind} driver's slots do not grow: raise ${role === "send" ? "transmitSlotLength" : "receiveSlotLength"}`);
+  }
 
   open(endpoint: EndpointInfo): OpenedEndpoint {
     if (this.disposed) throw new DriverError("EBADF", 9, "open", "the driver was disposed", endpoint.id);
