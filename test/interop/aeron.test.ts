@@ -52,6 +52,8 @@ const cases: Case[] = [
   { name: "term id wrap near 2^31",
     channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}|term-length=64k|init-term-id=2147483600|term-id=2147483647|term-offset=0`,
     count: 20_000, maxLength: 2000, timeoutMs: 60_000 },
+  // Datagrams of up to 8 KiB: Petrel's receive slots must hold what Aeron's SETUP announces.
+  { name: "mtu=8192", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}|mtu=8192`, count: 20_000, maxLength: 20_000, timeoutMs: 60_000 },
   { name: "64 KiB messages", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}`, count: 1_000, maxLength: 65_536, timeoutMs: 60_000 },
 ];
 
