@@ -45,11 +45,26 @@ export const Counter = {
   NAKS_IGNORED: 39,
   DATAGRAMS_DROPPED_NO_ENDPOINT: 40,
   TRANSMIT_BATCH_FULL: 41,
+  // Issue #11, hostile networks: retransmit limits, source pinning and RTTM replies.
+  RETRANSMITS_OUTSIDE_WINDOW: 42,
+  PINNED_CONTROL_MISMATCHES: 43,
+  PINNED_DATA_MISMATCHES: 44,
+  RTTM_REPLIES_DROPPED: 45,
+  // Issue #11, the image memory budget.
+  IMAGES_REFUSED_LIMIT: 46,
+  IMAGES_REFUSED_SOURCE_LIMIT: 47,
+  IMAGES_REFUSED_BUDGET: 48,
+  SETUPS_INVALID: 49,
+  IMAGE_ALLOCATION_FAILURES: 50,
+  IMAGES_EVICTED_UNJOINED: 51,
+  IMAGE_LOG_BYTES_RESERVED: 52,
+  IMAGE_LOG_BYTES_ALLOCATED: 53,
+  IMAGE_LOG_BYTES_CLEANED: 54,
 } as const;
 
 export type CounterId = (typeof Counter)[keyof typeof Counter];
 
-export const COUNTER_COUNT = 42;
+export const COUNTER_COUNT = 55;
 
 const names: string[] = [];
 for (const [name, id] of Object.entries(Counter)) names[id] = name.toLowerCase().replace(/_/g, " ");
