@@ -56,7 +56,7 @@ describe("media and shape", () => {
   });
 
   it("refuses unknown, repeated, empty and keyless parameters, naming them", () => {
-    expect(udpError("endpoint=localhost:1|alias=x", "alias").message).toContain("unknown parameter");
+    expect(udpError("endpoint=localhost:1|aliass=x", "aliass").message).toContain("unknown parameter");
     expect(udpError("mtu=1408|mtu=4096", "mtu").message).toContain("more than once");
     expect(udpError("mtu=", "mtu").message).toContain("must not be empty");
     expect(udpError("reliable", "reliable").message).toContain("key=value");
@@ -65,6 +65,37 @@ describe("media and shape", () => {
     uriError("aeron:udp?=5", WHOLE_URI);
     // Keys are case-sensitive, as in Aeron.
     udpError("MTU=1408", "MTU");
+  });
+
+  it("accepts the Aeron parameters that are cosmetic or that Petrel applies (issue #12, item 11)", () => {
+    expect(udp("endpoint=localhost:1|alias=orders feed=1|stream-id=1001|rejoin=false|ssc=true|pub-wnd=256k|untethered-window-limit-timeout=5s|untethered-resting-timeout=10s")).toEqual({
+      media: "udp",
+      endpoint: { host: "localhost", hostKind: "name", port: 1 },
+      alias: "orders feed=1",
+      streamId: 1001,
+      rejoin: false,
+      spiesSimulateConnection: true,
+      publicationWindowBytes: 256 * 1024,
+      untetheredWindowLimitTimeoutNs: 5e9,
+      untetheredRestingTimeoutNs: 10e9,
+    });
+    expect(parseChannelUri("aeron:ipc?alias=x|pub-wnd=64k").alias).toBe("x");
+    udpError("stream-id=x", "stream-id");
+    udpError("rejoin=yes", "rejoin");
+    udpError("ssc=1", "ssc");
+    udpError("pub-wnd=0", "pub-wnd");
+    udpError("untethered-resting-timeout=soon", "untethered-resting-timeout");
+    expect(uriError("aeron:ipc?rejoin=true", "rejoin").message).toContain("aeron:ipc");
+  });
+
+  it("refuses by name, with the reason, the Aeron parameters for features Petrel lacks", () => {
+    expect(udpError("endpoint=localhost:1|tags=1,2", "tags").message).toContain("write the channel in full");
+    expect(udpError("ats=true", "ats").message).toContain("not supported");
+    for (const name of ["media-rcv-ts-offset", "channel-rcv-ts-offset", "channel-snd-ts-offset"]) {
+      expect(udpError(`${name}=reserved`, name).message).toContain("timestamps");
+    }
+    expect(udpError("response-correlation-id=7", "response-correlation-id").message).toContain("response channels");
+    expect(udpError("session-id=tag:5", "session-id").message).toContain("tag");
   });
 
   it("refuses UDP-only parameters on ipc", () => {

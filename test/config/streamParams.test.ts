@@ -53,10 +53,20 @@ describe("resolveStreamParams", () => {
       tether: true,
       group: false,
       eos: true,
+      rejoin: true,
       ttl: 0,
       socketSndbufBytes: 0,
       socketRcvbufBytes: 128 * KIB,
     });
+  });
+
+  it("takes pub-wnd as the publisher's term window within Aeron's bounds (mtu .. termLength / 2)", () => {
+    expect(params("aeron:udp?endpoint=localhost:1|pub-wnd=256k").publicationTermWindowBytes).toBe(256 * KIB);
+    expect(params("aeron:udp?endpoint=localhost:1|term-length=64k|pub-wnd=32k").publicationTermWindowBytes).toBe(32 * KIB);
+    expect(params("aeron:ipc?pub-wnd=1m").publicationTermWindowBytes).toBe(MIB);
+    expect(paramsError("aeron:udp?endpoint=localhost:1|pub-wnd=1k", "pub-wnd").message).toContain("less than the mtu (1408)");
+    expect(paramsError("aeron:udp?endpoint=localhost:1|term-length=64k|pub-wnd=64k", "pub-wnd").message).toContain("half the term length");
+    expect(params("aeron:udp?endpoint=localhost:1|rejoin=false").rejoin).toBe(false);
   });
 
   it("uses the IPC term length and frozen output", () => {

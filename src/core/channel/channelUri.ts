@@ -116,6 +116,20 @@ export interface ChannelUri {
   readonly nakDelayNs?: number;
   /** `max-resend`: 1 .. 256. */
   readonly maxResend?: number;
+  /** `alias`: a label for people and tools; no effect on the stream (as in Aeron). */
+  readonly alias?: string;
+  /** `stream-id`: when given, must equal the stream id the channel is added with (as in Aeron). */
+  readonly streamId?: number;
+  /** `rejoin`: whether a subscription takes a new image from a session whose image timed out. */
+  readonly rejoin?: boolean;
+  /** `ssc` (spies simulate connection): accepted; Petrel has no spies, so it changes nothing. */
+  readonly spiesSimulateConnection?: boolean;
+  /** `pub-wnd`: how far a publisher may run ahead of its sender; mtu .. termLength / 2. */
+  readonly publicationWindowBytes?: number;
+  /** `untethered-window-limit-timeout`: accepted for Aeron compatibility; only untethered subscriptions use it. */
+  readonly untetheredWindowLimitTimeoutNs?: number;
+  /** `untethered-resting-timeout`: accepted for Aeron compatibility; only untethered subscriptions use it. */
+  readonly untetheredRestingTimeoutNs?: number;
 }
 
 
@@ -146,6 +160,13 @@ export const CHANNEL_PARAMETERS = [
   "gtag",
   "nak-delay",
   "max-resend",
+  "alias",
+  "stream-id",
+  "rejoin",
+  "ssc",
+  "pub-wnd",
+  "untethered-window-limit-timeout",
+  "untethered-resting-timeout",
 ] as const;
 
 export type ChannelParameter = (typeof CHANNEL_PARAMETERS)[number];
@@ -162,6 +183,25 @@ export const IPC_PARAMETERS: ReadonlySet<ChannelParameter> = new Set<ChannelPara
   "sparse",
   "eos",
   "tether",
+  "alias",
+  "stream-id",
+  "ssc",
+  "pub-wnd",
+  "untethered-window-limit-timeout",
+  "untethered-resting-timeout",
+]);
+
+/**
+ * Aeron channel parameters Petrel refuses by name, with the reason, rather than as unknown: each
+ * asks for a feature Petrel does not have, so accepting it would silently change the stream.
+ */
+export const UNSUPPORTED_PARAMETERS: ReadonlyMap<string, string> = new Map<string, string>([
+  ["tags", "channel tags (tags=) refer to another channel's settings, which Petrel does not share between channels; write the channel in full"],
+  ["ats", "Aeron transport security (ats=) is not supported"],
+  ["media-rcv-ts-offset", "receive timestamps written into messages (media-rcv-ts-offset=) are not supported"],
+  ["channel-rcv-ts-offset", "receive timestamps written into messages (channel-rcv-ts-offset=) are not supported"],
+  ["channel-snd-ts-offset", "send timestamps written into messages (channel-snd-ts-offset=) are not supported"],
+  ["response-correlation-id", "response channels (response-correlation-id=, control-mode=response) are not supported"],
 ]);
 
 const KNOWN_PARAMETERS: ReadonlySet<string> = new Set<string>(CHANNEL_PARAMETERS);
@@ -227,6 +267,8 @@ function splitParameters(whole: string, query: string): Map<ChannelParameter, st
     }
     const key = segment.slice(0, equals);
     const value = segment.slice(equals + 1);
+    const unsupported = UNSUPPORTED_PARAMETERS.get(key);
+    if (unsupported !== undefined) throw new ChannelUriError(key, value, unsupported);
     if (!KNOWN_PARAMETERS.has(key)) {
       throw new ChannelUriError(key, value, `unknown parameter; known parameters are ${CHANNEL_PARAMETERS.join(", ")}`);
     }
@@ -359,6 +401,28 @@ function parseParameter(draft: Partial<Mutable<ChannelUri>>, key: ChannelParamet
     case "max-resend":
       draft.maxResend = parseInteger(key, value, 1, MAX_RETRANSMIT_ACTIONS_MAX);
       return;
+    case "alias":
+      draft.alias = value;
+      return;
+    case "stream-id":
+      draft.streamId = parseInteger(key, value, I32_MIN, I32_MAX);
+      return;
+    case "rejoin":
+      draft.rejoin = parseBoolean(key, value);
+      return;
+    case "ssc":
+      draft.spiesSimulateConnection = parseBoolean(key, value);
+      return;
+    case "pub-wnd":
+      // Checked against the mtu and the term length in resolveStreamParams.
+      draft.publicationWindowBytes = parseSizeIn(key, value, 1, I32_MAX);
+      return;
+    case "untethered-window-limit-timeout":
+      draft.untetheredWindowLimitTimeoutNs = unwrap(key, value, parseDurationNs(value));
+      return;
+    case "untethered-resting-timeout":
+      draft.untetheredRestingTimeoutNs = unwrap(key, value, parseDurationNs(value));
+      return;
   }
 }
 
@@ -428,6 +492,13 @@ export function formatChannelUri(uri: ChannelUri): string {
   add("gtag", uri.groupTag);
   add("nak-delay", duration(uri.nakDelayNs));
   add("max-resend", int(uri.maxResend));
+  add("alias", uri.alias);
+  add("stream-id", int(uri.streamId));
+  add("rejoin", bool(uri.rejoin));
+  add("ssc", bool(uri.spiesSimulateConnection));
+  add("pub-wnd", size(uri.publicationWindowBytes));
+  add("untethered-window-limit-timeout", duration(uri.untetheredWindowLimitTimeoutNs));
+  add("untethered-resting-timeout", duration(uri.untetheredRestingTimeoutNs));
 
   const head = `${PREFIX}${uri.media}`;
   return parts.length === 0 ? head : `${head}?${parts.join("|")}`;

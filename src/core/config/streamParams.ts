@@ -38,7 +38,7 @@ export interface StreamParams {
   readonly maxMessageBytes: number;
   /** min(rcv-wnd or initialReceiverWindowBytes, termLength / 2). */
   readonly receiverWindowBytes: number;
-  /** How far the sender may run ahead: min(configured or termLength / 2, termLength / 2). */
+  /** How far the publisher may run ahead of its sender: `pub-wnd`, else min(configured or termLength / 2, termLength / 2). */
   readonly publicationTermWindowBytes: number;
 
   /** Present when the URI fixes the start: the three values and the position they give. */
@@ -64,6 +64,8 @@ export interface StreamParams {
   readonly group: boolean;
   /** `eos`, else true: a closing publication sends end-of-stream. */
   readonly eos: boolean;
+  /** `rejoin`, else true: a subscription takes a new image from a session whose image timed out. */
+  readonly rejoin: boolean;
   readonly ttl: number;
   readonly socketSndbufBytes: number;
   readonly socketRcvbufBytes: number;
@@ -78,8 +80,7 @@ export function resolveStreamParams(config: EngineConfig, uri: ChannelUri): Stre
   const mtuBytes = uri.mtuBytes ?? (isIpc ? config.ipcMtuBytes : config.mtuBytes);
   const halfTerm = termLengthBytes / 2;
   const receiverWindowBytes = Math.min(uri.receiverWindowBytes ?? config.initialReceiverWindowBytes, halfTerm);
-  const publicationTermWindowBytes =
-    config.publicationTermWindowBytes === 0 ? halfTerm : Math.min(config.publicationTermWindowBytes, halfTerm);
+  const publicationTermWindowBytes = publicationWindow(config, uri, mtuBytes, termLengthBytes);
   const socketSndbufBytes = uri.socketSndbufBytes ?? config.socketSndbufBytes;
   const socketRcvbufBytes = uri.socketRcvbufBytes ?? config.socketRcvbufBytes;
   const isMulticast = uri.multicast !== undefined;
@@ -128,11 +129,28 @@ export function resolveStreamParams(config: EngineConfig, uri: ChannelUri): Stre
     tether: uri.tether ?? config.tetherSubscriptions,
     group: uri.group ?? isMulticast,
     eos: uri.eos ?? true,
+    rejoin: uri.rejoin ?? true,
     ttl: uri.ttl ?? config.multicastTtl,
     socketSndbufBytes,
     socketRcvbufBytes,
   };
   return Object.freeze(params);
+}
+
+/** Aeron's PublicationParams rule: `pub-wnd` lies in mtu .. termLength / 2; without it, the configured window capped at half a term. */
+function publicationWindow(config: EngineConfig, uri: ChannelUri, mtuBytes: number, termLengthBytes: number): number {
+  const halfTerm = termLengthBytes / 2;
+  const requested = uri.publicationWindowBytes;
+  if (requested === undefined) {
+    return config.publicationTermWindowBytes === 0 ? halfTerm : Math.min(config.publicationTermWindowBytes, halfTerm);
+  }
+  if (requested < mtuBytes) {
+    throw new ChannelUriError("pub-wnd", String(requested), `must not be less than the mtu (${mtuBytes})`);
+  }
+  if (requested > halfTerm) {
+    throw new ChannelUriError("pub-wnd", String(requested), `must not exceed half the term length (${termLengthBytes})`);
+  }
+  return requested;
 }
 
 function checkTermOffset(uri: ChannelUri, termLengthBytes: number): void {

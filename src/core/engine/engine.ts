@@ -282,7 +282,7 @@ export class Engine implements FrameVisitor {
     checkStreamId(streamId);
     const uri = parseChannelUri(channel);
     const canonical = formatChannelUri(uri);
-    checkSupported(uri, canonical);
+    checkSupported(uri, canonical, streamId, "subscription");
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.addIpcSubscription(canonical, streamId, params, options);
     if (uri.mtuBytes !== undefined) this.transportCheck?.(canonical, uri.mtuBytes, "receive");
@@ -804,7 +804,7 @@ export class Engine implements FrameVisitor {
     checkStreamId(streamId);
     const uri = parseChannelUri(channel);
     const canonical = formatChannelUri(uri);
-    checkSupported(uri, canonical);
+    checkSupported(uri, canonical, streamId, "publication");
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.createIpcPublication(canonical, streamId, params, exclusive);
     this.transportCheck?.(canonical, params.mtuBytes, "send");
@@ -1100,8 +1100,15 @@ function checkStreamId(streamId: number): void {
   }
 }
 
-function checkSupported(uri: ChannelUri, canonical: string): void {
+/** Channel features Petrel refuses at the add call, and Aeron's stream-id rule. */
+function checkSupported(uri: ChannelUri, canonical: string, streamId: number, side: "publication" | "subscription"): void {
   if (uri.controlMode === "response") throw new UnsupportedChannelError(canonical, "control-mode=response (response channels) is not supported");
+  if (uri.streamId !== undefined && uri.streamId !== streamId) {
+    throw new ChannelUriError("stream-id", String(uri.streamId), `does not match the stream id ${streamId} the ${side} is added with`);
+  }
+  if (side === "subscription" && uri.tether === false) {
+    throw new UnsupportedChannelError(canonical, "untethered subscriptions (tether=false) are not supported: every subscription holds its publication back");
+  }
 }
 
 function isValidTermLength(termLength: number): boolean {
