@@ -356,8 +356,8 @@ describe("fc (PROTOCOL.md section 7)", () => {
   it("refuses, naming fc, with a reason for each mistake", () => {
     const cases: Array<[string, string]> = [
       ["fc=maximum", "unknown strategy"],
-      ["fc=max,t:5s", "takes no arguments"],
-      ["fc=min,g:1", "only valid for strategy 'tagged'"],
+      ["fc=min,g:1", "only with a minimum group size"],
+      ["fc=min,g:/x", "minimum group size"],
       ["fc=min,t:5s,t:1s", "more than once"],
       ["fc=tagged,g:1,g:2", "more than once"],
       ["fc=min,t:0s", "greater than zero"],
@@ -376,6 +376,14 @@ describe("fc (PROTOCOL.md section 7)", () => {
     expect(udp("fc=min,t:5").flowControl).toEqual({ strategy: "min", receiverTimeoutNs: 5 });
     expect(udp("fc=tagged,g:1/2147483647").flowControl).toEqual({ strategy: "tagged", groupTag: "1", groupMinSize: 2147483647 });
     expect(udp("fc=tagged,g:1/0").flowControl).toEqual({ strategy: "tagged", groupTag: "1", groupMinSize: 0 });
+  });
+
+  it("takes Aeron's forms fc=min,g:/N (tag ignored) and fc=max with arguments (ignored)", () => {
+    expect(udp("fc=min,g:/3").flowControl).toEqual({ strategy: "min", groupMinSize: 3 });
+    expect(udp("fc=min,g:7/2,t:1s").flowControl).toEqual({ strategy: "min", groupMinSize: 2, receiverTimeoutNs: 1e9 });
+    expect(udp("fc=max,t:5s").flowControl).toEqual({ strategy: "max" });
+    expect(udp("fc=max,g:1/2,anything").flowControl).toEqual({ strategy: "max" });
+    expect(formatChannelUri(udp("fc=min,g:/3,t:2s"))).toBe("aeron:udp?fc=min,g:/3,t:2s");
   });
 });
 

@@ -37,7 +37,10 @@ const groupTag = fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }).map(Strin
 const positiveDuration = DURATION.filter((ns) => ns > 0);
 const flowControl: fc.Arbitrary<FlowControlParam> = fc.oneof(
   fc.constant({ strategy: "max" as const }),
-  fc.record({ strategy: fc.constant("min" as const), receiverTimeoutNs: positiveDuration }, { requiredKeys: ["strategy"] }),
+  fc.record(
+    { strategy: fc.constant("min" as const), receiverTimeoutNs: positiveDuration, groupMinSize: fc.integer({ min: 0, max: I32_MAX }) },
+    { requiredKeys: ["strategy"] },
+  ),
   fc.record(
     { strategy: fc.constant("tagged" as const), groupTag, groupMinSize: fc.integer({ min: 0, max: I32_MAX }), receiverTimeoutNs: positiveDuration },
     { requiredKeys: ["strategy"] },

@@ -117,10 +117,11 @@ describe("resolveStreamParams", () => {
 
   it("chooses flow control by channel kind, filling defaults", () => {
     expect(params("aeron:udp?endpoint=224.0.1.1:40456").flowControl).toEqual({ strategy: "max" });
-    expect(params("aeron:udp?endpoint=224.0.1.1:40456", { multicastFlowControl: "min" }).flowControl).toEqual({ strategy: "min", receiverTimeoutNs: 5_000_000_000 });
+    expect(params("aeron:udp?endpoint=224.0.1.1:40456", { multicastFlowControl: "min" }).flowControl).toEqual({ strategy: "min", groupMinSize: 0, receiverTimeoutNs: 5_000_000_000 });
     expect(params("aeron:udp?control=10.0.0.1:1|control-mode=dynamic").flowControl).toEqual({ strategy: "max" });
     expect(params("aeron:udp?control-mode=manual").flowControl).toEqual({ strategy: "max" });
-    expect(params("aeron:udp?endpoint=10.0.0.1:1|fc=min,t:1s").flowControl).toEqual({ strategy: "min", receiverTimeoutNs: 1_000_000_000 });
+    expect(params("aeron:udp?endpoint=10.0.0.1:1|fc=min,t:1s").flowControl).toEqual({ strategy: "min", groupMinSize: 0, receiverTimeoutNs: 1_000_000_000 });
+    expect(params("aeron:udp?endpoint=224.0.1.1:1|fc=min,g:/2").flowControl).toEqual({ strategy: "min", groupMinSize: 2, receiverTimeoutNs: 5_000_000_000 });
     expect(params("aeron:udp?endpoint=224.0.1.1:1|fc=tagged").flowControl).toEqual({ strategy: "tagged", groupTag: "-1", groupMinSize: 0, receiverTimeoutNs: 5_000_000_000 });
     expect(params("aeron:udp?endpoint=224.0.1.1:1|fc=tagged,g:9/3,t:2s").flowControl).toEqual({ strategy: "tagged", groupTag: "9", groupMinSize: 3, receiverTimeoutNs: 2_000_000_000 });
   });

@@ -34,6 +34,18 @@ describe("channel parameters checked at the add call", () => {
     expect(e.addPublication("aeron:udp?endpoint=127.0.0.1:40555|stream-id=7", 7)).toBeDefined();
   });
 
+  it("refuses fc on a unicast publication, as Aeron does, and takes it on multicast and MDC", () => {
+    const e = engine();
+    const error = caught(() => e.addPublication("aeron:udp?endpoint=127.0.0.1:40557|fc=min", 1));
+    expect(error).toBeInstanceOf(ChannelUriError);
+    expect((error as ChannelUriError).parameter).toBe("fc");
+    expect((error as Error).message).toContain("unicast");
+    expect(e.addPublication("aeron:udp?endpoint=224.0.1.1:40558|fc=min,g:/2", 1)).toBeDefined();
+    expect(e.addPublication("aeron:udp?control=127.0.0.1:40559|control-mode=dynamic|fc=max,t:1s", 1)).toBeDefined();
+    // A subscription ignores fc, as Aeron's does.
+    expect(e.addSubscription("aeron:udp?endpoint=127.0.0.1:40557|fc=min", 1)).toBeDefined();
+  });
+
   it("refuses untethered subscriptions by name and accepts tether=true", () => {
     const e = engine();
     const error = caught(() => e.addSubscription("aeron:ipc?tether=false", 1));

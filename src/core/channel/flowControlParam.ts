@@ -1,6 +1,8 @@
 // The `fc` channel parameter (PROTOCOL.md section 7): `fc=<strategy>[,<arg>...]` with strategy
-// max, min or tagged; `min` takes `t:<duration>` (receiver timeout); `tagged` takes
-// `g:<tag>[/<minSize>]` (or `g:/<minSize>`) and `t:<duration>`; `max` takes none.
+// max, min or tagged; `min` takes `t:<duration>` (receiver timeout) and `g:[<tag>]/<minSize>`
+// (the tag ignored, as Aeron's min flow control is not tag-aware); `tagged` takes
+// `g:<tag>[/<minSize>]` (or `g:/<minSize>`) and `t:<duration>`; `max` ignores its arguments, as
+// Aeron's MaxMulticastFlowControl does.
 // Cold path only; every error names `fc` and says which part is wrong.
 
 import { ChannelUriError } from "../errors.js";
@@ -13,7 +15,7 @@ export type FlowControlStrategy = "max" | "min" | "tagged";
 
 export type FlowControlParam =
   | { readonly strategy: "max" }
-  | { readonly strategy: "min"; readonly receiverTimeoutNs?: number }
+  | { readonly strategy: "min"; readonly receiverTimeoutNs?: number; readonly groupMinSize?: number }
   | {
       readonly strategy: "tagged";
       /** Canonical decimal i64; absent means the engine's default group tag. */
@@ -38,16 +40,17 @@ export function parseFlowControlParam(text: string): FlowControlParam {
   let groupTag: string | undefined;
   let groupMinSize: number | undefined;
   let sawGroup = false;
+  // Aeron's MaxMulticastFlowControl reads no arguments, so a channel copied from an Aeron config
+  // may carry any; they are dropped rather than refused.
+  if (strategy === "max") return Object.freeze({ strategy });
   for (const arg of args) {
     if (arg.startsWith("t:")) {
-      if (strategy === "max") fail("strategy 'max' takes no arguments");
       if (receiverTimeoutNs !== undefined) fail("argument 't:' is given more than once");
       const result = parseDurationNs(arg.slice(2));
       if (!result.ok) return fail(`receiver timeout '${arg}' ${result.reason}`);
       if (result.value <= 0) fail(`receiver timeout '${arg}' must be greater than zero`);
       receiverTimeoutNs = result.value;
     } else if (arg.startsWith("g:")) {
-      if (strategy !== "tagged") fail(`argument 'g:' is only valid for strategy 'tagged', not '${strategy}'`);
       if (sawGroup) fail("argument 'g:' is given more than once");
       sawGroup = true;
       const body = arg.slice(2);
@@ -56,10 +59,12 @@ export function parseFlowControlParam(text: string): FlowControlParam {
       if (tagText.length > 0) {
         const tag = parseGroupTag(tagText);
         if (!tag.ok) return fail(`group tag '${tagText}' ${tag.reason}`);
-        groupTag = tag.value;
+        // min is not tag-aware in Aeron: its tag is checked and ignored.
+        if (strategy === "tagged") groupTag = tag.value;
       } else if (slash < 0) {
         fail("argument 'g:' needs a group tag, a minimum size or both (g:<tag>, g:<tag>/<minSize>, g:/<minSize>)");
       }
+      if (strategy === "min" && slash < 0) fail("strategy 'min' takes 'g:' only with a minimum group size (g:/<minSize>)");
       if (slash >= 0) {
         const sizeText = body.slice(slash + 1);
         if (!/^[0-9]{1,10}$/.test(sizeText) || Number(sizeText) > GROUP_MIN_SIZE_MAX) {
@@ -72,10 +77,12 @@ export function parseFlowControlParam(text: string): FlowControlParam {
     }
   }
   switch (strategy) {
-    case "max":
-      return Object.freeze({ strategy });
     case "min":
-      return Object.freeze({ strategy, ...(receiverTimeoutNs === undefined ? {} : { receiverTimeoutNs }) });
+      return Object.freeze({
+        strategy,
+        ...(receiverTimeoutNs === undefined ? {} : { receiverTimeoutNs }),
+        ...(groupMinSize === undefined ? {} : { groupMinSize }),
+      });
     case "tagged":
       return Object.freeze({
         strategy,
@@ -92,6 +99,7 @@ export function formatFlowControlParam(fc: FlowControlParam): string {
     const minSize = fc.groupMinSize === undefined ? "" : `/${fc.groupMinSize}`;
     parts.push(`g:${fc.groupTag ?? ""}${minSize}`);
   }
+  if (fc.strategy === "min" && fc.groupMinSize !== undefined) parts.push(`g:/${fc.groupMinSize}`);
   if (fc.strategy !== "max" && fc.receiverTimeoutNs !== undefined) {
     parts.push(`t:${formatDurationNs(fc.receiverTimeoutNs)}`);
   }

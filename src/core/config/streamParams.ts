@@ -16,7 +16,7 @@ import { MIB } from "./size.js";
 export type ResolvedFlowControl =
   | { readonly strategy: "unicast" }
   | { readonly strategy: "max" }
-  | { readonly strategy: "min"; readonly receiverTimeoutNs: number }
+  | { readonly strategy: "min"; readonly groupMinSize: number; readonly receiverTimeoutNs: number }
   | { readonly strategy: "tagged"; readonly groupTag: string; readonly groupMinSize: number; readonly receiverTimeoutNs: number };
 
 export interface StreamParams {
@@ -185,8 +185,9 @@ function startPosition(position: InitialPosition, positionBitsToShift: number): 
 }
 
 function resolveFlowControl(config: EngineConfig, uri: ChannelUri, isMultiReceiver: boolean): ResolvedFlowControl {
-  // An explicit fc wins even on a unicast channel (Aeron ignores it there); without one, only
-  // multicast and multi-destination streams use a multi-receiver strategy.
+  // Without an explicit fc, only multicast and multi-destination streams use a multi-receiver
+  // strategy. An explicit fc on a unicast publication is refused at the add call (Aeron's
+  // DefaultUnicastFlowControlSupplier throws); on a subscription it means nothing.
   const byDefault: FlowControlParam = { strategy: config.multicastFlowControl };
   const fc = uri.flowControl ?? (isMultiReceiver ? byDefault : undefined);
   if (fc === undefined) return Object.freeze({ strategy: "unicast" });
@@ -194,7 +195,11 @@ function resolveFlowControl(config: EngineConfig, uri: ChannelUri, isMultiReceiv
     case "max":
       return Object.freeze({ strategy: "max" });
     case "min":
-      return Object.freeze({ strategy: "min", receiverTimeoutNs: fc.receiverTimeoutNs ?? config.flowControlReceiverTimeoutNs });
+      return Object.freeze({
+        strategy: "min",
+        groupMinSize: fc.groupMinSize ?? config.flowControlGroupMinSize,
+        receiverTimeoutNs: fc.receiverTimeoutNs ?? config.flowControlReceiverTimeoutNs,
+      });
     case "tagged":
       return Object.freeze({
         strategy: "tagged",

@@ -20,6 +20,7 @@ import type { SocketAddress } from "../channel/address.js";
 import { resolveEngineConfig, type EngineConfig } from "../config/engineConfig.js";
 import { resolveStreamParams, type StreamParams } from "../config/streamParams.js";
 import { ChannelUriError } from "../errors.js";
+import { formatFlowControlParam } from "../channel/flowControlParam.js";
 import { checkTermLength, LogBufferConfigError } from "../logbuffer/logBufferDescriptor.js";
 import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET } from "../protocol/dataHeader.js";
 import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
@@ -1106,6 +1107,10 @@ function checkSupported(uri: ChannelUri, canonical: string, streamId: number, si
   if (uri.streamId !== undefined && uri.streamId !== streamId) {
     throw new ChannelUriError("stream-id", String(uri.streamId), `does not match the stream id ${streamId} the ${side} is added with`);
   }
+  const multiReceiver = uri.multicast !== undefined || uri.controlMode === "manual" || uri.controlMode === "dynamic";
+  if (side === "publication" && uri.media === "udp" && uri.flowControl !== undefined && !multiReceiver) {
+    throw new ChannelUriError("fc", formatFlowControlParam(uri.flowControl), "applies only to multicast and multi-destination-cast publications (Aeron refuses fc on a unicast one)");
+  }
   if (side === "subscription" && uri.tether === false) {
     throw new UnsupportedChannelError(canonical, "untethered subscriptions (tether=false) are not supported: every subscription holds its publication back");
   }
@@ -1129,7 +1134,7 @@ function flowControlSpec(params: StreamParams): FlowControlSpec | undefined {
     case "max":
       return { strategy: "max" };
     case "min":
-      return { strategy: "min", receiverTimeoutNs: fc.receiverTimeoutNs };
+      return { strategy: "min", receiverTimeoutNs: fc.receiverTimeoutNs, groupMinSize: fc.groupMinSize };
     case "tagged":
       return { strategy: "tagged", receiverTimeoutNs: fc.receiverTimeoutNs, groupTag: groupTagToInt32Pair(fc.groupTag), groupMinSize: fc.groupMinSize };
   }
