@@ -22,7 +22,7 @@ import { resolveStreamParams, type StreamParams } from "../config/streamParams.j
 import { ChannelUriError } from "../errors.js";
 import { formatFlowControlParam } from "../channel/flowControlParam.js";
 import { checkTermLength, LogBufferConfigError } from "../logbuffer/logBufferDescriptor.js";
-import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET } from "../protocol/dataHeader.js";
+import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
 import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
 import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD } from "../protocol/frameHeader.js";
 import { nakLength, nakSessionId, nakStreamId, nakTermId, nakTermOffset } from "../protocol/nakFrame.js";
@@ -536,7 +536,9 @@ export class Engine implements FrameVisitor {
         image.state === ImageState.CLOSED) {
       image = endpoint.findImage(streamId, sessionId);
       if (image === undefined) {
-        this.onUnknownSession(endpoint, sessionId, streamId);
+        // Aeron elicits no SETUP with an end-of-stream frame: the session is ending.
+        const endOfStream = (view.getUint8(frameOffset + FLAGS_OFFSET) & EOS_FLAG) !== 0;
+        this.onUnknownSession(endpoint, sessionId, streamId, endOfStream);
         return;
       }
       this.lastImage = image;
@@ -715,13 +717,14 @@ export class Engine implements FrameVisitor {
   }
 
   /** Data for a session we have no image of: ask its sender for SETUP (once per pending-setups timeout). */
-  private onUnknownSession(endpoint: ReceiveEndpoint, sessionId: number, streamId: number): void {
+  private onUnknownSession(endpoint: ReceiveEndpoint, sessionId: number, streamId: number, endOfStream: boolean): void {
     const values = this.counters.values;
     values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
     if (!endpoint.hasSubscriber(streamId, sessionId)) {
       values[Counter.UNKNOWN_STREAM_FRAMES]! += 1;
       return;
     }
+    if (endOfStream) return;
     const pending = this.pendingSetups.get(sessionId);
     if (pending !== undefined && pending.streamId === streamId && pending.expiresNs - this.frameNowNs > 0) return;
     if (this.pendingSetups.size >= PENDING_SETUP_CAPACITY || this.controlCount >= CONTROL_QUEUE_CAPACITY) {
@@ -731,8 +734,10 @@ export class Engine implements FrameVisitor {
     this.pendingSetups.set(sessionId, { streamId, expiresNs: this.frameNowNs + this.config.pendingSetupsTimeoutNs });
     const i = this.controlCount++;
     this.controlEndpoint[i] = endpoint.info.id;
-    this.controlIp[i] = this.frameFromIp;
-    this.controlPort[i] = this.frameFromPort;
+    // A multicast receiver asks the control group, as Aeron's DataPacketDispatcher does: the
+    // sender reads its control socket, never the data group's source address.
+    this.controlIp[i] = endpoint.controlIp !== 0 ? endpoint.controlIp : this.frameFromIp;
+    this.controlPort[i] = endpoint.controlIp !== 0 ? endpoint.controlPort : this.frameFromPort;
     this.controlSession[i] = sessionId;
     this.controlStream[i] = streamId;
   }
