@@ -46,6 +46,12 @@ describe("channel parameters checked at the add call", () => {
     expect(e.addSubscription("aeron:udp?endpoint=127.0.0.1:40557|fc=min", 1)).toBeDefined();
   });
 
+  it("refuses multi-destination subscriptions (control-mode=manual) by name", () => {
+    const error = caught(() => engine().addSubscription("aeron:udp?control-mode=manual", 1));
+    expect(error).toBeInstanceOf(UnsupportedChannelError);
+    expect((error as Error).message).toContain("multi-destination subscriptions");
+  });
+
   it("refuses untethered subscriptions by name and accepts tether=true", () => {
     const e = engine();
     const error = caught(() => e.addSubscription("aeron:ipc?tether=false", 1));

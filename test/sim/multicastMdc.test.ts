@@ -121,7 +121,7 @@ describe("multi-destination-cast", () => {
   it("dynamic: receivers register through the control address and all receive the stream", () => {
     const control = "10.0.1.1:40470";
     const total = 2000;
-    const { sim, receivers, publisher } = build(SEED + 2, `aeron:udp?control=${control}|control-mode=dynamic|term-length=64k|fc=min`,
+    const { sim, receivers, publisher } = build(SEED + 2, `aeron:udp?control=${control}|control-mode=dynamic|term-length=64k|fc=min,g:/3`,
       (r) => `aeron:udp?endpoint=${r.ip}:40471|control=${control}|control-mode=dynamic|term-length=64k`, 3, 20, total);
     const done = sim.runUntil(() => receivers.every((r) => r.received >= total), 60e9);
     expect(done, receivers.map((r) => `${r.name}=${r.received}`).join(" ")).toBe(true);
@@ -131,5 +131,29 @@ describe("multi-destination-cast", () => {
       expect(r.node!.engine.counters.get(Counter.STATUS_MESSAGES_SETUP_REQUESTED)).toBeGreaterThan(0);
     }
     expect(publisher().engine.publications[0]!.destinations.list.length).toBe(3);
+  });
+
+  it("dynamic: Aeron's subscription forms register too (control without control-mode, and control with no endpoint on an ephemeral port)", () => {
+    const control = "10.0.1.1:40472";
+    const total = 2000;
+    const forms = [
+      (r: Receiver) => `aeron:udp?endpoint=${r.ip}:40473|control=${control}|term-length=64k`,
+      () => `aeron:udp?control=${control}|group=false|term-length=64k`,
+      (r: Receiver) => `aeron:udp?endpoint=${r.ip}:40473|control=${control}|control-mode=dynamic|term-length=64k`,
+    ];
+    let next = 0;
+    const { sim, receivers, publisher } = build(SEED + 3, `aeron:udp?control=${control}|control-mode=dynamic|term-length=64k|fc=min,g:/3`,
+      (r) => forms[next++]!(r), 3, 20, total);
+    const done = sim.runUntil(() => receivers.every((r) => r.received >= total), 60e9);
+    expect(done, receivers.map((r) => `${r.name}=${r.received}`).join(" ")).toBe(true);
+    for (const r of receivers) expect(r.outOfOrder).toBe(0);
+    const destinations = publisher().engine.publications[0]!.destinations.list;
+    expect(destinations.length).toBe(3);
+    // The endpoint-less receiver registered from an ephemeral port.
+    expect(destinations.some((d) => d.port !== 40473)).toBe(true);
+    // Registration goes on once the image is there, as Aeron's Receiver does: (0, 0) every second.
+    const before = receivers.map((r) => r.node!.engine.counters.get(Counter.STATUS_MESSAGES_SETUP_REQUESTED));
+    sim.runUntil(() => false, sim.nowNs + 3e9);
+    receivers.forEach((r, i) => expect(r.node!.engine.counters.get(Counter.STATUS_MESSAGES_SETUP_REQUESTED)).toBeGreaterThanOrEqual(before[i]! + 2));
   });
 });

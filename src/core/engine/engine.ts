@@ -180,11 +180,9 @@ class ReceiveEndpoint {
     this.dynamicControlPort = dynamicControl.port;
   }
 
-  /** True when some subscribed stream has no image yet (a dynamic MDC receiver keeps registering). */
+  /** A receiver with an explicit control address keeps registering while it has subscriptions (Aeron's Receiver). */
   wantsRegistration(): boolean {
-    if (this.dynamicControlIp === 0) return false;
-    for (const subscription of this.subscriptions) if (!this.images.has(subscription.streamId)) return true;
-    return false;
+    return this.dynamicControlIp !== 0 && this.subscriptions.length > 0;
   }
 
   findImage(streamId: number, sessionId: number): PublicationImage | undefined {
@@ -287,19 +285,27 @@ export class Engine implements FrameVisitor {
     const params = resolveStreamParams(this.config, uri);
     if (uri.media === "ipc") return this.addIpcSubscription(canonical, streamId, params, options);
     if (uri.mtuBytes !== undefined) this.transportCheck?.(canonical, uri.mtuBytes, "receive");
-    const address = this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind");
-    if (address.port === 0) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
-    const endpointIp = this.resolve(address);
-    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    if (uri.controlMode === "manual") {
+      throw new UnsupportedChannelError(canonical, "multi-destination subscriptions (control-mode=manual on a subscription) are not supported");
+    }
     const multicast = uri.multicast !== undefined;
+    // Aeron's dynamic MDC subscription: any unicast subscription channel with `control` registers
+    // with that control address (control-mode is the publication's business), and without an
+    // endpoint it binds an ephemeral port, which the publication learns from the registration.
+    const explicitControl = uri.control !== undefined && !multicast;
+    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    const address = uri.endpoint === undefined && explicitControl
+      ? { host: "0.0.0.0", hostKind: "ipv4" as const, port: uri.networkInterface?.port ?? 0 }
+      : this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind, or control=<ip>:<port> to register with");
+    if (address.port === 0 && !explicitControl) throw new ChannelUriError("endpoint", `${address.host}:0`, "a subscription must bind a fixed port");
+    const endpointIp = uri.endpoint === undefined ? interfaceIp : this.resolve(address);
     // A multicast subscription binds the port on the interface and joins the data group; its SMs
     // and NAKs go to the control group. A unicast one binds the endpoint address itself.
     const bindIp = multicast ? interfaceIp : endpointIp;
     const control = multicast ? { ip: this.resolve(uri.multicast!.control), port: uri.multicast!.control.port } : { ip: 0, port: 0 };
-    const dynamicControl = uri.controlMode === "dynamic" && uri.control !== undefined
-      ? { ip: this.resolve(uri.control), port: uri.control.port }
-      : { ip: 0, port: 0 };
-    const key = `${multicast ? "m" : "u"}:${endpointIp}:${address.port}`;
+    const dynamicControl = explicitControl ? { ip: this.resolve(uri.control!), port: uri.control!.port } : { ip: 0, port: 0 };
+    const key = `${multicast ? "m" : "u"}:${endpointIp}:${address.port}` +
+      (address.port === 0 ? `:c:${dynamicControl.ip}:${dynamicControl.port}` : "");
     let endpoint = this.receiveEndpoints.get(key);
     if (endpoint === undefined) {
       const info: EndpointInfo = {
@@ -743,21 +749,18 @@ export class Engine implements FrameVisitor {
   }
 
   /**
-   * Dynamic MDC receivers register with the publication's control address: while a subscribed
-   * stream has no image, an SM asking for SETUP goes there every status-message interval.
+   * Receivers with an explicit control address (dynamic MDC) register with it as Aeron's Receiver
+   * does: a SETUP-eliciting SM for session 0, stream 0 when the endpoint opens and then every
+   * pending-setups timeout (1 s) for as long as it has subscriptions. The publication adds the
+   * SM's source as a destination; its data then elicits each session's SETUP from that address.
    */
   private sendRegistrations(nowNs: number, batch: TransmitBatch): boolean {
     const receivers = this.dynamicReceivers;
     for (let i = 0; i < receivers.length; i++) {
       const receiver = receivers[i]!;
       if (receiver.nextRegistrationNs - nowNs > 0 || !receiver.wantsRegistration()) continue;
-      for (const subscription of receiver.subscriptions) {
-        if (receiver.images.has(subscription.streamId)) continue;
-        if (!this.sendSetupRequest(batch, receiver, receiver.dynamicControlIp, receiver.dynamicControlPort, 0, subscription.streamId)) {
-          return false;
-        }
-      }
-      receiver.nextRegistrationNs = nowNs + this.config.statusMessageIntervalNs;
+      if (!this.sendSetupRequest(batch, receiver, receiver.dynamicControlIp, receiver.dynamicControlPort, 0, 0)) return false;
+      receiver.nextRegistrationNs = nowNs + this.config.pendingSetupsTimeoutNs;
     }
     return true;
   }
