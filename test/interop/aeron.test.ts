@@ -3,7 +3,7 @@
 // length and every byte: by Petrel's StreamChecker when Aeron publishes, and by a C client on
 // libaeron (test/interop/clients/interop_sub.c) when Petrel publishes. Cases: unicast, multicast on
 // lo, loss injected by Petrel's rule chain and by Aeron's own loss interceptor, and messages of
-// 64 KiB (fragmented into ~48 frames). Skipped with a printed reason when PETREL_AERON_BIN is unset;
+// 64 KiB (fragmented into ~48 frames), and dynamic MDC with both of Aeron's subscription forms. Skipped with a printed reason when PETREL_AERON_BIN is unset;
 // CI builds the peer and sets it.
 import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -30,7 +30,10 @@ describe.runIf(skipReason !== undefined && requireAeron)("interop with Aeron, re
 
 interface Case {
   readonly name: string;
+  /** The publication's channel (and the subscription's unless subscriptionChannel is given). */
   readonly channel: (port: number) => string;
+  /** The subscription's channel where it differs (MDC), given a second free port. */
+  readonly subscriptionChannel?: (port: number, port2: number) => string;
   readonly count: number;
   readonly maxLength: number;
   /** Drop this many per mille of the datagrams Petrel receives (Petrel's rule chain). */
@@ -55,6 +58,12 @@ const cases: Case[] = [
   // Datagrams of up to 8 KiB: Petrel's receive slots must hold what Aeron's SETUP announces.
   { name: "mtu=8192", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}|mtu=8192`, count: 20_000, maxLength: 20_000, timeoutMs: 60_000 },
   { name: "64 KiB messages", channel: (p) => `aeron:udp?endpoint=127.0.0.1:${p}`, count: 1_000, maxLength: 65_536, timeoutMs: 60_000 },
+  // Dynamic multi-destination-cast in Aeron's own subscription forms: `control` without
+  // control-mode, and `control` with no endpoint (an ephemeral port the publication learns).
+  { name: "dynamic MDC, subscription endpoint + control", channel: (p) => `aeron:udp?control=127.0.0.1:${p}|control-mode=dynamic`,
+    subscriptionChannel: (p, p2) => `aeron:udp?endpoint=127.0.0.1:${p2}|control=127.0.0.1:${p}`, count: 20_000, maxLength: 2000, timeoutMs: 60_000 },
+  { name: "dynamic MDC, subscription with control only", channel: (p) => `aeron:udp?control=127.0.0.1:${p}|control-mode=dynamic`,
+    subscriptionChannel: (p) => `aeron:udp?control=127.0.0.1:${p}`, count: 20_000, maxLength: 2000, timeoutMs: 60_000 },
 ];
 
 let clients: { pub: string; sub: string; dir: string } | undefined;
@@ -97,7 +106,8 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
       await withDriver(c, async (driver) => {
         const port = await freeUdpPort();
         const channel = c.channel(port);
-        const subscriber = new Client(clients!.sub, [driver.aeronDir, channel, String(STREAM), String(c.count), String(c.maxLength),
+        const subscriptionChannel = c.subscriptionChannel?.(port, await freeUdpPort()) ?? channel;
+        const subscriber = new Client(clients!.sub, [driver.aeronDir, subscriptionChannel, String(STREAM), String(c.count), String(c.maxLength),
           String(c.timeoutMs / 1000)]);
         const { engine, runtime, drop } = petrelRuntime(c, seed);
         try {
@@ -140,9 +150,10 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
       await withDriver(c, async (driver) => {
         const port = await freeUdpPort();
         const channel = c.channel(port);
+        const subscriptionChannel = c.subscriptionChannel?.(port, await freeUdpPort()) ?? channel;
         const { engine, runtime, drop } = petrelRuntime(c, seed);
         try {
-          const subscription = engine.addSubscription(channel, STREAM);
+          const subscription = engine.addSubscription(subscriptionChannel, STREAM);
           runtime.doWork();
           await runtime.driver.ready();
           const publisher = new Client(clients!.pub, [driver.aeronDir, channel, String(STREAM), String(c.count), String(c.maxLength),
