@@ -116,6 +116,12 @@ export interface ChannelUri {
   readonly nakDelayNs?: number;
   /** `max-resend`: 1 .. 256. */
   readonly maxResend?: number;
+  /**
+   * `source-pin` (a Petrel extension, not Aeron's; off by default): a unicast publication takes SMs,
+   * NAKs and RTTM requests only from its endpoint's address, an image takes data, heartbeats, EOS
+   * and RTTM replies only from the address its SETUP came from (issue #11, attack 7).
+   */
+  readonly sourcePin?: boolean;
 }
 
 
@@ -146,6 +152,7 @@ export const CHANNEL_PARAMETERS = [
   "gtag",
   "nak-delay",
   "max-resend",
+  "source-pin",
 ] as const;
 
 export type ChannelParameter = (typeof CHANNEL_PARAMETERS)[number];
@@ -359,6 +366,9 @@ function parseParameter(draft: Partial<Mutable<ChannelUri>>, key: ChannelParamet
     case "max-resend":
       draft.maxResend = parseInteger(key, value, 1, MAX_RETRANSMIT_ACTIONS_MAX);
       return;
+    case "source-pin":
+      draft.sourcePin = parseBoolean(key, value);
+      return;
   }
 }
 
@@ -428,6 +438,7 @@ export function formatChannelUri(uri: ChannelUri): string {
   add("gtag", uri.groupTag);
   add("nak-delay", duration(uri.nakDelayNs));
   add("max-resend", int(uri.maxResend));
+  add("source-pin", bool(uri.sourcePin));
 
   const head = `${PREFIX}${uri.media}`;
   return parts.length === 0 ? head : `${head}?${parts.join("|")}`;
