@@ -4,7 +4,7 @@
 // handleDatagram, as in bench/engine.ts), a live stream whose messages carry their index and a byte
 // pattern of it, and doors for an attacker's datagrams from any address. Time is virtual and moves
 // only when the test says so.
-import { Counter } from "../../src/core/engine/counters.js";
+import { Counter, type CounterId } from "../../src/core/engine/counters.js";
 import { Engine, type EngineOptions } from "../../src/core/engine/engine.js";
 import { ADMIN_ACTION, BACK_PRESSURED, type NetworkPublication } from "../../src/core/engine/networkPublication.js";
 import type { PublicationImage } from "../../src/core/engine/publicationImage.js";
@@ -154,11 +154,11 @@ export class AttackPair {
     return out;
   }
 
-  publisherCounter(id: number): number {
+  publisherCounter(id: CounterId): number {
     return this.a.counters.get(id);
   }
 
-  subscriberCounter(id: number): number {
+  subscriberCounter(id: CounterId): number {
     return this.b.counters.get(id);
   }
 
