@@ -49,6 +49,7 @@ describe("resolveStreamParams", () => {
       flowControl: { strategy: "unicast" },
       congestionControl: "static",
       reliable: true,
+      sourcePin: false,
       sparse: false,
       tether: true,
       group: false,

@@ -39,12 +39,11 @@ import { SM_SESSION_ID_OFFSET, SM_STREAM_ID_OFFSET } from "../../src/core/protoc
 /**
  * Source pinning (issue #11, build item "Source pinning, beyond Aeron"): a channel parameter that
  * makes an image take data only from its SETUP's address and a unicast publication take SMs and
- * NAKs only from its endpoint. It lands on another branch. Once merged, set this to the parameter
- * (e.g. "source-pin=true"): the fuzz suite and the loopback garbage test then add it to the live
- * channel and send spoofed live-session frames (attack 7) from third-party addresses too.
- * Undefined here: the parameter does not exist on this branch and the channel parser refuses it.
+ * NAKs only from its endpoint (`source-pin`, docs/ENGINE.md). Set: the fuzz suite and the loopback
+ * garbage test add it to the live channel and send spoofed live-session frames (attack 7) from
+ * third-party addresses too. (Undefined would leave pinning off and defuse those spoofs.)
  */
-export const SOURCE_PIN_PARAM: string | undefined = undefined;
+export const SOURCE_PIN_PARAM: string | undefined = "source-pin=true";
 
 /** True when the live stream runs with source pinning (see SOURCE_PIN_PARAM). */
 export const SOURCE_PINNING = SOURCE_PIN_PARAM !== undefined;

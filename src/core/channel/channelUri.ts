@@ -130,6 +130,12 @@ export interface ChannelUri {
   readonly untetheredWindowLimitTimeoutNs?: number;
   /** `untethered-resting-timeout`: accepted for Aeron compatibility; only untethered subscriptions use it. */
   readonly untetheredRestingTimeoutNs?: number;
+  /**
+   * `source-pin` (a Petrel extension, not Aeron's; off by default): a unicast publication takes SMs,
+   * NAKs and RTTM requests only from its endpoint's address, an image takes data, heartbeats, EOS
+   * and RTTM replies only from the address its SETUP came from (issue #11, attack 7).
+   */
+  readonly sourcePin?: boolean;
 }
 
 
@@ -167,6 +173,7 @@ export const CHANNEL_PARAMETERS = [
   "pub-wnd",
   "untethered-window-limit-timeout",
   "untethered-resting-timeout",
+  "source-pin",
 ] as const;
 
 export type ChannelParameter = (typeof CHANNEL_PARAMETERS)[number];
@@ -423,6 +430,9 @@ function parseParameter(draft: Partial<Mutable<ChannelUri>>, key: ChannelParamet
     case "untethered-resting-timeout":
       draft.untetheredRestingTimeoutNs = unwrap(key, value, parseDurationNs(value));
       return;
+    case "source-pin":
+      draft.sourcePin = parseBoolean(key, value);
+      return;
   }
 }
 
@@ -499,6 +509,7 @@ export function formatChannelUri(uri: ChannelUri): string {
   add("pub-wnd", size(uri.publicationWindowBytes));
   add("untethered-window-limit-timeout", duration(uri.untetheredWindowLimitTimeoutNs));
   add("untethered-resting-timeout", duration(uri.untetheredRestingTimeoutNs));
+  add("source-pin", bool(uri.sourcePin));
 
   const head = `${PREFIX}${uri.media}`;
   return parts.length === 0 ? head : `${head}?${parts.join("|")}`;

@@ -58,6 +58,11 @@ export interface StreamParams {
   readonly groupTag?: string;
 
   readonly reliable: boolean;
+  /**
+   * `source-pin` (Petrel extension, default false): control frames for a unicast publication and
+   * data frames for an image are taken only from the peer's pinned address (see ENGINE.md).
+   */
+  readonly sourcePin: boolean;
   readonly sparse: boolean;
   readonly tether: boolean;
   /** `group`, else true exactly for multicast (Aeron infers group semantics from the address). */
@@ -125,6 +130,7 @@ export function resolveStreamParams(config: EngineConfig, uri: ChannelUri): Stre
     congestionControl: uri.congestionControl ?? config.congestionControl,
     ...(uri.groupTag === undefined ? {} : { groupTag: uri.groupTag }),
     reliable: uri.reliable ?? config.reliableStream,
+    sourcePin: uri.sourcePin ?? false,
     sparse: uri.sparse ?? config.termBufferSparse,
     tether: uri.tether ?? config.tetherSubscriptions,
     group: uri.group ?? isMulticast,

@@ -26,7 +26,7 @@ import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, EOS_FLAG } from "../prot
 import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
 import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD } from "../protocol/frameHeader.js";
 import { nakLength, nakSessionId, nakStreamId, nakTermId, nakTermOffset } from "../protocol/nakFrame.js";
-import { rttmAsksForReply, rttmEchoTimestampNs, rttmReceiverIdHi, rttmReceiverIdLo, rttmReceptionDeltaNs, rttmSessionId, rttmStreamId } from "../protocol/rttmFrame.js";
+import { rttmAsksForReply, rttmDeltaHi, rttmDeltaLo, rttmEchoHi, rttmEchoLo, rttmReceiverIdHi, rttmReceiverIdLo, rttmSessionId, rttmStreamId } from "../protocol/rttmFrame.js";
 import {
   setupActiveTermId,
   setupInitialTermId,
@@ -549,6 +549,11 @@ export class Engine implements FrameVisitor {
       }
       this.lastImage = image;
     }
+    if (image.sourcePinned && (image.sourceIp !== this.frameFromIp || image.sourcePort !== this.frameFromPort)) {
+      // Source pinning (`source-pin`): data, heartbeats and EOS only from where the SETUP came from.
+      values[Counter.PINNED_DATA_MISMATCHES]! += 1;
+      return;
+    }
     image.onDataFrame(this.frameNowNs, view, bytes, frameOffset, frameLength, type);
   }
 
@@ -592,6 +597,9 @@ export class Engine implements FrameVisitor {
       endpointId: endpoint.info.id,
       controlIp: endpoint.controlIp !== 0 ? endpoint.controlIp : this.frameFromIp,
       controlPort: endpoint.controlIp !== 0 ? endpoint.controlPort : this.frameFromPort,
+      sourceIp: this.frameFromIp,
+      sourcePort: this.frameFromPort,
+      sourcePinned: params.sourcePin,
       initialTermId,
       activeTermId,
       termOffset,
@@ -650,7 +658,7 @@ export class Engine implements FrameVisitor {
       }
     }
     const publication = this.findPublication(smSessionId(view, frameOffset), smStreamId(view, frameOffset));
-    if (publication === undefined) return;
+    if (publication === undefined || !publication.acceptsControlFrom(this.frameFromIp, this.frameFromPort)) return;
     const hasGroupTag = smHasGroupTag(view, frameOffset);
     publication.onStatusMessage(
       this.frameNowNs,
@@ -672,7 +680,7 @@ export class Engine implements FrameVisitor {
     values[Counter.FRAMES_RECEIVED]! += 1;
     values[Counter.NAKS_RECEIVED]! += 1;
     const publication = this.findPublication(nakSessionId(view, frameOffset), nakStreamId(view, frameOffset));
-    if (publication === undefined) return;
+    if (publication === undefined || !publication.acceptsControlFrom(this.frameFromIp, this.frameFromPort)) return;
     publication.onNak(this.frameNowNs, nakTermId(view, frameOffset), nakTermOffset(view, frameOffset), nakLength(view, frameOffset));
   }
 
@@ -684,14 +692,21 @@ export class Engine implements FrameVisitor {
     const streamId = rttmStreamId(view, frameOffset);
     if (rttmAsksForReply(view, frameOffset)) {
       const publication = this.findPublication(sessionId, streamId);
-      publication?.onRttmRequest(this.frameNowNs, rttmEchoTimestampNs(view, frameOffset), rttmReceiverIdLo(view, frameOffset),
-        rttmReceiverIdHi(view, frameOffset), this.frameFromIp, this.frameFromPort);
+      if (publication === undefined || !publication.acceptsControlFrom(this.frameFromIp, this.frameFromPort)) return;
+      publication.onRttmRequest(this.frameNowNs, rttmEchoLo(view, frameOffset), rttmEchoHi(view, frameOffset),
+        rttmReceiverIdLo(view, frameOffset), rttmReceiverIdHi(view, frameOffset), this.frameFromIp, this.frameFromPort);
       return;
     }
     const endpoint = this.frameEndpoint;
     if (!(endpoint instanceof ReceiveEndpoint)) return;
-    endpoint.findImage(streamId, sessionId)?.onRttmReply(this.frameNowNs, rttmEchoTimestampNs(view, frameOffset),
-      rttmReceptionDeltaNs(view, frameOffset));
+    const image = endpoint.findImage(streamId, sessionId);
+    if (image === undefined) return;
+    if (image.sourcePinned && (image.sourceIp !== this.frameFromIp || image.sourcePort !== this.frameFromPort)) {
+      values[Counter.PINNED_DATA_MISMATCHES]! += 1;
+      return;
+    }
+    image.onRttmReply(this.frameNowNs, rttmEchoLo(view, frameOffset), rttmEchoHi(view, frameOffset), rttmDeltaLo(view, frameOffset),
+      rttmDeltaHi(view, frameOffset));
   }
 
   onError(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {

@@ -24,8 +24,9 @@ import {
 import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET } from "../protocol/dataHeader.js";
 import { writeHeartbeat } from "../protocol/dataFrame.js";
 import { SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
-import { RTTM_LENGTH, writeRttm } from "../protocol/rttmFrame.js";
-import { RetransmitHandler, type RetransmitSender } from "../strategy/retransmitHandler.js";
+import { RTTM_LENGTH, writeRttmHalves } from "../protocol/rttmFrame.js";
+import { i64HiOf, i64LoOf } from "../protocol/int64.js";
+import { RetransmitHandler, bottomResendWindow, type RetransmitSender } from "../strategy/retransmitHandler.js";
 import { StaticDelayGenerator } from "../strategy/feedbackDelay.js";
 import type { FlowControl } from "../strategy/flowControl.js";
 import { NO_DEADLINE_NS } from "../strategy/timers.js";
@@ -56,6 +57,21 @@ export type PublicationState = (typeof PublicationState)[keyof typeof Publicatio
 const PENDING_RESEND_CAPACITY = 64;
 /** RTTM replies waiting for the next pollTransmit; beyond this, requests are dropped and counted. */
 const PENDING_RTTM_CAPACITY = 16;
+
+/** Aeron's RETRANSMIT_RECEIVER_WINDOW_MULTIPLE: 4 for max flow control, 16 for unicast, min and tagged. */
+export function retransmitReceiverWindowMultiple(flowControl: string): number {
+  return flowControl === "max" ? 4 : 16;
+}
+
+/**
+ * The most one NAK can make the sender resend (Aeron's FlowControl.calculateRetransmissionLength):
+ * the receiver window, min(initial receiver window, termLength / 2), times the flow control's
+ * multiple. With 16 MiB terms and the default 128 KiB window, 2 MiB for unicast.
+ */
+export function maxRetransmitLengthOf(termLength: number, initialReceiverWindowBytes: number, flowControl: string): number {
+  const window = initialReceiverWindowBytes < termLength / 2 ? initialReceiverWindowBytes : termLength / 2;
+  return Math.min(window * retransmitReceiverWindowMultiple(flowControl), 0x7fffffff);
+}
 
 /** One address a publication's frames go to. */
 export interface Destination {
@@ -123,6 +139,9 @@ export class NetworkPublication implements RetransmitSender {
   private lingerDeadlineNs = NO_DEADLINE_NS;
 
   private readonly retransmitHandler: RetransmitHandler;
+  /** Source pinning: the only (ip, port) SMs, NAKs and RTTM requests are taken from; -1 when not pinned. */
+  private readonly pinnedIp: number;
+  private readonly pinnedPort: number;
   private readonly flowControl: FlowControl;
   private readonly config: EngineConfig;
   private readonly counters: Counters;
@@ -131,7 +150,9 @@ export class NetworkPublication implements RetransmitSender {
   private pendingResendHead = 0;
   private pendingResendCount = 0;
 
-  private readonly rttmEcho = new Float64Array(PENDING_RTTM_CAPACITY);
+  /** The requests' echo timestamps as i32 halves: echoed bit for bit, whatever their value. */
+  private readonly rttmEchoLo = new Int32Array(PENDING_RTTM_CAPACITY);
+  private readonly rttmEchoHi = new Int32Array(PENDING_RTTM_CAPACITY);
   private readonly rttmArrivalNs = new Float64Array(PENDING_RTTM_CAPACITY);
   private readonly rttmReceiverLo = new Int32Array(PENDING_RTTM_CAPACITY);
   private readonly rttmReceiverHi = new Int32Array(PENDING_RTTM_CAPACITY);
@@ -190,7 +211,16 @@ export class NetworkPublication implements RetransmitSender {
       delayGenerator: new StaticDelayGenerator(this.config.retransmitUnicastDelayNs),
       lingerGenerator: new StaticDelayGenerator(this.config.retransmitUnicastLingerNs),
       maxActions: params.maxRetransmitActions,
+      // Aeron's retransmit limits (issue #11, attack 4): one action for unicast, and a resend no
+      // longer than a multiple of the receiver window (retransmitHandler.ts has the rules).
+      groupSemantics: params.isMulticast || params.isMultiDestination,
+      maxRetransmitLength: maxRetransmitLengthOf(this.termLength, this.config.initialReceiverWindowBytes, params.flowControl.strategy),
     });
+    // Source pinning (`source-pin`, Petrel extension): a unicast publication takes control frames
+    // only from the address it sends to. Multicast and MDC have many receivers: not pinned.
+    const pinned = params.sourcePin && !params.isMulticast && !params.isMultiDestination && this.destinations.list.length === 1;
+    this.pinnedIp = pinned ? this.destinations.list[0]!.ip : -1;
+    this.pinnedPort = pinned ? this.destinations.list[0]!.port : -1;
     this.lastSendNs = options.nowNs;
   }
 
@@ -319,17 +349,40 @@ export class NetworkPublication implements RetransmitSender {
     this.setupSentOnce = false;
   }
 
+  /**
+   * Source pinning: true when a control frame (SM, NAK, RTTM request) from (ip, port) may be taken.
+   * A pinned unicast publication refuses any address but its endpoint's, and counts the refusal.
+   */
+  acceptsControlFrom(ip: number, port: number): boolean {
+    if (this.pinnedPort < 0 || (ip === this.pinnedIp && port === this.pinnedPort)) return true;
+    this.counters.values[Counter.PINNED_CONTROL_MISMATCHES]! += 1;
+    return false;
+  }
+
   onNak(nowNs: number, termId: number, termOffset: number, length: number): void {
+    // Aeron's resend window (bottomResendWindow): a NAK for a range that starts more than half a term
+    // and a max message length behind the sender is not served, and takes no retransmit action.
+    const nakPosition = ((termId - this.initialTermId) | 0) * this.termLength + termOffset;
+    if (nakPosition < bottomResendWindow(this.senderPosition, this.termLength) && nakPosition < this.senderPosition) {
+      this.counters.values[Counter.RETRANSMITS_OUTSIDE_WINDOW]! += 1;
+      return;
+    }
     this.retransmitHandler.onNak(nowNs, termId, termOffset, length, this.termLength, this.senderPosition);
   }
 
-  onRttmRequest(nowNs: number, echoTimestampNs: number, receiverIdLo: number, receiverIdHi: number, fromIp: number, fromPort: number): void {
+  /**
+   * An RTTM request (flags 0x80): answered on the next poll with the echo timestamp's 64 bits as
+   * they came (two i32 halves: any value, the ones outside +-2^53 included, goes back bit for bit).
+   */
+  onRttmRequest(nowNs: number, echoLo: number, echoHi: number, receiverIdLo: number, receiverIdHi: number, fromIp: number,
+    fromPort: number): void {
     if (this.rttmCount >= PENDING_RTTM_CAPACITY) {
       this.counters.values[Counter.ERRORS]! += 1;
       return;
     }
     const i = this.rttmCount++;
-    this.rttmEcho[i] = echoTimestampNs;
+    this.rttmEchoLo[i] = echoLo;
+    this.rttmEchoHi[i] = echoHi;
     this.rttmArrivalNs[i] = nowNs;
     this.rttmReceiverLo[i] = receiverIdLo;
     this.rttmReceiverHi[i] = receiverIdHi;
@@ -339,6 +392,12 @@ export class NetworkPublication implements RetransmitSender {
 
   /** RetransmitSender: the handler decided to resend a range; it goes out on the next poll. */
   resend(termId: number, termOffset: number, length: number): void {
+    // Aeron's resend window, checked when the resend happens (a delayed one may have fallen out).
+    const resendPosition = ((termId - this.initialTermId) | 0) * this.termLength + termOffset;
+    if (resendPosition < bottomResendWindow(this.senderPosition, this.termLength) || resendPosition >= this.senderPosition) {
+      this.counters.values[Counter.RETRANSMITS_OUTSIDE_WINDOW]! += 1;
+      return;
+    }
     if (this.pendingResendCount >= PENDING_RESEND_CAPACITY) {
       this.counters.values[Counter.RETRANSMIT_OVERFLOW]! += 1;
       return;
@@ -559,15 +618,19 @@ export class NetworkPublication implements RetransmitSender {
     for (; i < this.rttmCount; i++) {
       const slot = batch.claim(this.destinations.endpointId, this.rttmIps[i]!, this.rttmPorts[i]!);
       if (slot < 0) break;
-      // A reply carries flags 0 (the request had 0x80); the reception delta is how long we held it.
-      writeRttm(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, this.rttmEcho[i]!,
-        nowNs - this.rttmArrivalNs[i]!, this.rttmReceiverLo[i]!, this.rttmReceiverHi[i]!);
+      // A reply carries flags 0 (the request had 0x80); the reception delta is how long we held it
+      // (engine time never goes back, so it is a small non-negative safe integer); the echo goes
+      // back as its two halves. writeRttmHalves cannot throw (issue #11, attack 1).
+      const deltaNs = nowNs - this.rttmArrivalNs[i]!;
+      writeRttmHalves(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, this.rttmEchoLo[i]!, this.rttmEchoHi[i]!,
+        i64LoOf(deltaNs), i64HiOf(deltaNs), this.rttmReceiverLo[i]!, this.rttmReceiverHi[i]!);
       batch.commit(slot, RTTM_LENGTH);
       this.countSent(nowNs, RTTM_LENGTH, 1);
       this.counters.values[Counter.RTTM_SENT]! += 1;
     }
     if (i < this.rttmCount) {
-      this.rttmEcho.copyWithin(0, i, this.rttmCount);
+      this.rttmEchoLo.copyWithin(0, i, this.rttmCount);
+      this.rttmEchoHi.copyWithin(0, i, this.rttmCount);
       this.rttmArrivalNs.copyWithin(0, i, this.rttmCount);
       this.rttmReceiverLo.copyWithin(0, i, this.rttmCount);
       this.rttmReceiverHi.copyWithin(0, i, this.rttmCount);

@@ -15,7 +15,8 @@ import {
 import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET, DATA_TERM_OFFSET_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
 import { FLAGS_OFFSET, HDR_TYPE_PAD, align, FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
 import { NAK_FRAME_LENGTH, writeNak } from "../protocol/nakFrame.js";
-import { RTTM_LENGTH, RTTM_REPLY_FLAG, writeRttm } from "../protocol/rttmFrame.js";
+import { RTTM_LENGTH, RTTM_REPLY_FLAG, writeRttmHalves } from "../protocol/rttmFrame.js";
+import { i64HalvesToSafeNumber, i64HiOf, i64LoOf } from "../protocol/int64.js";
 import { SM_EOS_FLAG, SM_LENGTH, SM_WITH_GROUP_TAG_LENGTH, writeStatusMessage, writeStatusMessageWithGroupTag } from "../protocol/statusMessageFrame.js";
 import type { CongestionControl } from "../strategy/congestionControl.js";
 import { congestionOutcomeForceSm, congestionOutcomeWindowBytes } from "../strategy/congestionOutcome.js";
@@ -43,6 +44,11 @@ export interface PublicationImageOptions {
   /** Where SMs, NAKs and RTTM requests go: the sender's address (the SETUP's source). */
   readonly controlIp: number;
   readonly controlPort: number;
+  /** Where the SETUP that created the image came from (the sender's data source). */
+  readonly sourceIp?: number;
+  readonly sourcePort?: number;
+  /** Source pinning (Petrel's `source-pin`): take DATA/PAD/heartbeats/EOS only from (sourceIp, sourcePort). */
+  readonly sourcePinned?: boolean;
   readonly initialTermId: number;
   readonly activeTermId: number;
   readonly termOffset: number;
@@ -69,6 +75,11 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   readonly endpointId: number;
   readonly controlIp: number;
   readonly controlPort: number;
+  /** Where the SETUP that created the image came from. */
+  readonly sourceIp: number;
+  readonly sourcePort: number;
+  /** Source pinning: the engine drops (and counts) data frames for this image from any other address. */
+  readonly sourcePinned: boolean;
   readonly initialTermId: number;
   readonly termLength: number;
   readonly positionBitsToShift: number;
@@ -117,6 +128,9 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.endpointId = o.endpointId;
     this.controlIp = o.controlIp;
     this.controlPort = o.controlPort;
+    this.sourceIp = o.sourceIp ?? o.controlIp;
+    this.sourcePort = o.sourcePort ?? o.controlPort;
+    this.sourcePinned = o.sourcePinned === true;
     this.initialTermId = o.initialTermId | 0;
     this.termLength = o.termLength;
     this.positionBitsToShift = Math.log2(o.termLength);
@@ -224,10 +238,26 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.dirty = true;
   }
 
-  onRttmReply(nowNs: number, echoTimestampNs: number, receptionDeltaNs: number): void {
-    const rttNs = nowNs - echoTimestampNs - receptionDeltaNs;
-    if (rttNs >= 0) this.congestionControl.onRttMeasurement(nowNs, rttNs);
+  /**
+   * An RTTM reply (flags 0), its 64-bit fields as i32 halves. It must answer one of this image's
+   * requests: an echo between the first and the latest timestamp sent, a reception delta that is
+   * not negative, and an RTT that is not negative. Anything else (values outside +-2^53 included:
+   * they read as NaN and fail every comparison) is dropped and counted (issue #11, attack 1).
+   */
+  onRttmReply(nowNs: number, echoLo: number, echoHi: number, deltaLo: number, deltaHi: number): void {
+    const echoNs = i64HalvesToSafeNumber(echoLo, echoHi);
+    const deltaNs = i64HalvesToSafeNumber(deltaLo, deltaHi);
+    const rttNs = nowNs - echoNs - deltaNs;
+    if (!(echoNs >= this.firstRttmSentNs && echoNs <= this.lastRttmSentNs && deltaNs >= 0 && rttNs >= 0)) {
+      this.counters.values[Counter.RTTM_REPLIES_DROPPED]! += 1;
+      return;
+    }
+    this.congestionControl.onRttMeasurement(nowNs, rttNs);
   }
+
+  /** Timestamps of the first and the latest RTTM request sent (what a reply may echo). */
+  private firstRttmSentNs = Infinity;
+  private lastRttmSentNs = -Infinity;
 
   // ---------------------------------------------------------------- time
 
@@ -340,7 +370,10 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
       if (slot < 0) return false;
       // The receiver asks with 0x80 set and the sender answers with flags 0 (as in the captures;
       // PROTOCOL.md has it the other way round: see test/protocol/CAPTURE_NOTES.md).
-      writeRttm(batch.view, batch.slotOffset(slot), RTTM_REPLY_FLAG, this.sessionId, this.streamId, nowNs, 0, this.receiverIdLo, this.receiverIdHi);
+      writeRttmHalves(batch.view, batch.slotOffset(slot), RTTM_REPLY_FLAG, this.sessionId, this.streamId, i64LoOf(nowNs), i64HiOf(nowNs), 0, 0,
+        this.receiverIdLo, this.receiverIdHi);
+      if (this.firstRttmSentNs === Infinity) this.firstRttmSentNs = nowNs;
+      this.lastRttmSentNs = nowNs;
       batch.commit(slot, RTTM_LENGTH);
       this.congestionControl.onRttMeasurementSent(nowNs);
       this.countSent(RTTM_LENGTH);

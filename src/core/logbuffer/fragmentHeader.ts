@@ -10,6 +10,7 @@ import {
 } from "../protocol/dataHeader.js";
 import { computePosition } from "./logBufferDescriptor.js";
 import type { TermBuffer } from "./logBuffers.js";
+import { i64HalvesToSafeNumber } from "../protocol/int64.js";
 
 export class FragmentHeader {
   readonly initialTermId: number;
@@ -53,12 +54,22 @@ export class FragmentHeader {
     return this.term.view.getInt32(this.frameOffset + DATA_TERM_ID_OFFSET, true);
   }
 
-  /** The i64 reservedValue as a number (exact when it is a safe integer). */
+  /**
+   * The i64 reservedValue as a number: exact when it is a safe integer, NaN otherwise (a peer may
+   * put any 64 bits there; never silently rounded). reservedValueLo/Hi give its bits.
+   */
   get reservedValue(): number {
-    const view = this.term.view;
-    const low = view.getUint32(this.frameOffset + DATA_RESERVED_VALUE_OFFSET, true);
-    const high = view.getInt32(this.frameOffset + DATA_RESERVED_VALUE_OFFSET + 4, true);
-    return high * 2 ** 32 + low;
+    return i64HalvesToSafeNumber(this.reservedValueLo, this.reservedValueHi);
+  }
+
+  /** Lower 32 bits of the reservedValue (i32). */
+  get reservedValueLo(): number {
+    return this.term.view.getInt32(this.frameOffset + DATA_RESERVED_VALUE_OFFSET, true);
+  }
+
+  /** Upper 32 bits of the reservedValue (i32). */
+  get reservedValueHi(): number {
+    return this.term.view.getInt32(this.frameOffset + DATA_RESERVED_VALUE_OFFSET + 4, true);
   }
 
   /** Stream position just after this fragment (frame-aligned), as in Aeron's Header.position(). */

@@ -6,8 +6,12 @@
 //   count or a time in it) are read as two little-endian 32-bit halves combined into a JS number:
 //   `hi * 2^32 + (lo >>> 0)`. The result is exact whenever the value lies in
 //   [-(2^53 - 1), 2^53 - 1], which covers nanosecond clocks for 104 days from their origin and
-//   every monotonic clock Aeron drivers use in practice. Writing a number splits it the same way;
-//   a non-safe-integer argument is a programming error, asserted by `writeI64`.
+//   every monotonic clock Aeron drivers use in practice. A value outside that range reads as NaN
+//   (readI64OrNaN, i64HalvesToSafeNumber): never silently rounded. Code on a path from the network
+//   carries such fields as their two halves instead (an RTTM echo goes back bit for bit, issue
+//   #11 attack 1) and writes them with writeI64Halves, which cannot throw. Writing a number
+//   splits it the same way; a non-safe-integer argument is a programming error, asserted by
+//   `writeI64`, which only application-supplied values reach.
 // - Identities (receiverId, groupTag) are arbitrary 64-bit patterns (random per receiver), so a
 //   number cannot hold them exactly. They are exposed as a pair of i32 halves (lo = bytes 0..3,
 //   hi = bytes 4..7, each read with getInt32 little-endian) and compared, copied and hashed as
@@ -25,9 +29,51 @@ export function readI64Hi(view: DataView, offset: number): number {
   return view.getInt32(offset + 4, true);
 }
 
-/** The i64 at `offset` as a number; exact when the value is a safe integer. */
+/** Smallest and largest `hi` half of a safe integer: safe integers lie in [-2^53 + 1, 2^53 - 1]. */
+const SAFE_HI_MIN = -0x200000;
+const SAFE_HI_MAX = 0x1fffff;
+
+/**
+ * The i64 (lo, hi) halves as a number when the value is a safe integer, else NaN: never rounded.
+ * (-2^53 has hi = -2^21 and lo = 0, and is not safe: it is the one value of that hi refused.)
+ */
+export function i64HalvesToSafeNumber(lo: number, hi: number): number {
+  const h = hi | 0;
+  if (h < SAFE_HI_MIN || h > SAFE_HI_MAX || (h === SAFE_HI_MIN && (lo | 0) === 0)) return NaN;
+  return h * TWO_POW_32 + (lo >>> 0);
+}
+
+/** The i64 at `offset` as a number when it is a safe integer, else NaN: never rounded. */
+export function readI64OrNaN(view: DataView, offset: number): number {
+  return i64HalvesToSafeNumber(view.getInt32(offset, true), view.getInt32(offset + 4, true));
+}
+
+/**
+ * The i64 at `offset` as a number: exact when the value is a safe integer, NaN otherwise (never
+ * silently rounded). The same as readI64OrNaN.
+ */
 export function readI64(view: DataView, offset: number): number {
-  return view.getInt32(offset + 4, true) * TWO_POW_32 + view.getUint32(offset, true);
+  return readI64OrNaN(view, offset);
+}
+
+/** The exact i64 value of (lo, hi) as a BigInt. Allocates: cold paths only (logs, tests, tools). */
+export function i64HalvesToBigInt(lo: number, hi: number): bigint {
+  return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** Combines two i32 halves into a number: exact for safe integers, NaN otherwise (i64HalvesToSafeNumber). */
+export function i64FromHalves(lo: number, hi: number): number {
+  return i64HalvesToSafeNumber(lo, hi);
+}
+
+/** Lower 32 bits (as an i32) of a safe integer; with i64HiOf, the halves writeI64Halves takes. */
+export function i64LoOf(value: number): number {
+  return value | 0;
+}
+
+/** Upper 32 bits (as an i32) of a safe integer. */
+export function i64HiOf(value: number): number {
+  return Math.floor(value / TWO_POW_32) | 0;
 }
 
 /** Writes a safe integer as a little-endian i64. */
@@ -45,10 +91,6 @@ export function writeI64Halves(view: DataView, offset: number, lo: number, hi: n
   view.setInt32(offset + 4, hi | 0, true);
 }
 
-/** Combines two i32 halves into a number; exact when the value is a safe integer. */
-export function i64FromHalves(lo: number, hi: number): number {
-  return (hi | 0) * TWO_POW_32 + (lo >>> 0);
-}
 
 /** True when the i64 at (viewA, offsetA) equals the pair (lo, hi). */
 export function i64EqualsHalves(view: DataView, offset: number, lo: number, hi: number): boolean {

@@ -1,6 +1,9 @@
 // RTTM, RTT measurement (PROTOCOL.md section 3); 40 bytes. The two timestamps are quantities
-// (nanoseconds) read as exact numbers for safe integers; receiverId is a 64-bit identity kept as
-// i32 halves (see int64.ts for the reasoning).
+// (nanoseconds): as numbers they read exactly for safe integers and as NaN otherwise (never
+// rounded); the engine carries them as two i32 halves (rttmEchoLo/Hi, rttmDeltaLo/Hi) from the
+// request to the reply and writes replies with writeRttmHalves, which never throws: a peer whose
+// clock is past 2^53 ns (104 days of CLOCK_MONOTONIC) or an attacker gets its bits back (issue #11,
+// attack 1). receiverId is a 64-bit identity kept as i32 halves (see int64.ts for the reasoning).
 //
 // The 0x80 flag, which Aeron names REPLY, is set by the side that STARTS a measurement: in
 // test/fixtures/aeron-unicast-cubic-rttm.pcap the receiver sends an RTTM with 0x80 and its own
@@ -35,6 +38,22 @@ export function rttmEchoTimestampNs(view: DataView, frameOffset: number): number
 export function rttmReceptionDeltaNs(view: DataView, frameOffset: number): number {
   return readI64(view, frameOffset + RTTM_RECEPTION_DELTA_OFFSET);
 }
+/** Lower 32 bits of the echo timestamp (i32). */
+export function rttmEchoLo(view: DataView, frameOffset: number): number {
+  return readI64Lo(view, frameOffset + RTTM_ECHO_TIMESTAMP_OFFSET);
+}
+/** Upper 32 bits of the echo timestamp (i32). */
+export function rttmEchoHi(view: DataView, frameOffset: number): number {
+  return readI64Hi(view, frameOffset + RTTM_ECHO_TIMESTAMP_OFFSET);
+}
+/** Lower 32 bits of the reception delta (i32). */
+export function rttmDeltaLo(view: DataView, frameOffset: number): number {
+  return readI64Lo(view, frameOffset + RTTM_RECEPTION_DELTA_OFFSET);
+}
+/** Upper 32 bits of the reception delta (i32). */
+export function rttmDeltaHi(view: DataView, frameOffset: number): number {
+  return readI64Hi(view, frameOffset + RTTM_RECEPTION_DELTA_OFFSET);
+}
 export function rttmReceiverIdLo(view: DataView, frameOffset: number): number {
   return readI64Lo(view, frameOffset + RTTM_RECEIVER_ID_OFFSET);
 }
@@ -47,8 +66,9 @@ export function rttmAsksForReply(view: DataView, frameOffset: number): boolean {
 }
 
 /**
- * Writes a complete RTTM (40 bytes), every field. The timestamps must be safe integers (asserted);
- * a frame whose wire timestamps are not can be reproduced with writeRttmHalves.
+ * Writes a complete RTTM (40 bytes), every field. The timestamps must be safe integers (asserted:
+ * for tests and application-supplied values only); a frame whose wire timestamps are not, or any
+ * frame derived from the network, is written with writeRttmHalves.
  */
 export function writeRttm(
   view: DataView,
@@ -66,6 +86,32 @@ export function writeRttm(
   view.setInt32(frameOffset + RTTM_STREAM_ID_OFFSET, streamId, true);
   writeI64(view, frameOffset + RTTM_ECHO_TIMESTAMP_OFFSET, echoTimestampNs);
   writeI64(view, frameOffset + RTTM_RECEPTION_DELTA_OFFSET, receptionDeltaNs);
+  writeI64Halves(view, frameOffset + RTTM_RECEIVER_ID_OFFSET, receiverIdLo, receiverIdHi);
+}
+
+/**
+ * Writes a complete RTTM (40 bytes) with both 64-bit fields given as (lo, hi) i32 halves, written
+ * bit for bit. Never throws (for an offset with 40 bytes of room): the writer the engine uses for
+ * anything derived from the network.
+ */
+export function writeRttmHalves(
+  view: DataView,
+  frameOffset: number,
+  flags: number,
+  sessionId: number,
+  streamId: number,
+  echoLo: number,
+  echoHi: number,
+  deltaLo: number,
+  deltaHi: number,
+  receiverIdLo: number,
+  receiverIdHi: number,
+): void {
+  writeFrameHeader(view, frameOffset, RTTM_LENGTH, flags, HDR_TYPE_RTTM);
+  view.setInt32(frameOffset + RTTM_SESSION_ID_OFFSET, sessionId, true);
+  view.setInt32(frameOffset + RTTM_STREAM_ID_OFFSET, streamId, true);
+  writeI64Halves(view, frameOffset + RTTM_ECHO_TIMESTAMP_OFFSET, echoLo, echoHi);
+  writeI64Halves(view, frameOffset + RTTM_RECEPTION_DELTA_OFFSET, deltaLo, deltaHi);
   writeI64Halves(view, frameOffset + RTTM_RECEIVER_ID_OFFSET, receiverIdLo, receiverIdHi);
 }
 

@@ -2,6 +2,20 @@
 // with a delay before the resend and a linger after it during which repeat NAKs for the same range
 // are ignored. Many receivers NAKing one loss (multicast) thus cost one retransmission.
 //
+// Aeron's limits on what one NAK can cost (issue #11, attack 4), as in its RetransmitHandler and
+// FlowControl.calculateRetransmissionLength (Java and C drivers alike):
+//  - the resend length is capped at min(termLength - termOffset, maxRetransmitLength), where the
+//    owner computes maxRetransmitLength as min(initial receiver window, termLength / 2) times a
+//    multiple of the flow control (16 for unicast, min and tagged; 4 for max);
+//  - without group semantics (unicast) there is ONE action: a NAK overlapping it (delayed or
+//    lingering) is coalesced, any other NAK reuses it at once (Aeron: "this is unicast, and the NAK
+//    does NOT overlap the previous one, so just reuse it"); multicast and MDC keep max-resend
+//    actions and count overflow;
+//  - only what lies in the resend window behind the sender is resent: from senderPosition -
+//    termLength / 2 - maxMessageLength(termLength) up to the sender position (NetworkPublication.
+//    resend in Aeron). That check is the owner's (NetworkPublication: on the NAK, and again when a
+//    delayed resend fires), with bottomResendWindow below.
+//
 // Actions live in a preallocated table of parallel typed arrays (at most 16 by default): a NAK
 // allocates nothing, not even a closure; the resend goes through a RetransmitSender object handed
 // in once. Time is an argument: the owner calls processTimeouts(nowNs) when nextDeadlineNs() is
@@ -55,8 +69,29 @@ export interface RetransmitHandlerOptions {
   readonly delayGenerator?: FeedbackDelayGenerator;
   /** Linger after a resend; default static 10 ms. */
   readonly lingerGenerator?: FeedbackDelayGenerator;
-  /** At most this many actions at once; default 16. */
+  /** At most this many actions at once with group semantics; default 16. Unicast has one. */
   readonly maxActions?: number;
+  /**
+   * Multicast or multi-destination-cast (Aeron's hasGroupSemantics): maxActions actions. Without
+   * (unicast) one action that a non-overlapping NAK reuses. Default true (the table as given).
+   */
+  readonly groupSemantics?: boolean;
+  /** Cap on one resend's length (Aeron's receiver window multiple); default no cap beyond the term. */
+  readonly maxRetransmitLength?: number;
+}
+
+/** Aeron's FrameDescriptor.computeMaxMessageLength: min(termLength / 8, 16 MiB). */
+export function maxMessageLengthOf(termLength: number): number {
+  const eighth = termLength / 8;
+  return eighth < 16 * 1024 * 1024 ? eighth : 16 * 1024 * 1024;
+}
+
+/**
+ * Lowest stream position a resend may start at (Aeron's bottomResendWindow): half a term and a
+ * maximum message length behind the sender.
+ */
+export function bottomResendWindow(senderPosition: number, termLength: number): number {
+  return senderPosition - termLength / 2 - maxMessageLengthOf(termLength);
 }
 
 export class RetransmitHandler {
@@ -71,6 +106,10 @@ export class RetransmitHandler {
   private readonly lengths: Int32Array;
   private readonly deadlinesNs: Float64Array;
   private activeCount = 0;
+  private readonly groupSemantics: boolean;
+  private readonly maxRetransmitLength: number;
+  /** Set by scanForFreeAction: the slot it returned is an active unicast action being reused. */
+  private reusingActive = false;
 
   /** Resends performed (immediate and after a delay). */
   retransmitsCount = 0;
@@ -80,11 +119,15 @@ export class RetransmitHandler {
   retransmitOverflowCount = 0;
   /** NAKs ignored: beyond what was sent, before the stream start, or invalid. */
   ignoredNakCount = 0;
+
   /** NAKs absorbed by an action already delayed or lingering for that range. */
   coalescedNakCount = 0;
 
   constructor(sender: RetransmitSender, options: RetransmitHandlerOptions) {
-    const maxActions = options.maxActions ?? MAX_RETRANSMIT_ACTIONS_DEFAULT;
+    this.groupSemantics = options.groupSemantics ?? true;
+    const maxActions = this.groupSemantics ? (options.maxActions ?? MAX_RETRANSMIT_ACTIONS_DEFAULT) : 1;
+    this.maxRetransmitLength = options.maxRetransmitLength ?? 0x7fffffff;
+    assert(Number.isInteger(this.maxRetransmitLength) && this.maxRetransmitLength > 0, "max retransmit length must be a positive integer");
     assert(Number.isInteger(options.initialTermId), "initial term id must be an integer");
     assert(Number.isInteger(maxActions), "max retransmit actions must be an integer");
     assert(maxActions >= 1, "max retransmit actions must be at least 1");
@@ -154,13 +197,14 @@ export class RetransmitHandler {
 
     let resendLength = length;
     if (resendLength > termLength - termOffset) resendLength = termLength - termOffset;
+    if (resendLength > this.maxRetransmitLength) resendLength = this.maxRetransmitLength;
     if (resendLength > senderPosition - nakPosition) resendLength = senderPosition - nakPosition;
     assert(resendLength > 0, "clamped resend length must be positive");
 
     this.termIds[free] = termId;
     this.termOffsets[free] = termOffset;
     this.lengths[free] = resendLength;
-    this.activeCount++;
+    if (!this.reusingActive) this.activeCount++;
     assert(this.activeCount <= this.states.length, "more active retransmit actions than slots");
 
     const delayNs = this.delayGenerator.generateDelayNs();
@@ -228,6 +272,7 @@ export class RetransmitHandler {
    */
   private scanForFreeAction(termId: number, termOffset: number): number {
     let free = -1;
+    this.reusingActive = false;
     const states = this.states;
     for (let i = 0; i < states.length; i++) {
       if (states[i] === STATE_INACTIVE) {
@@ -241,6 +286,11 @@ export class RetransmitHandler {
         termOffset < actionOffset + (this.lengths[i] ?? 0)
       ) {
         return -2;
+      }
+      if (!this.groupSemantics) {
+        // Unicast (one action): a NAK that does not overlap the action reuses it, as in Aeron.
+        free = i;
+        this.reusingActive = true;
       }
     }
     return free;
