@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<void>> = {
   afpacket: async () => (await import("./afpacket.js")).runAfPacketBench(),
   uring: async () => (await import("./uring.js")).runUringBench(),
   fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
+  "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).
