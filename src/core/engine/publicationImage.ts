@@ -241,12 +241,17 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.dirty = true;
   }
 
-  /** Cold: a partition's first write allocates it (null, counted, when the allocation fails). */
+  /**
+   * Cold: a partition's first write allocates it. When that fails the image closes (counted): it
+   * cannot hold its stream, and retrying per frame would cost a failed allocation each (V8 collects
+   * garbage and retries before it gives up, tens of ms). Its sender may SETUP again later.
+   */
   private allocateTerm(index: number): TermBuffer | null {
     const term = this.log.writableTerm(index);
     const values = this.counters.values;
     if (term === null) {
       values[Counter.IMAGE_ALLOCATION_FAILURES]! += 1;
+      this.state = ImageState.CLOSED;
       return null;
     }
     values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! += this.termLength;
@@ -346,6 +351,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   /** Earliest instant this image needs to run. */
   deadlineNs(): number {
+    if (this.state === ImageState.CLOSED) return this.lastPacketNs; // due: the engine removes it
     let deadline = this.smDeadlineNs;
     if (this.forceSm || this.dirty || this.smThresholdPassed()) return this.lastPacketNs < deadline ? this.lastPacketNs : deadline;
     const nak = this.nakTimer.deadlineNs();
