@@ -11,6 +11,13 @@
 // --budget-mib=B (imageLogBudgetBytes; default: the engine's), --per-source=K
 // (maxImagesPerSource), --term-length=BYTES (1073741824).
 // Virtual time: 1 ms per fake session. Wall time is measured per session (its longest stall too).
+//
+// With the default budget (2 GiB) every 1 GiB-term SETUP is refused (3 GiB reservation): RSS stays
+// flat trivially. `--budget-mib=4194304` admits all 1024 (3 TiB reserved, accounting only) and
+// shows the lazy logs and ranged cleaning alone: one partition allocated per session (virtual
+// memory), 64 bytes written and cleaned. `--term-length=65536` shows the lock-out: how long a real
+// publisher waits once the flood filled maxImages. On a tree without the budget (before issue
+// #11) the options are ignored and the run stops at --max-rss-mib.
 import { performance } from "node:perf_hooks";
 import { Counter } from "../src/core/engine/counters.js";
 import { Engine, type EngineOptions } from "../src/core/engine/engine.js";
