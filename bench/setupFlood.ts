@@ -140,6 +140,7 @@ export async function runSetupFloodBench(): Promise<void> {
   }
   console.log(admittedAfterNs < 0
     ? "real publisher: no image within 20 s of virtual time"
-    : `real publisher: image after ${(admittedAfterNs / NS_PER_MS).toFixed(0)} ms of virtual time (SETUP every 100 ms)`);
+    : `real publisher: image after ${(admittedAfterNs / NS_PER_MS).toFixed(0)} ms of virtual time (SETUP every 100 ms); ` +
+      `images evicted unjoined ${c.get(Counter.IMAGES_EVICTED_UNJOINED)}, refused limit ${c.get(Counter.IMAGES_REFUSED_LIMIT)}`);
   console.log(`final RSS ${rssMib().toFixed(0)} MiB`);
 }
