@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   uring: async () => (await import("./uring.js")).runUringBench(),
   fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
   hostile: async () => (await import("./hostile.js")).runHostileBench(),
+  "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).

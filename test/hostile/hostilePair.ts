@@ -48,11 +48,11 @@ export const LIVE_CHANNEL = pinnedChannel(`aeron:udp?endpoint=127.0.0.2:${PORT_B
 const THIRD_PARTY_IPS = [ipv4(10, 9, 8, 7), ipv4(127, 0, 0, 3), IP_A, IP_B, ipv4(192, 168, 1, 200)];
 
 /**
- * Extra EngineOptions for both engines under attack. After merging the image memory budget
- * (issue #11 items 2/3), put its option here, e.g. `{ imageMemoryBudgetBytes: 64 << 20 }` (name as
- * that branch spells it): the suite then runs with the budget it asserts against.
+ * Extra EngineOptions for both engines under attack: the image memory budget (issue #11, attacks
+ * 2 and 3) well inside RSS_BOUND_BYTES, so that what hostile images can commit is bounded by
+ * construction (reservations: 3 × term length each, the live stream's 64 KiB terms included).
  */
-export const HOSTILE_ENGINE_OPTIONS: Partial<EngineOptions> = {};
+export const HOSTILE_ENGINE_OPTIONS: Partial<EngineOptions> = { imageLogBudgetBytes: 64 * 1024 * 1024 };
 
 /**
  * Diagnostics only: PETREL_HOSTILE_EXCLUDE=1,2 leaves datagrams carrying those known attacks
@@ -271,6 +271,11 @@ class HostilePair {
     if (growth > RSS_BOUND_BYTES) {
       this.fail(`RSS grew ${(growth / 1048576).toFixed(0)} MiB over the test's start (bound ${RSS_BOUND_BYTES / 1048576} MiB); ` +
         `subscriber images created ${this.b.counters.get(Counter.IMAGES_CREATED)}, active ${this.b.counters.get(Counter.IMAGES_ACTIVE)}`);
+    }
+    const budget = HOSTILE_ENGINE_OPTIONS.imageLogBudgetBytes;
+    const reserved = this.b.counters.get(Counter.IMAGE_LOG_BYTES_RESERVED);
+    if (budget !== undefined && (reserved > budget || this.b.counters.get(Counter.IMAGE_LOG_BYTES_ALLOCATED) > reserved)) {
+      this.fail(`image log budget broken: reserved ${reserved}, allocated ${this.b.counters.get(Counter.IMAGE_LOG_BYTES_ALLOCATED)}, budget ${budget}`);
     }
   }
 

@@ -39,6 +39,13 @@ export interface EngineConfig {
   readonly publicationLingerNs: number;
   /** How long a receiver remembers a SETUP it has asked for before asking again. */
   readonly pendingSetupsTimeoutNs: number;
+  /**
+   * An image at least this old that never received data (unjoined), or received no frame for this
+   * long (idle), may be evicted when a new SETUP would otherwise be refused for maxImages or the
+   * image log budget. Beyond Aeron (which waits for the 10 s liveness timeout): a SETUP flood then
+   * locks real publishers out for this long, not imageLivenessTimeoutNs.
+   */
+  readonly unjoinedImageEvictionNs: number;
 
   // --- Loss detection and retransmission (sections 5 and 6) ---
   /** Delay before the first NAK for a gap on a unicast stream. */
@@ -129,6 +136,7 @@ export const DEFAULT_ENGINE_CONFIG: EngineConfig = Object.freeze({
   imageLivenessTimeoutNs: 10 * NS_PER_S,
   publicationLingerNs: 5 * NS_PER_S,
   pendingSetupsTimeoutNs: 1 * NS_PER_S,
+  unjoinedImageEvictionNs: 2 * NS_PER_S,
 
   nakUnicastDelayNs: 100 * NS_PER_US,
   nakUnicastRetryDelayRatio: 100,
@@ -213,6 +221,7 @@ const RULES: { readonly [K in keyof EngineConfig]: Rule } = {
   imageLivenessTimeoutNs: positiveDurationNs,
   publicationLingerNs: durationNs(0),
   pendingSetupsTimeoutNs: positiveDurationNs,
+  unjoinedImageEvictionNs: positiveDurationNs,
 
   nakUnicastDelayNs: positiveDurationNs,
   nakUnicastRetryDelayRatio: count(1, RATIO_MAX),

@@ -21,10 +21,11 @@ import { resolveEngineConfig, type EngineConfig } from "../config/engineConfig.j
 import { resolveStreamParams, type StreamParams } from "../config/streamParams.js";
 import { ChannelUriError } from "../errors.js";
 import { formatFlowControlParam } from "../channel/flowControlParam.js";
-import { checkTermLength, LogBufferConfigError } from "../logbuffer/logBufferDescriptor.js";
-import { DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
+import { checkTermLength, LogBufferConfigError, PARTITION_COUNT } from "../logbuffer/logBufferDescriptor.js";
+import { defaultImageLogAllocator, ImageLog, type ImageLogAllocator } from "../logbuffer/imageLog.js";
+import { DATA_HEADER_LENGTH, DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
 import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
-import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD } from "../protocol/frameHeader.js";
+import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD, MAX_UDP_PAYLOAD_LENGTH } from "../protocol/frameHeader.js";
 import { nakLength, nakSessionId, nakStreamId, nakTermId, nakTermOffset } from "../protocol/nakFrame.js";
 import { rttmAsksForReply, rttmDeltaHi, rttmDeltaLo, rttmEchoHi, rttmEchoLo, rttmReceiverIdHi, rttmReceiverIdLo, rttmSessionId, rttmStreamId } from "../protocol/rttmFrame.js";
 import {
@@ -77,8 +78,26 @@ export interface EngineOptions {
   readonly nowNs?: number;
   /** Resolves a host name in a channel to an IPv4 address (u32), or returns -1. `localhost` is built in. */
   readonly resolveHost?: (name: string) => number;
-  /** Images (sender sessions) this engine accepts at once; SETUPs beyond it are dropped and counted. */
+  /**
+   * Images (sender sessions) this engine accepts at once; SETUPs beyond it are refused and counted
+   * (images refused limit), after evicting an unjoined or idle image if one is old enough
+   * (EngineConfig.unjoinedImageEvictionNs). Default 1024.
+   */
   readonly maxImages?: number;
+  /**
+   * Total memory images' logs may hold, in bytes. Each image reserves 3 × its term length against
+   * it when its SETUP arrives (and commits memory only as frames are written); a SETUP whose
+   * reservation does not fit, even after evicting unjoined or idle images, is refused and counted
+   * (images refused budget). Default DEFAULT_IMAGE_LOG_BUDGET_BYTES (2 GiB).
+   */
+  readonly imageLogBudgetBytes?: number;
+  /** Images that SETUPs from one source IP address may hold at once (images refused source limit). Default 64. */
+  readonly maxImagesPerSource?: number;
+  /**
+   * Allocates image log memory (zeroed); may throw, which is caught and counted (image allocation
+   * failures), never thrown out of handle*. For tests that simulate allocation failure.
+   */
+  readonly imageLogAllocator?: ImageLogAllocator;
   /**
    * Allocate publications' and images' logs on SharedArrayBuffer (worker mode: the application
    * appends and reads from another thread; see src/drivers/worker). Default false.
@@ -196,6 +215,25 @@ class ReceiveEndpoint {
   }
 }
 
+/**
+ * Default image log budget: 2 GiB. Room for 42 images of Aeron's default 16 MiB terms (a service
+ * reads a handful of streams), or one of 512 MiB terms; a 1 GiB-term image (3 GiB) needs a larger
+ * budget, deliberately: one such SETUP should not be able to take a service's memory. Logs are
+ * lazy, so the budget bounds what images can commit; what they do commit is what was written.
+ */
+export const DEFAULT_IMAGE_LOG_BUDGET_BYTES = 2 * 1024 * 1024 * 1024;
+/** Default cap on images per source address. */
+export const DEFAULT_MAX_IMAGES_PER_SOURCE = 64;
+/** Default cap on images. */
+export const DEFAULT_MAX_IMAGES = 1024;
+
+/** What an image holds against the engine's limits (cold: looked up on creation, eviction and removal). */
+interface ImageAccount {
+  readonly sourceIp: number;
+  readonly reservedBytes: number;
+  readonly createdNs: number;
+}
+
 /** SMs with SEND_SETUP (asking an unknown sender for SETUP) waiting for pollTransmit. */
 const CONTROL_QUEUE_CAPACITY = 64;
 /** Unknown sessions remembered so that SETUP is asked for at most once per pendingSetupsTimeout. */
@@ -212,6 +250,14 @@ export class Engine implements FrameVisitor {
   private readonly random: RandomSource;
   private readonly resolveHost: ((name: string) => number) | undefined;
   private readonly maxImages: number;
+  private readonly imageLogBudgetBytes: number;
+  private readonly maxImagesPerSource: number;
+  private readonly imageLogAllocator: ImageLogAllocator;
+  /** Bytes reserved by live images (the budget's used part). */
+  private imageLogReservedBytes = 0;
+  private readonly imageAccounts = new Map<PublicationImage, ImageAccount>();
+  /** Source IP -> images created by its SETUPs. */
+  private readonly imagesBySource = new Map<number, number>();
   private lastNowNs: number;
   private closed = false;
   private nextEndpointId = 1;
@@ -251,7 +297,10 @@ export class Engine implements FrameVisitor {
     this.config = resolveEngineConfig(options.config ?? {});
     this.random = options.random;
     this.resolveHost = options.resolveHost;
-    this.maxImages = options.maxImages ?? 1024;
+    this.maxImages = limitOption("maxImages", options.maxImages, DEFAULT_MAX_IMAGES, 1);
+    this.imageLogBudgetBytes = limitOption("imageLogBudgetBytes", options.imageLogBudgetBytes, DEFAULT_IMAGE_LOG_BUDGET_BYTES, 0);
+    this.maxImagesPerSource = limitOption("maxImagesPerSource", options.maxImagesPerSource, DEFAULT_MAX_IMAGES_PER_SOURCE, 1);
+    this.imageLogAllocator = options.imageLogAllocator ?? defaultImageLogAllocator;
     this.sharedLogs = options.sharedLogs === true;
     this.lastNowNs = options.nowNs ?? 0;
   }
@@ -366,6 +415,11 @@ export class Engine implements FrameVisitor {
     this.ipcPublications.length = 0;
     for (const image of this.images) image.close();
     this.images.length = 0;
+    this.imageAccounts.clear();
+    this.imagesBySource.clear();
+    this.imageLogReservedBytes = 0;
+    this.counters.values[Counter.IMAGE_LOG_BYTES_RESERVED] = 0;
+    this.counters.values[Counter.IMAGE_LOG_BYTES_ALLOCATED] = 0;
     for (const id of this.endpointsById.keys()) this.endpointEvents.push({ type: "close", endpointId: id });
     this.endpointsById.clear();
     this.sendEndpoints.clear();
@@ -579,17 +633,25 @@ export class Engine implements FrameVisitor {
     const termOffset = setupTermOffset(view, frameOffset);
     const initialTermId = setupInitialTermId(view, frameOffset);
     const activeTermId = setupActiveTermId(view, frameOffset);
-    if (!isValidTermLength(termLength) || mtu < 64 || mtu > 65504 || mtu % FRAME_ALIGNMENT !== 0 || termOffset < 0 ||
-        termOffset >= termLength || termOffset % FRAME_ALIGNMENT !== 0 || ((activeTermId - initialTermId) | 0) < 0) {
+    // Aeron's rules: term length a power of two in 64 KiB..1 GiB (LogBufferDescriptor.checkTermLength),
+    // mtu above the 32-byte header, a multiple of 32, at most 65504 (Configuration.validateMtuLength);
+    // and a term offset that is frame-aligned inside the term, in a term not before the initial one.
+    if (!isValidTermLength(termLength) || mtu <= DATA_HEADER_LENGTH || mtu > MAX_UDP_PAYLOAD_LENGTH || mtu % FRAME_ALIGNMENT !== 0 ||
+        termOffset < 0 || termOffset >= termLength || termOffset % FRAME_ALIGNMENT !== 0 || ((activeTermId - initialTermId) | 0) < 0) {
+      values[Counter.SETUPS_INVALID]! += 1;
       values[Counter.INVALID_PACKETS]! += 1;
       return;
     }
-    if (this.images.length >= this.maxImages) {
-      values[Counter.ERRORS]! += 1;
+    const nowNs = this.frameNowNs;
+    const sourceIp = this.frameFromIp;
+    const reservation = PARTITION_COUNT * termLength;
+    if (!this.admitImage(nowNs, sourceIp, reservation)) return;
+    const log = ImageLog.create(termLength, this.sharedLogs, this.imageLogAllocator);
+    if (log === null) {
+      values[Counter.IMAGE_ALLOCATION_FAILURES]! += 1;
       return;
     }
     const params = endpoint.params;
-    const nowNs = this.frameNowNs;
     const groupTag = params.groupTag === undefined ? undefined : groupTagToInt32Pair(params.groupTag);
     const image = new PublicationImage({
       sessionId,
@@ -624,8 +686,13 @@ export class Engine implements FrameVisitor {
       config: this.config,
       counters: this.counters,
       nowNs,
-      sharedLog: this.sharedLogs,
+      log,
     });
+    this.imageAccounts.set(image, { sourceIp, reservedBytes: reservation, createdNs: nowNs });
+    this.imagesBySource.set(sourceIp, (this.imagesBySource.get(sourceIp) ?? 0) + 1);
+    this.imageLogReservedBytes += reservation;
+    values[Counter.IMAGE_LOG_BYTES_RESERVED] = this.imageLogReservedBytes;
+    values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! += log.allocatedBytes;
     let streamImages = endpoint.images.get(streamId);
     if (streamImages === undefined) {
       streamImages = new Map();
@@ -735,6 +802,70 @@ export class Engine implements FrameVisitor {
     const publication = endpoint.find(sessionId, streamId);
     if (publication === undefined) this.counters.values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
     return publication;
+  }
+
+  /**
+   * The image limits, in order: the per-source cap, maxImages, the log budget (issue #11, attack
+   * 3). Under maxImages or the budget, unjoined or idle images old enough are evicted to make room.
+   * Returns false when the SETUP is refused (counted).
+   */
+  private admitImage(nowNs: number, sourceIp: number, reservation: number): boolean {
+    const values = this.counters.values;
+    if ((this.imagesBySource.get(sourceIp) ?? 0) >= this.maxImagesPerSource) {
+      values[Counter.IMAGES_REFUSED_SOURCE_LIMIT]! += 1;
+      return false;
+    }
+    if (this.images.length >= this.maxImages && !this.evictIdleImage(nowNs)) {
+      values[Counter.IMAGES_REFUSED_LIMIT]! += 1;
+      return false;
+    }
+    if (reservation > this.imageLogBudgetBytes) {
+      values[Counter.IMAGES_REFUSED_BUDGET]! += 1;
+      return false;
+    }
+    // Bounded: each pass removes an image.
+    while (this.imageLogReservedBytes + reservation > this.imageLogBudgetBytes) {
+      if (!this.evictIdleImage(nowNs)) {
+        values[Counter.IMAGES_REFUSED_BUDGET]! += 1;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Removes the image that has been quiet longest among those at least unjoinedImageEvictionNs old
+   * that either never received data (a SETUP alone: unjoined) or received no frame at all for
+   * that long (idle: a live Aeron sender heartbeats every 100 ms). False when there is none.
+   * Beyond Aeron, which keeps every image until its liveness timeout (10 s).
+   */
+  private evictIdleImage(nowNs: number): boolean {
+    const after = this.config.unjoinedImageEvictionNs;
+    let victim: PublicationImage | undefined;
+    for (const image of this.images) {
+      const account = this.imageAccounts.get(image);
+      if (account === undefined || nowNs - account.createdNs < after) continue;
+      const quietNs = nowNs - image.lastFrameNs;
+      if (image.receivedData && quietNs < after) continue;
+      if (victim === undefined || image.lastFrameNs < victim.lastFrameNs) victim = image;
+    }
+    if (victim === undefined) return false;
+    this.removeImage(victim);
+    this.counters.values[Counter.IMAGES_EVICTED_UNJOINED]! += 1;
+    return true;
+  }
+
+  private releaseImageAccount(image: PublicationImage): void {
+    const account = this.imageAccounts.get(image);
+    if (account === undefined) return;
+    this.imageAccounts.delete(image);
+    const values = this.counters.values;
+    this.imageLogReservedBytes -= account.reservedBytes;
+    values[Counter.IMAGE_LOG_BYTES_RESERVED] = this.imageLogReservedBytes;
+    values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! -= image.log.allocatedBytes;
+    const count = (this.imagesBySource.get(account.sourceIp) ?? 1) - 1;
+    if (count <= 0) this.imagesBySource.delete(account.sourceIp);
+    else this.imagesBySource.set(account.sourceIp, count);
   }
 
   /** Data for a session we have no image of: ask its sender for SETUP (once per pending-setups timeout). */
@@ -1049,6 +1180,7 @@ export class Engine implements FrameVisitor {
     if (index >= 0) this.images.splice(index, 1);
     if (this.lastImage === image) this.lastImage = undefined;
     this.counters.values[Counter.IMAGES_ACTIVE]! -= 1;
+    this.releaseImageAccount(image);
     const endpoint = this.endpointsById.get(image.endpointId);
     if (endpoint instanceof ReceiveEndpoint) {
       const streamImages = endpoint.images.get(image.streamId);
@@ -1137,6 +1269,15 @@ function checkSupported(uri: ChannelUri, canonical: string, streamId: number, si
   if (side === "subscription" && uri.tether === false) {
     throw new UnsupportedChannelError(canonical, "untethered subscriptions (tether=false) are not supported: every subscription holds its publication back");
   }
+}
+
+/** An optional positive-integer limit of EngineOptions, or its default; throws InvalidArgumentError when malformed. */
+function limitOption(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new InvalidArgumentError(name, value, `must be an integer of at least ${min}`);
+  }
+  return value;
 }
 
 function isValidTermLength(termLength: number): boolean {

@@ -5,13 +5,14 @@
 // Image handles (subscription.ts), each with its own position.
 import type { EngineConfig } from "../config/engineConfig.js";
 import {
-  LogBuffers,
   TermRebuilder,
   computePosition,
   indexByTerm,
   scanForGap,
   type GapHandler,
+  type TermBuffer,
 } from "../logbuffer/index.js";
+import type { ImageLog } from "../logbuffer/imageLog.js";
 import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET, DATA_TERM_OFFSET_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
 import { FLAGS_OFFSET, HDR_TYPE_PAD, align, FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
 import { NAK_FRAME_LENGTH, writeNak } from "../protocol/nakFrame.js";
@@ -65,8 +66,11 @@ export interface PublicationImageOptions {
   readonly config: EngineConfig;
   readonly counters: Counters;
   readonly nowNs: number;
-  /** Allocate the log on a SharedArrayBuffer (worker mode: subscribers read it from another thread). */
-  readonly sharedLog?: boolean;
+  /**
+   * The image's log (ImageLog.create: lazy, or up front on a SharedArrayBuffer in worker mode).
+   * The engine makes it, so that a failed allocation refuses the SETUP instead of throwing here.
+   */
+  readonly log: ImageLog;
 }
 
 export class PublicationImage implements GapHandler, NakSink, ImageSource {
@@ -85,7 +89,8 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   readonly positionBitsToShift: number;
   readonly mtu: number;
   readonly joinPosition: number;
-  readonly log: LogBuffers;
+  /** Partitions are allocated on first write; cleaning zeroes only what was written (issue #11). */
+  readonly log: ImageLog;
   /** Subscriber handles reading this image (one per subscription that matched it). */
   readonly subscribers: Image[] = [];
 
@@ -96,6 +101,8 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   hwmPosition: number;
   /** Where an EOS heartbeat said the stream ends, or -1. */
   endOfStreamPosition = -1;
+  /** True once a DATA or PAD frame was stored: an image without one is "unjoined" (evictable under pressure). */
+  receivedData = false;
 
   private readonly rebuilder = new TermRebuilder();
   private readonly nakTimer: NakTimer;
@@ -145,7 +152,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.reliable = o.reliable;
     this.congestionControl = o.congestionControl;
     this.nakTimer = new NakTimer(o.nakDelay);
-    this.log = LogBuffers.allocate(o.termLength, o.sharedLog === true);
+    this.log = o.log;
     this.joinPosition = computePosition(o.activeTermId, o.termOffset, this.positionBitsToShift, this.initialTermId);
     this.rebuildPosition = this.joinPosition;
     this.hwmPosition = this.joinPosition;
@@ -159,6 +166,11 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   get isClosed(): boolean {
     return this.state === ImageState.CLOSED;
+  }
+
+  /** When the latest DATA, PAD or heartbeat frame was accepted (or the image was created). */
+  get lastFrameNs(): number {
+    return this.lastPacketNs;
   }
 
   /** The receiver window the next status message carries (congestion control's latest decision). */
@@ -228,14 +240,36 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
       values[Counter.FLOW_CONTROL_UNDER_RUNS]! += 1;
       return;
     }
-    const term = this.log.term(indexByTerm(this.initialTermId, termId));
-    if (this.rebuilder.insert(term, termOffset, bytes, frameOffset, isPad ? DATA_HEADER_LENGTH : frameLength)) {
+    const index = indexByTerm(this.initialTermId, termId);
+    const term = this.log.readableTerm(index) ?? this.allocateTerm(index);
+    if (term === null) return;
+    const length = isPad ? DATA_HEADER_LENGTH : frameLength;
+    if (this.rebuilder.insert(term, termOffset, bytes, frameOffset, length)) {
+      this.log.markWritten(index, termOffset, termOffset + length);
+      this.receivedData = true;
       values[Counter.DATA_FRAMES_RECEIVED]! += 1;
     } else {
       values[Counter.DUPLICATE_DATA_FRAMES]! += 1;
     }
     if (proposedPosition > this.hwmPosition) this.hwmPosition = proposedPosition;
     this.dirty = true;
+  }
+
+  /**
+   * Cold: a partition's first write allocates it. When that fails the image closes (counted): it
+   * cannot hold its stream, and retrying per frame would cost a failed allocation each (V8 collects
+   * garbage and retries before it gives up, tens of ms). Its sender may SETUP again later.
+   */
+  private allocateTerm(index: number): TermBuffer | null {
+    const term = this.log.writableTerm(index);
+    const values = this.counters.values;
+    if (term === null) {
+      values[Counter.IMAGE_ALLOCATION_FAILURES]! += 1;
+      this.state = ImageState.CLOSED;
+      return null;
+    }
+    values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! += this.termLength;
+    return term;
   }
 
   /**
@@ -296,7 +330,10 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
       const termId = (this.initialTermId + Math.floor(rebuild / this.termLength)) | 0;
       const hwmInTerm = this.hwmPosition - termBegin;
       const limitOffset = hwmInTerm < this.termLength ? hwmInTerm : this.termLength;
-      const reached = scanForGap(this.log.term(indexByTerm(this.initialTermId, termId)), termId, termOffset, limitOffset, this);
+      const term = this.log.readableTerm(indexByTerm(this.initialTermId, termId));
+      // A partition never written is one gap from the rebuild offset to the limit.
+      const reached = term !== null ? scanForGap(term, termId, termOffset, limitOffset, this)
+        : limitOffset > termOffset ? (this.onGap(termId, termOffset, limitOffset - termOffset), termOffset) : termOffset;
       this.rebuildPosition = termBegin + reached;
       if (reached < this.termLength) break;
     }
@@ -318,27 +355,33 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     }
     this.lossFound = true;
     // An unreliable stream fills the gap with padding instead of asking for it again.
-    const term = this.log.term(indexByTerm(this.initialTermId, termId));
+    const index = indexByTerm(this.initialTermId, termId);
+    const term = this.log.readableTerm(index) ?? this.allocateTerm(index);
+    if (term === null) return;
     const view = term.view;
     view.setInt32(termOffset + DATA_TERM_OFFSET_OFFSET, termOffset, true);
     view.setInt32(termOffset + DATA_TERM_ID_OFFSET, termId, true);
     view.setUint16(termOffset + 6, HDR_TYPE_PAD, true);
     Atomics.store(term.words, termOffset >> 2, length);
+    this.log.markWritten(index, termOffset, termOffset + DATA_HEADER_LENGTH);
     this.counters.values[Counter.LOSS_GAP_FILLS]! += 1;
   }
 
   private cleanBehindSubscribers(): void {
     const consumption = this.consumptionPosition();
     const consumptionTermBegin = consumption - (consumption & (this.termLength - 1));
-    // Bounded: one pass per term the subscribers left, at most two.
+    // Bounded: one pass per term the subscribers left, at most two. Each zeroes only what was
+    // written there since the join (or the last clean), never the whole term (issue #11, attack 2).
     while (this.cleanPosition < consumptionTermBegin) {
-      this.log.term(indexByTerm(this.initialTermId, (this.initialTermId + Math.floor(this.cleanPosition / this.termLength)) | 0)).clean();
+      const cleaned = this.log.clean(indexByTerm(this.initialTermId, (this.initialTermId + Math.floor(this.cleanPosition / this.termLength)) | 0));
+      if (cleaned > 0) this.counters.values[Counter.IMAGE_LOG_BYTES_CLEANED]! += cleaned;
       this.cleanPosition += this.termLength;
     }
   }
 
   /** Earliest instant this image needs to run. */
   deadlineNs(): number {
+    if (this.state === ImageState.CLOSED) return this.lastPacketNs; // due: the engine removes it
     let deadline = this.smDeadlineNs;
     if (this.forceSm || this.dirty || this.smThresholdPassed()) return this.lastPacketNs < deadline ? this.lastPacketNs : deadline;
     const nak = this.nakTimer.deadlineNs();

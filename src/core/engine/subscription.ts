@@ -4,7 +4,8 @@ import type { FragmentHeader } from "../logbuffer/fragmentHeader.js";
 import { FragmentAssembler, TermReader, fragmentsRead, readOffset, type FragmentHandler } from "../logbuffer/index.js";
 import { indexByTerm } from "../logbuffer/logBufferDescriptor.js";
 import { EngineUsageError, InvalidArgumentError } from "./engineErrors.js";
-import type { LogBuffers } from "../logbuffer/logBuffers.js";
+import { EMPTY_TERM } from "../logbuffer/logBuffers.js";
+import type { ReadableLog } from "../logbuffer/imageLog.js";
 
 /** Receives whole messages: `buffer[offset, offset + length)`, valid only during the call. */
 export type MessageHandler = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader) => void;
@@ -38,7 +39,8 @@ export interface ImageSource {
   readonly initialTermId: number;
   readonly positionBitsToShift: number;
   readonly termLength: number;
-  readonly log: LogBuffers;
+  /** The log; a PublicationImage's is lazy (a partition never written reads as null: nothing there yet). */
+  readonly log: ReadableLog;
   /** Where an end of stream was signalled, or -1. */
   readonly endOfStreamPosition: number;
   readonly subscribers: Image[];
@@ -62,7 +64,7 @@ export class Image {
     this.source = source;
     this.joinPosition = joinPosition;
     this.position = joinPosition;
-    this.reader = new TermReader(source.initialTermId, source.positionBitsToShift, source.log.term(0));
+    this.reader = new TermReader(source.initialTermId, source.positionBitsToShift, source.log.readableTerm(0) ?? EMPTY_TERM);
     this.assembler = new FragmentAssembler(adapter);
   }
 
@@ -95,7 +97,8 @@ export class Image {
       const position = this.position;
       const termOffset = position & (termLength - 1);
       const termId = (image.initialTermId + Math.floor(position / termLength)) | 0;
-      const term = image.log.term(indexByTerm(image.initialTermId, termId));
+      const term = image.log.readableTerm(indexByTerm(image.initialTermId, termId));
+      if (term === null) break; // never written: nothing committed there yet
       const result = this.reader.read(term, termOffset, fragmentLimit - read, this.assembler);
       read += fragmentsRead(result);
       const newOffset = readOffset(result);

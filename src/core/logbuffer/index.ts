@@ -1,6 +1,7 @@
 // Log buffers: the terms publications append to and images rebuild, read, scan and assemble.
 export * from "./logBufferDescriptor.js";
 export * from "./logBuffers.js";
+export * from "./imageLog.js";
 export * from "./termAppender.js";
 export * from "./exclusiveLogAppender.js";
 export * from "./fragmentHeader.js";

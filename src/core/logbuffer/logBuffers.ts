@@ -66,6 +66,12 @@ export class TermBuffer {
   }
 }
 
+/**
+ * A one-frame term that holds nothing: what a reader's header points at before its first
+ * fragment, when a lazy log has no partition yet (it is never read: no frame is committed).
+ */
+export const EMPTY_TERM: TermBuffer = new TermBuffer(new ArrayBuffer(FRAME_ALIGNMENT), 0, FRAME_ALIGNMENT, 0);
+
 /** The length word of the frame at `frameOffset`, with acquire ordering; <= 0 means not yet written. */
 export function frameLengthVolatile(term: TermBuffer, frameOffset: number): number {
   return term.shared ? Atomics.load(term.words, frameOffset >> 2) : (term.words[frameOffset >> 2] as number);
@@ -112,6 +118,11 @@ export class LogBuffers {
     checkTermLength(termLength);
     const length = PARTITION_COUNT * termLength;
     return new LogBuffers(shared ? new SharedArrayBuffer(length) : new ArrayBuffer(length), termLength);
+  }
+
+  /** Partition `index` (0..2) to read; every partition of a LogBuffers exists (see ImageLog for one that may not). */
+  readableTerm(index: number): TermBuffer | null {
+    return this.terms[index] ?? null;
   }
 
   /** Partition `index` (0..2); throws on any other index. */
