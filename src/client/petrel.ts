@@ -52,6 +52,12 @@ export interface PetrelOptions {
   /** Which driver and its batch sizes (default: the native sockets driver, else node:dgram). */
   readonly driver?: SocketsDriverOptions;
   readonly idle?: ClientIdleStrategy;
+  /**
+   * Longest single park of the adaptive strategy, in ms (default 1). A datagram ends a park at
+   * once, but the event loop (timers, the application's other I/O) waits while parked: longer
+   * parks cost less CPU when idle and delay the rest of the application more.
+   */
+  readonly maxParkMs?: number;
   /** How long a close waits for receivers to acknowledge before it reports a timeout (default 10 s). */
   readonly closeTimeoutMs?: number;
   /** Drops received datagrams before the engine sees them (fault injection in tests). */
@@ -88,8 +94,6 @@ interface PendingDrain {
 
 /** After this many idle cycles the adaptive strategy parks. */
 const YIELDS_BEFORE_PARK = 64;
-/** Longest park or sleep, so that timers and the application's promises still run often. */
-const PARK_MS = 1;
 
 export class Petrel implements AsyncDisposable {
   /** The engine and runtime, for what the client does not cover (counters, tryClaim, MDC...). */
@@ -103,6 +107,7 @@ export class Petrel implements AsyncDisposable {
   /** @internal */
   readonly closeTimeoutMs: number;
   private readonly idleMode: ClientIdleStrategy;
+  private readonly maxParkMs: number;
   private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [] };
   private readonly endpointFailures = new Map<number, { error: DriverError; endpoint: EndpointInfo }>();
   private readonly publications = new Set<PetrelPublication>();
@@ -119,6 +124,7 @@ export class Petrel implements AsyncDisposable {
     this.clockNs = options.clockNs ?? monotonicClockNs;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     this.idleMode = options.idle ?? "adaptive";
+    this.maxParkMs = options.maxParkMs ?? 1;
     this.engine = new Engine({
       random: options.random ?? clientRandom(options.seed),
       nowNs: this.clockNs(),
@@ -375,13 +381,13 @@ export class Petrel implements AsyncDisposable {
       }
       // Park: native sockets block in poll(2) until a datagram or the engine's deadline; node:dgram
       // (whose datagrams come through the event loop) sleeps instead, and an offer wakes it.
-      if (!this.driver.needsEventLoop && this.runtime.waitForWork(PARK_MS)) {
+      if (!this.driver.needsEventLoop && this.runtime.waitForWork(this.maxParkMs)) {
         await yieldToLoop();
         continue;
       }
       await new Promise<void>((resolve) => {
         this.sleepResolve = resolve;
-        this.sleepTimer = setTimeout(() => this.wake(), PARK_MS);
+        this.sleepTimer = setTimeout(() => this.wake(), this.maxParkMs);
       });
     }
   }
