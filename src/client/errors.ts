@@ -1,21 +1,16 @@
 // Typed failures of the client, raised at the call that caused them. A bind failure names the
 // channel, the stream, the local address it tried and the errno, so that a service that adds many
-// streams can tell which one failed without parsing a message.
+// streams can tell which one failed without parsing a message. Both extend the core's PetrelError
+// (a stable `code`), as ChannelUriError and InvalidArgumentError do.
+import { PetrelError } from "../core/errors.js";
 import type { DriverError } from "../drivers/driverError.js";
-
-/** The base class of the client's own errors (core and driver errors pass through unchanged). */
-export class PetrelError extends Error {
-  override readonly name: string = "PetrelError";
-}
 
 /**
  * addPublication or addSubscription could not open its socket: the add rejected with this, and
- * nothing of that stream is left behind. Other streams are not affected.
+ * nothing of that stream is left behind. Other streams are not affected. `code` is the errno name.
  */
 export class BindError extends PetrelError {
   override readonly name = "BindError";
-  /** errno name ("EADDRINUSE", "EADDRNOTAVAIL", "EACCES", ...). */
-  readonly code: string;
   /** errno number (positive), 0 when unknown. */
   readonly errno: number;
   /** The call that failed ("bind", "setsockopt(IP_ADD_MEMBERSHIP)", ...). */
@@ -30,14 +25,18 @@ export class BindError extends PetrelError {
     readonly role: "publication" | "subscription",
     override readonly cause: DriverError,
   ) {
-    super(`cannot open the ${role} socket of ${channel} (stream ${streamId}) on ${address}: ${cause.code} (${cause.syscall}, errno ${cause.errno})`);
-    this.code = cause.code;
+    super(cause.code,
+      `cannot open the ${role} socket of ${channel} (stream ${streamId}) on ${address}: ${cause.code} (${cause.syscall}, errno ${cause.errno})`);
     this.errno = cause.errno;
     this.syscall = cause.syscall;
   }
 }
 
-/** The client (or the publication or subscription) was closed before or during the call. */
+/** The client was closed before or during the call. Code "CLOSED". */
 export class ClosedError extends PetrelError {
   override readonly name = "ClosedError";
+
+  constructor(message: string) {
+    super("CLOSED", message);
+  }
 }
