@@ -25,3 +25,4 @@ export { AfPacketFramePort, createAfPacketDriver, FanoutMode, type AfPacketDrive
 export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js";
 export * as netstack from "./netstack/index.js";
 export { WorkerClient, WorkerPublication, WorkerSubscription, WorkerImage, type WorkerClientOptions, type WorkerCloseReport, type WorkerSubscriptionOptions } from "./worker/workerClient.js";
+export type { WorkerDriverOptions, WorkerEngineSettings } from "./worker/shared.js";

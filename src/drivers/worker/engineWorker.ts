@@ -12,13 +12,12 @@
 //      wakes the worker at once; a datagram arriving while parked waits up to maxParkMs.
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Engine } from "../../core/engine/engine.js";
-import type { EngineConfig } from "../../core/config/engineConfig.js";
 import { NetworkPublication, PublicationState } from "../../core/engine/networkPublication.js";
 import type { Publication } from "../../core/engine/publication.js";
 import type { Image, Subscription } from "../../core/engine/subscription.js";
 import { Prng } from "../../sim/prng.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../runtime.js";
-import { createSocketsDriver, type SocketsDriverOptions } from "../socketsDriver.js";
+import { createSocketsDriver } from "../socketsDriver.js";
 import {
   DOORBELL_PARKED,
   DOORBELL_RING,
@@ -70,9 +69,9 @@ class SeededDrop implements DatagramFilter {
 
 const init = workerData as WorkerInit;
 const { settings, port, doorbell, counters } = init;
-const engine = new Engine({ random: new Prng(settings.seed), config: (settings.config ?? {}) as Partial<EngineConfig>, sharedLogs: true });
+const engine = new Engine({ random: new Prng(settings.seed), config: settings.config ?? {}, sharedLogs: true });
 const dropPerMille = settings.receiveDropPerMille ?? 0;
-const runtime = new EngineRuntime(engine, createSocketsDriver((settings.driver ?? {}) as SocketsDriverOptions),
+const runtime = new EngineRuntime(engine, createSocketsDriver(settings.driver ?? {}),
   dropPerMille > 0 ? { receiveFilter: new SeededDrop(settings.seed + 1, dropPerMille) } : {});
 const spinCycles = settings.spinCycles ?? 2000;
 const maxParkMs = settings.maxParkMs ?? 1;
