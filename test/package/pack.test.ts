@@ -5,7 +5,7 @@
 // petrel/drivers, petrel/effect) is type-checked under --strict with moduleResolution node16 and
 // bundler (skipLibCheck off, so Petrel's own declarations are checked; lib dom because Effect's
 // declarations name CryptoKey and Storage), then compiled and run: a simulated stream and a
-// publish/subscribe over UDP loopback.
+// publish/subscribe over UDP loopback. The README's ts examples are type-checked there as well.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -116,9 +116,18 @@ describe("npm pack: the package in a fresh strict TypeScript project", () => {
     linkDependency(project, "@types/node");
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies: { petrel: `file:${tarball}` } }));
     writeFileSync(join(project, "example.ts"), example);
+    // The README's examples must type-check as a user's own files too.
+    const readmeExamples: string[] = [];
+    for (const match of readFileSync(join(repo, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)) {
+      const name = /^\/\/ ([\w.-]+\.ts):/.exec(match[1]!)?.[1];
+      if (name === undefined) continue;
+      writeFileSync(join(project, name), match[1]!);
+      readmeExamples.push(name);
+    }
+    expect(readmeExamples).toContain("publisher.ts");
     const common = { strict: true, target: "es2022", lib: ["es2023", "dom"], types: ["node"], skipLibCheck: false, outDir: "out", exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
-    writeFileSync(join(project, "tsconfig.node16.json"), JSON.stringify({ compilerOptions: { ...common, module: "node16", moduleResolution: "node16" }, files: ["example.ts"] }));
-    writeFileSync(join(project, "tsconfig.bundler.json"), JSON.stringify({ compilerOptions: { ...common, module: "esnext", moduleResolution: "bundler", noEmit: true }, files: ["example.ts"] }));
+    writeFileSync(join(project, "tsconfig.node16.json"), JSON.stringify({ compilerOptions: { ...common, module: "node16", moduleResolution: "node16" }, files: ["example.ts", ...readmeExamples] }));
+    writeFileSync(join(project, "tsconfig.bundler.json"), JSON.stringify({ compilerOptions: { ...common, module: "esnext", moduleResolution: "bundler", noEmit: true }, files: ["example.ts", ...readmeExamples] }));
 
     const tsc = join(repo, "node_modules", ".bin", "tsc");
     for (const config of ["tsconfig.bundler.json", "tsconfig.node16.json"]) {
