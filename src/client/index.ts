@@ -4,5 +4,5 @@
 export { Petrel, type PetrelOptions, type PetrelEvents, type AddPublicationOptions, type CloseReport, type ClientIdleStrategy } from "./petrel.js";
 export { PetrelPublication, type DrainReport, type DrainOutcome } from "./publication.js";
 export { PetrelSubscription, type Message, type ImageEvent, type SubscriptionOptions } from "./subscription.js";
-export { BindError, ClosedError } from "./errors.js";
+export { BindError, ClosedError, type BindFailure } from "./errors.js";
 export { EntropyRandom } from "./entropyRandom.js";

@@ -318,7 +318,7 @@ export class Petrel implements AsyncDisposable {
     this.endpointFailures.delete(endpointId);
     const endpoint = failure.endpoint;
     const address = `${formatIpv4(endpoint.multicastGroupIp !== 0 ? endpoint.multicastGroupIp : endpoint.bindIp)}:${endpoint.bindPort}`;
-    return new BindError(channel, streamId, address, role, failure.error);
+    return BindError.fromDriverError(channel, streamId, address, role, failure.error);
   }
 
   private queueImageEvent(type: "imageAvailable" | "imageUnavailable", subscription: PetrelSubscription | undefined, image: Image): void {

@@ -1,6 +1,7 @@
 // The drivers: what moves an Engine's datagrams (see docs/DRIVERS.md).
 export type { Driver, DriverKind, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
 export { DriverError, SlotTooSmallError } from "./driverError.js";
+export { BindError, type BindFailure } from "./bindError.js";
 export { DEFAULT_RECEIVE_SLOT_BYTES, DEFAULT_TRANSMIT_SLOT_BYTES, MAX_UDP_PAYLOAD_BYTES } from "./slots.js";
 export { ReceiveBatch } from "./receiveBatch.js";
 export { NativeSocketsDriver } from "./nativeSocketsDriver.js";

@@ -9,6 +9,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { EngineConfig } from "../../core/config/engineConfig.js";
 import type { SocketsDriverOptions } from "../socketsDriver.js";
+import type { BindFailure } from "../bindError.js";
 
 /** Words of one seqlocked position: sequence, low 32 bits, high bits, padding. */
 const POSITION_WORDS = 4;
@@ -137,5 +138,5 @@ export type FromWorker =
   | { readonly type: "subscriptionReady"; readonly id: number }
   | ImageAvailable
   | { readonly type: "imageUnavailable"; readonly subscriptionId: number; readonly imageId: number }
-  | { readonly type: "error"; readonly id: number; readonly message: string }
+  | { readonly type: "error"; readonly id: number; readonly message: string; readonly bind?: BindFailure }
   | { readonly type: "closed"; readonly counters: Record<string, number>; readonly runtime: Record<string, number> };
