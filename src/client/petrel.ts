@@ -89,6 +89,12 @@ export interface PetrelEvents {
 
 type Listener<T> = (event: T) => void;
 
+/** The handle an image event belongs to, once its add has finished (failed: never). */
+interface SubscriptionRef {
+  subscription?: PetrelSubscription;
+  failed?: boolean;
+}
+
 /** A draining publication the loop checks each cycle. */
 interface PendingDrain {
   check(nowNs: number): boolean;
@@ -115,7 +121,14 @@ export class Petrel implements AsyncDisposable {
   private readonly publications = new Set<PetrelPublication>();
   private readonly subscriptions = new Set<PetrelSubscription>();
   private readonly drains = new Set<PendingDrain>();
-  private readonly events: Array<{ type: "imageAvailable" | "imageUnavailable"; event: ImageEvent }> = [];
+  private readonly events: Array<{
+    type: "imageAvailable" | "imageUnavailable";
+    ref: SubscriptionRef;
+    sessionId: number;
+    streamId: number;
+    joinPosition: number;
+    position: number;
+  }> = [];
   private running = true;
   private closing: Promise<CloseReport> | undefined;
   private readonly loop: Promise<void>;
@@ -141,7 +154,9 @@ export class Petrel implements AsyncDisposable {
       clockNs: this.clockNs,
       onEndpointError: (error, endpoint) => this.endpointFailures.set(endpoint.id, { error, endpoint }),
     });
-    this.loop = this.run();
+    // cycle() reports its own failures; this catches a bug in the loop itself, which would
+    // otherwise be an unhandled rejection that ends the process.
+    this.loop = this.run().catch((error: unknown) => this.emitError(error));
   }
 
   /** Starts an engine, a driver and the duty cycle. */
@@ -197,21 +212,26 @@ export class Petrel implements AsyncDisposable {
    */
   async addSubscription(channel: string, streamId: number, options: SubscriptionOptions = {}): Promise<PetrelSubscription> {
     this.assertOpen();
-    let subscription: PetrelSubscription | undefined;
+    // The engine reports images that already exist from inside addSubscription, before the handle
+    // is made: events hold this reference and are dispatched after the add (dropped if it fails).
+    const ref: SubscriptionRef = {};
     const core = this.engine.addSubscription(channel, streamId, {
-      onAvailableImage: (image) => this.queueImageEvent("imageAvailable", subscription, image),
-      onUnavailableImage: (image) => this.queueImageEvent("imageUnavailable", subscription, image),
+      onAvailableImage: (image) => this.queueImageEvent("imageAvailable", ref, image),
+      onUnavailableImage: (image) => this.queueImageEvent("imageUnavailable", ref, image),
     });
-    subscription = new PetrelSubscription(this, core, options);
+    const subscription = new PetrelSubscription(this, core, options);
     const failure = await this.openNow(core.endpointId, channel, streamId, "subscription");
     if (failure !== undefined) {
+      ref.failed = true;
       core.close();
       throw failure;
     }
     if (this.closing !== undefined) {
+      ref.failed = true;
       core.close();
       throw new ClosedError("the Petrel client was closed while the subscription was being added");
     }
+    ref.subscription = subscription;
     this.subscriptions.add(subscription);
     return subscription;
   }
@@ -326,9 +346,8 @@ export class Petrel implements AsyncDisposable {
     return BindError.fromDriverError(channel, streamId, address, role, failure.error);
   }
 
-  private queueImageEvent(type: "imageAvailable" | "imageUnavailable", subscription: PetrelSubscription | undefined, image: Image): void {
-    if (subscription === undefined) return;
-    this.events.push({ type, event: { subscription, sessionId: image.sessionId, streamId: image.streamId, joinPosition: image.joinPosition, position: image.position } });
+  private queueImageEvent(type: "imageAvailable" | "imageUnavailable", ref: SubscriptionRef, image: Image): void {
+    this.events.push({ type, ref, sessionId: image.sessionId, streamId: image.streamId, joinPosition: image.joinPosition, position: image.position });
   }
 
   /** One duty cycle plus the client's own work (events, readers, drains). Returns the work done. */
@@ -355,8 +374,17 @@ export class Petrel implements AsyncDisposable {
 
   private dispatchEvents(): number {
     const events = this.events.splice(0);
-    for (const { type, event } of events) {
-      event.subscription.onImageEvent(type, event);
+    let dispatched = 0;
+    for (const { type, ref, sessionId, streamId, joinPosition, position } of events) {
+      const subscription = ref.subscription;
+      if (subscription === undefined) {
+        // Its add is still waiting for the bind: keep the event for then. A failed add drops it.
+        if (ref.failed !== true) this.events.push({ type, ref, sessionId, streamId, joinPosition, position });
+        continue;
+      }
+      dispatched++;
+      const event: ImageEvent = { subscription, sessionId, streamId, joinPosition, position };
+      subscription.onImageEvent(type, event);
       const list = this.listeners[type];
       for (const listener of [...list]) {
         try {
@@ -366,7 +394,7 @@ export class Petrel implements AsyncDisposable {
         }
       }
     }
-    return events.length;
+    return dispatched;
   }
 
   private async run(): Promise<void> {

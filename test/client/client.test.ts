@@ -164,6 +164,22 @@ describe("the client", () => {
     expect(onSubscription).toEqual(seen);
   });
 
+  it("tells a subscription added while an image exists about that image", async () => {
+    const port = await freeUdpPort();
+    const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
+    const subscriber = await launch();
+    const first: number[] = [];
+    await subscriber.addSubscription(channel, 11, { onAvailableImage: (event) => first.push(event.sessionId) });
+    const publisher = await launch();
+    const publication = await publisher.addPublication(channel, 11);
+    await until(() => first.length === 1);
+    const late: number[] = [];
+    const second = await subscriber.addSubscription(channel, 11, { onAvailableImage: (event) => late.push(event.sessionId) });
+    await until(() => late.length === 1);
+    expect(late).toEqual([publication.sessionId]);
+    expect(second.imageCount).toBe(1);
+  });
+
   it("draws session ids from entropy unless seeded", async () => {
     const channel = "aeron:udp?endpoint=127.0.0.1:40999";
     const sessions = async (options: PetrelOptions): Promise<number> => {
