@@ -32,6 +32,7 @@ export class DgramDriver implements Driver {
   private readonly fixedSlots: boolean;
   private readonly sockets = new Map<number, dgram.Socket>();
   private readonly binding: Promise<void>[] = [];
+  private readonly bindings = new Map<number, Promise<void>>();
   private readonly queue: Pending[] = [];
   private queueHead = 0;
   private readonly ipText = new Map<number, string>();
@@ -72,7 +73,7 @@ export class DgramDriver implements Driver {
       }
       this.queue.push({ bytes, ip: parseIpv4(rinfo.address), port: rinfo.port, endpointId: id });
     });
-    this.binding.push(new Promise<void>((resolve, reject) => {
+    const bound = new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
         const typed = DriverError.fromNode(error, "bind", id);
         this.error = typed;
@@ -100,7 +101,12 @@ export class DgramDriver implements Driver {
         opened.localPort = local.port;
         resolve();
       });
-    }));
+    });
+    // Handled here so that a failed bind nobody awaits is not an unhandled rejection (which ends
+    // the process); ready() and bound() still reject with it.
+    bound.catch(() => undefined);
+    this.binding.push(bound);
+    this.bindings.set(id, bound);
     this.sockets.set(id, socket);
     const opened = {
       id,
@@ -115,6 +121,7 @@ export class DgramDriver implements Driver {
   }
 
   close(endpointId: number): void {
+    this.bindings.delete(endpointId);
     const socket = this.sockets.get(endpointId);
     if (socket === undefined) return;
     this.sockets.delete(endpointId);
@@ -172,6 +179,14 @@ export class DgramDriver implements Driver {
 
   async ready(): Promise<void> {
     await Promise.all(this.binding);
+  }
+
+  /**
+   * Resolves when one endpoint's socket is bound, or rejects with its DriverError (bind, or the
+   * multicast join): unlike ready(), another endpoint's failure does not reject it.
+   */
+  bound(endpointId: number): Promise<void> {
+    return this.bindings.get(endpointId) ?? Promise.reject(new DriverError("ENOENT", 2, "open", "no such endpoint", endpointId));
   }
 
   stats(): DriverStats {

@@ -1,6 +1,7 @@
 // The drivers: what moves an Engine's datagrams (see docs/DRIVERS.md).
 export type { Driver, DriverKind, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
 export { DriverError, SlotTooSmallError } from "./driverError.js";
+export { BindError, type BindFailure } from "./bindError.js";
 export { DEFAULT_RECEIVE_SLOT_BYTES, DEFAULT_TRANSMIT_SLOT_BYTES, MAX_UDP_PAYLOAD_BYTES } from "./slots.js";
 export { ReceiveBatch } from "./receiveBatch.js";
 export { NativeSocketsDriver } from "./nativeSocketsDriver.js";
@@ -25,3 +26,4 @@ export { AfPacketFramePort, createAfPacketDriver, FanoutMode, type AfPacketDrive
 export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js";
 export * as netstack from "./netstack/index.js";
 export { WorkerClient, WorkerPublication, WorkerSubscription, WorkerImage, type WorkerClientOptions, type WorkerCloseReport, type WorkerSubscriptionOptions } from "./worker/workerClient.js";
+export type { WorkerDriverOptions, WorkerEngineSettings } from "./worker/shared.js";

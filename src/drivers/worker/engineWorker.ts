@@ -12,13 +12,16 @@
 //      wakes the worker at once; a datagram arriving while parked waits up to maxParkMs.
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Engine } from "../../core/engine/engine.js";
-import type { EngineConfig } from "../../core/config/engineConfig.js";
 import { NetworkPublication, PublicationState } from "../../core/engine/networkPublication.js";
 import type { Publication } from "../../core/engine/publication.js";
 import type { Image, Subscription } from "../../core/engine/subscription.js";
 import { Prng } from "../../sim/prng.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../runtime.js";
-import { createSocketsDriver, type SocketsDriverOptions } from "../socketsDriver.js";
+import { createSocketsDriver } from "../socketsDriver.js";
+import type { DriverError } from "../driverError.js";
+import type { BindFailure } from "../bindError.js";
+import { formatIpv4 } from "../../core/address.js";
+import type { EndpointInfo } from "../../core/engine/engine.js";
 import {
   DOORBELL_PARKED,
   DOORBELL_RING,
@@ -70,10 +73,15 @@ class SeededDrop implements DatagramFilter {
 
 const init = workerData as WorkerInit;
 const { settings, port, doorbell, counters } = init;
-const engine = new Engine({ random: new Prng(settings.seed), config: (settings.config ?? {}) as Partial<EngineConfig>, sharedLogs: true });
+const engine = new Engine({ random: new Prng(settings.seed), config: settings.config ?? {}, sharedLogs: true });
 const dropPerMille = settings.receiveDropPerMille ?? 0;
-const runtime = new EngineRuntime(engine, createSocketsDriver((settings.driver ?? {}) as SocketsDriverOptions),
-  dropPerMille > 0 ? { receiveFilter: new SeededDrop(settings.seed + 1, dropPerMille) } : {});
+// A socket that cannot be opened is recorded here and reported to the add call that asked for it,
+// never thrown out of doWork (which would end the worker and every other stream with it).
+const endpointFailures = new Map<number, { error: DriverError; endpoint: EndpointInfo }>();
+const runtime = new EngineRuntime(engine, createSocketsDriver(settings.driver ?? {}), {
+  ...(dropPerMille > 0 ? { receiveFilter: new SeededDrop(settings.seed + 1, dropPerMille) } : {}),
+  onEndpointError: (error, endpoint) => endpointFailures.set(endpoint.id, { error, endpoint }),
+});
 const spinCycles = settings.spinCycles ?? 2000;
 const maxParkMs = settings.maxParkMs ?? 1;
 
@@ -113,6 +121,26 @@ function onUnavailableImage(subscriptionId: number, image: Image): void {
   post({ type: "imageUnavailable", subscriptionId, imageId: entry!.imageId });
 }
 
+/**
+ * Opens the endpoint an add just asked for (one duty cycle, now) and returns the failure, if any,
+ * as a BindFailure naming the channel, the address and the errno. node:dgram binds later: its
+ * failures surface in the driver's lastError(), not here.
+ */
+function openNow(endpointId: number, channel: string, streamId: number, role: "publication" | "subscription"): BindFailure | undefined {
+  runtime.doWork();
+  const failure = endpointFailures.get(endpointId);
+  if (failure === undefined) return undefined;
+  endpointFailures.delete(endpointId);
+  const endpoint = failure.endpoint;
+  const address = `${formatIpv4(endpoint.multicastGroupIp !== 0 ? endpoint.multicastGroupIp : endpoint.bindIp)}:${endpoint.bindPort}`;
+  const error = failure.error;
+  return { channel, streamId, address, role, code: error.code, errno: error.errno, syscall: error.syscall, detail: error.message };
+}
+
+function bindFailed(id: number, bind: BindFailure): void {
+  post({ type: "error", id, message: `BindError: ${bind.code} opening ${bind.channel} on ${bind.address}`, bind });
+}
+
 function handle(message: ToWorker): void {
   switch (message.op) {
     case "addPublication": {
@@ -121,6 +149,12 @@ function handle(message: ToWorker): void {
       if (!(network instanceof NetworkPublication) || !(network.log.memory instanceof SharedArrayBuffer)) {
         handle.close();
         throw new Error(`${message.channel}: worker mode supports UDP publications only`);
+      }
+      const bind = openNow(network.destinations.endpointId, message.channel, message.streamId, "publication");
+      if (bind !== undefined) {
+        handle.close();
+        bindFailed(message.id, bind);
+        return;
       }
       network.useExternalProducer();
       const control = sharedInt32(PUB_CONTROL_WORDS);
@@ -151,6 +185,12 @@ function handle(message: ToWorker): void {
         onAvailableImage: (image) => onAvailableImage(id, image),
         onUnavailableImage: (image) => onUnavailableImage(id, image),
       });
+      const bind = openNow(subscription.endpointId, message.channel, message.streamId, "subscription");
+      if (bind !== undefined) {
+        subscription.close();
+        bindFailed(id, bind);
+        return;
+      }
       subscriptions.set(id, subscription);
       post({ type: "subscriptionReady", id });
       return;

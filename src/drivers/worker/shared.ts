@@ -7,6 +7,9 @@
 // Every access is an Atomics operation (sequentially consistent), so the order is guaranteed.
 // Control messages (add/close, images coming and going, errors) travel over a MessagePort.
 import type { MessagePort } from "node:worker_threads";
+import type { EngineConfig } from "../../core/config/engineConfig.js";
+import type { SocketsDriverOptions } from "../socketsDriver.js";
+import type { BindFailure } from "../bindError.js";
 
 /** Words of one seqlocked position: sequence, low 32 bits, high bits, padding. */
 const POSITION_WORDS = 4;
@@ -67,14 +70,17 @@ export function ringDoorbell(doorbell: Int32Array): void {
   if (Atomics.load(doorbell, DOORBELL_PARKED) !== 0) Atomics.notify(doorbell, DOORBELL_RING);
 }
 
+/** The sockets driver options a worker takes: plain data (structured-clone safe). */
+export type WorkerDriverOptions = Omit<SocketsDriverOptions, "warn">;
+
 /** Settings handed to the worker (structured-clone safe). */
 export interface WorkerEngineSettings {
   /** Seed of the engine's randomness (session ids, term ids, NAK delays). */
   readonly seed: number;
-  /** EngineConfig overrides (plain numbers and strings only). */
-  readonly config?: Record<string, unknown>;
-  /** Sockets driver options (prefer, gso, gro...; plain data only). */
-  readonly driver?: Record<string, unknown>;
+  /** Overrides of Aeron's defaults (EngineConfig is plain numbers, booleans and strings). */
+  readonly config?: Partial<EngineConfig>;
+  /** Sockets driver options (prefer, gso, gro, batch sizes...), without the `warn` callback, which cannot cross to a worker. */
+  readonly driver?: WorkerDriverOptions;
   /** Fault injection for tests: received datagrams dropped per mille (seeded). */
   readonly receiveDropPerMille?: number;
   /** Busy-spin cycles with no work before the worker parks (default 2000). */
@@ -132,5 +138,5 @@ export type FromWorker =
   | { readonly type: "subscriptionReady"; readonly id: number }
   | ImageAvailable
   | { readonly type: "imageUnavailable"; readonly subscriptionId: number; readonly imageId: number }
-  | { readonly type: "error"; readonly id: number; readonly message: string }
+  | { readonly type: "error"; readonly id: number; readonly message: string; readonly bind?: BindFailure }
   | { readonly type: "closed"; readonly counters: Record<string, number>; readonly runtime: Record<string, number> };

@@ -10,6 +10,7 @@
 //     publishes its subscriber position, which the worker copies into its Image each cycle.
 // No system call and no event-loop turn on this thread: control messages are read with
 // receiveMessageOnPort, and only when the worker has signalled one (a shared counter).
+import { BindError } from "../bindError.js";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkOfferArguments, BACK_PRESSURED, CLOSED, NOT_CONNECTED } from "../../core/engine/networkPublication.js";
 import { COUNTER_NAMES, type CounterId } from "../../core/engine/counters.js";
@@ -226,7 +227,7 @@ export class WorkerClient {
         this.subscriptions.get(message.subscriptionId)?.removeImage(message.imageId);
         return;
       case "error": {
-        const error = new Error(message.message);
+        const error = message.bind !== undefined ? new BindError(message.bind) : new Error(message.message);
         const pending = this.pendingPublications.get(message.id) ?? this.pendingSubscriptions.get(message.id);
         if (pending !== undefined) pending.error = error;
         else this.errors.push(message.message);

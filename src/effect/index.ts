@@ -1,0 +1,17 @@
+// petrel/effect: the Effect shell (a Layer that provides a live engine, typed failures).
+export * from "../drivers/effect.js";
+export {
+  PetrelClient,
+  OfferRefused,
+  petrelLayer,
+  launchScoped,
+  addPublication,
+  addSubscription,
+  offer,
+  poll,
+  closePublication,
+  closeSubscription,
+  closeClient,
+  messages,
+  type ClientError,
+} from "./client.js";

@@ -1,0 +1,146 @@
+// Goal: the packed package works in a fresh project as a user would use it. `npm pack` builds the
+// tarball; it is installed into a temporary project (unpacked into node_modules/petrel, as npm
+// does, with its dependencies linked from this repository's node_modules, so the test needs no
+// registry); an example that imports every entry point (petrel, petrel/core, petrel/sim,
+// petrel/drivers, petrel/effect) is type-checked under --strict with moduleResolution node16 and
+// bundler (skipLibCheck off, so Petrel's own declarations are checked; lib dom because Effect's
+// declarations name CryptoKey and Storage), then compiled and run: a simulated stream and a
+// publish/subscribe over UDP loopback. The README's ts examples are type-checked there as well.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repo = join(import.meta.dirname, "..", "..");
+const work = mkdtempSync(join(tmpdir(), "petrel-pack-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const example = `
+import { Petrel, NOT_CONNECTED, BACK_PRESSURED, BindError, type Message, type DrainReport } from "petrel";
+import { Engine, TransmitBatch, Counter } from "petrel/core";
+import { Simulation, attachEngine } from "petrel/sim";
+import { createSocketsDriver, type Driver } from "petrel/drivers";
+import { petrelNodeLayer } from "petrel/effect";
+
+function simulated(): number {
+  const sim = new Simulation({ seed: 7, defaultLink: { latencyNs: 100_000 } });
+  const channel = "aeron:udp?endpoint=10.0.0.2:40123|term-length=64k";
+  let received = 0;
+  sim.host("pub", (host) => {
+    const node = attachEngine(host);
+    const publication = node.engine.addPublication(channel, 10);
+    const message = new TextEncoder().encode("hello");
+    let sent = 0;
+    node.onTick((nowNs) => {
+      while (sent < 100 && publication.offer(message) > 0) sent++;
+      if (sent < 100) node.wakeAt(nowNs + 1_000_000);
+    });
+  }, { ip: "10.0.0.1" });
+  sim.host("sub", (host) => {
+    const node = attachEngine(host);
+    const subscription = node.engine.addSubscription(channel, 10);
+    node.onTick(() => void subscription.poll(() => received++, 10));
+  }, { ip: "10.0.0.2" });
+  sim.runUntil(() => received === 100, 10e9);
+  return received;
+}
+
+async function loopback(port: number): Promise<DrainReport> {
+  const channel = \`aeron:udp?endpoint=127.0.0.1:\${port}\`;
+  const petrel = await Petrel.launch();
+  const subscription = await petrel.addSubscription(channel, 1);
+  const publication = await petrel.addPublication(channel, 1);
+  const reading = (async () => {
+    let count = 0;
+    for await (const message of subscription) {
+      const m: Message = message;
+      if (m.data.length === 5 && ++count === 100) break;
+    }
+    return count;
+  })();
+  const hello = new TextEncoder().encode("hello");
+  for (let i = 0; i < 100; i++) {
+    let result = publication.offer(hello);
+    while (result === NOT_CONNECTED || result === BACK_PRESSURED || result < 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      result = publication.offer(hello);
+    }
+  }
+  if ((await reading) !== 100) throw new Error("loopback lost messages");
+  const report = await publication.close();
+  await petrel.close();
+  return report;
+}
+
+const unused: [typeof Engine, typeof TransmitBatch, typeof createSocketsDriver, typeof petrelNodeLayer, typeof BindError] =
+  [Engine, TransmitBatch, createSocketsDriver, petrelNodeLayer, BindError];
+const driverKind: Driver["kind"] | undefined = undefined;
+void unused;
+void driverKind;
+
+const port = Number(process.argv[2]);
+const simReceived = simulated();
+const report = await loopback(port);
+console.log(\`ok sim \${simReceived} loopback \${report.outcome} counter \${Counter.NAKS_SENT >= 0}\`);
+`;
+
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync(command, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Links a dependency from this repository's node_modules into the project's (the offline install). */
+function linkDependency(project: string, name: string): void {
+  const target = join(project, "node_modules", name);
+  if (existsSync(target)) return;
+  mkdirSync(dirname(target), { recursive: true });
+  symlinkSync(realpathSync(join(repo, "node_modules", name)), target, "dir");
+}
+
+describe("npm pack: the package in a fresh strict TypeScript project", () => {
+  it("installs, type-checks (node16 and bundler, --strict) and runs an example of every entry point", async () => {
+    const packJson = run("npm", ["pack", "--silent", "--json", "--pack-destination", work], repo);
+    const packed = JSON.parse(packJson.slice(packJson.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const tarball = join(work, packed[0]!.filename);
+    const files = packed[0]!.files.map((f) => f.path);
+    for (const required of ["LICENSE", "CHANGELOG.md", "README.md", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/effect/index.d.ts"]) {
+      expect(files).toContain(required);
+    }
+    expect(files.some((f) => f.startsWith("test/") || f.startsWith("dist/test/") || f.startsWith("dist/bench/"))).toBe(false);
+
+    const project = join(work, "app");
+    mkdirSync(join(project, "node_modules", "petrel"), { recursive: true });
+    run("tar", ["-xzf", tarball, "-C", join(project, "node_modules", "petrel"), "--strip-components=1"], work);
+    const manifest = JSON.parse(readFileSync(join(project, "node_modules", "petrel", "package.json"), "utf8")) as { dependencies: Record<string, string> };
+    for (const name of Object.keys(manifest.dependencies)) linkDependency(project, name);
+    linkDependency(project, "@types/node");
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "app", private: true, type: "module", dependencies: { petrel: `file:${tarball}` } }));
+    writeFileSync(join(project, "example.ts"), example);
+    // The README's examples must type-check as a user's own files too.
+    const readmeExamples: string[] = [];
+    for (const match of readFileSync(join(repo, "README.md"), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)) {
+      const name = /^\/\/ ([\w.-]+\.ts):/.exec(match[1]!)?.[1];
+      if (name === undefined) continue;
+      writeFileSync(join(project, name), match[1]!);
+      readmeExamples.push(name);
+    }
+    expect(readmeExamples).toContain("publisher.ts");
+    const common = { strict: true, target: "es2022", lib: ["es2023", "dom"], types: ["node"], skipLibCheck: false, outDir: "out", exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true };
+    writeFileSync(join(project, "tsconfig.node16.json"), JSON.stringify({ compilerOptions: { ...common, module: "node16", moduleResolution: "node16" }, files: ["example.ts", ...readmeExamples] }));
+    writeFileSync(join(project, "tsconfig.bundler.json"), JSON.stringify({ compilerOptions: { ...common, module: "esnext", moduleResolution: "bundler", noEmit: true }, files: ["example.ts", ...readmeExamples] }));
+
+    const tsc = join(repo, "node_modules", ".bin", "tsc");
+    for (const config of ["tsconfig.bundler.json", "tsconfig.node16.json"]) {
+      try {
+        run(tsc, ["-p", config], project);
+      } catch (error) {
+        const e = error as { stdout?: string; stderr?: string };
+        throw new Error(`tsc -p ${config} failed:\n${e.stdout ?? ""}${e.stderr ?? ""}`);
+      }
+    }
+    expect(readdirSync(join(project, "out"))).toContain("example.js");
+    const port = 40000 + Math.floor(Math.random() * 20000);
+    const output = run("node", [join(project, "out", "example.js"), String(port)], project);
+    expect(output).toContain("ok sim 100 loopback acknowledged counter true");
+  }, 120_000);
+});
