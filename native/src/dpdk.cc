@@ -127,8 +127,8 @@ Napi::Object RteError(Napi::Env env, int error, const char* call, const std::str
   return result;
 }
 
-// A negative ethdev return value as a positive error number (some PMDs return -1: EIO then).
-int Negated(int ret) { return ret < 0 && ret != -1 ? -ret : (rte_errno != 0 ? rte_errno : EIO); }
+// (ethdev returns -errno: -1 is EPERM, not "see rte_errno").
+int Negated(int ret) { return ret < 0 ? -ret : (rte_errno != 0 ? rte_errno : EIO); }
 
 // Every "iface=NAME" in the EAL arguments (virtual devices over kernel interfaces) must name an
 // interface that exists: DPDK would otherwise fail deep in rte_eal_init with ENOTSUP ("Cannot probe
@@ -343,10 +343,17 @@ Napi::Value DpdkPort::Open(const Napi::CallbackInfo& info) {
   snprintf(owner.name, sizeof(owner.name), "petrel");
   ret = rte_eth_dev_owner_set(port_id, &owner);
   if (ret != 0) {
-    const int error = Negated(ret);
+    // DPDK says EPERM when the port already has an owner; Petrel reports that as EBUSY ("port in
+    // use", naming the owner), and any other failure as it is.
+    int error = Negated(ret);
+    rte_eth_dev_owner current{};
+    std::string detail = std::string("rte_eth_dev_owner_set on DPDK port ") + port_name;
+    if (rte_eth_dev_owner_get(port_id, &current) == 0 && current.id != RTE_ETH_DEV_NO_OWNER) {
+      error = EBUSY;
+      detail = std::string("DPDK port ") + port_name + " is in use (owned by \"" + current.name + "\": another Petrel port or DPDK component)";
+    }
     if (rte_eth_dev_owner_delete(owner_id_) != 0) errors_++;
     // The port belongs to someone else: do not close it.
-    const std::string detail = std::string("DPDK port ") + port_name + " is in use (owned by another Petrel port or DPDK component)";
     {
       std::lock_guard<std::mutex> lock(g_eal_mutex);
       open_ = false;
@@ -375,10 +382,13 @@ Napi::Value DpdkPort::Open(const Napi::CallbackInfo& info) {
   ret = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
   if (ret != 0) return fail(Negated(ret), "rte_eth_dev_adjust_nb_rx_tx_desc");
 
-  // The pool holds every descriptor of both rings, one full batch each way in flight, and the
-  // per-lcore cache; its data room holds the largest slot (capped at what an mbuf can describe).
+  // The pool holds every descriptor of both rings, one full batch each way in flight, the per-lcore
+  // cache, and what a PMD keeps in rings of its own: net_af_xdp fills its UMEM fill ring (up to 4096
+  // entries by default) with mbufs from this pool, and frees sent ones only as completions come back.
+  // Its data room holds the largest slot (capped at what an mbuf can describe).
   const uint32_t cache = 256;
-  const uint32_t pool_size = static_cast<uint32_t>(rx_desc) + tx_desc + rx_.capacity + tx_.capacity + 2 * cache;
+  const uint32_t pmd_rings = 8192;
+  const uint32_t pool_size = static_cast<uint32_t>(rx_desc) + tx_desc + rx_.capacity + tx_.capacity + 2 * cache + pmd_rings;
   const uint32_t largest = rx_.slot_length > tx_.slot_length ? rx_.slot_length : tx_.slot_length;
   const uint32_t room_limit = UINT16_MAX - RTE_PKTMBUF_HEADROOM;
   data_room_ = largest < room_limit ? largest : room_limit;
