@@ -15,6 +15,7 @@ import { PcapFramePort } from "../../src/drivers/pcapTap.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { EngineRuntime, monotonicClockNs } from "../../src/drivers/runtime.js";
 import { Prng } from "../../src/sim/prng.js";
+import { interopLengths } from "../interop/aeronPeer.js";
 import { messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 interface PeerArgs {
@@ -36,6 +37,10 @@ interface PeerArgs {
   readonly maxLength: number;
   readonly seed: number;
   readonly timeoutMs: number;
+  /** "interop": message lengths by the Aeron interop clients' rule (test/interop/clients), for an Aeron peer. */
+  readonly lengths?: "interop";
+  /** The stream id (default streamSupport's STREAM_ID). */
+  readonly streamId?: number;
   /** Receive-side loss injected by the runtime's filter, per mille (default 0). */
   readonly lossPerMille?: number;
 }
@@ -83,7 +88,8 @@ async function main(): Promise<void> {
   const loss = args.lossPerMille ?? 0;
   const filter = new SeededDropFilter(args.seed + (args.role === "publisher" ? 1 : 2), loss, 1000);
   const runtime = new EngineRuntime(engine, driver, loss > 0 ? { receiveFilter: filter } : {});
-  const lengths = messageLengths(args.seed, args.count, args.maxLength);
+  const lengths = args.lengths === "interop" ? interopLengths(args.count, args.maxLength) : messageLengths(args.seed, args.count, args.maxLength);
+  const streamId = args.streamId ?? STREAM_ID;
   const started = performance.now();
   const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   let stop = false;
@@ -102,7 +108,7 @@ async function main(): Promise<void> {
   });
 
   if (args.role === "subscriber") {
-    const subscription = engine.addSubscription(channel, STREAM_ID);
+    const subscription = engine.addSubscription(channel, streamId);
     runtime.doWork();
     print({ ready: true, kind: driver.kind });
     const checker = new StreamChecker(lengths);
@@ -127,7 +133,7 @@ async function main(): Promise<void> {
     print({ received: checker.received, failures: checker.failures, counters: protocolCounters(engine), elapsedMs,
       messagesPerSecond: checker.received / (elapsedMs / 1000), ...extra() });
   } else {
-    const publication = engine.addPublication(channel, STREAM_ID);
+    const publication = engine.addPublication(channel, streamId);
     runtime.doWork();
     print({ ready: true, kind: driver.kind });
     const scratch = new Uint8Array(8192);
