@@ -84,6 +84,12 @@ int CleanupEal() {
   return ret;
 }
 
+// At exit, the runtime directory goes even when no port was disposed of (a process that ended
+// without dispose): with --no-shconf it is empty while the EAL runs, and rmdir removes nothing else.
+void RemoveRuntimeDirAtExit() {
+  if (g_runtime_dir != nullptr && !g_runtime_dir->empty()) rmdir(g_runtime_dir->c_str());
+}
+
 // rte_eal_init prints its usage and some notices with printf: while it runs, the process's stdout
 // (which may be the application's own channel, as for the test peers) points at stderr.
 class StdoutToStderr {
@@ -305,9 +311,16 @@ Napi::Value DpdkPort::Open(const Napi::CallbackInfo& info) {
       }
       g_eal = Eal::kUp;
       g_runtime_dir = new std::string(rte_eal_get_runtime_dir());
+      if (atexit(RemoveRuntimeDirAtExit) != 0) {
+        CleanupEal();
+        return RteError(env, ENOMEM, "atexit");
+      }
       if (restore_affinity) {
         const int set = pthread_setaffinity_np(pthread_self(), sizeof(affinity), &affinity);
-        if (set != 0) return RteError(env, set, "pthread_setaffinity_np");
+        if (set != 0) {
+          CleanupEal();
+          return RteError(env, set, "pthread_setaffinity_np");
+        }
       }
     }
     g_eal_users++;
