@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-const peerPath = join(dirname(fileURLToPath(import.meta.url)), "afpacketPeer.js");
+const peerPath = join(dirname(fileURLToPath(import.meta.url)), "linkPeer.js");
 
 function option(name: string, fallback: number): number {
   const arg = process.argv.find((a) => a.startsWith(`--${name}=`));

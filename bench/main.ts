@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   engine: async () => (await import("./engine.js")).runEngineBench(),
   sockets: async () => (await import("./sockets.js")).runSocketsBench(),
   afpacket: async () => (await import("./afpacket.js")).runAfPacketBench(),
+  dpdk: async () => (await import("./dpdk.js")).runDpdkBench(),
   uring: async () => (await import("./uring.js")).runUringBench(),
   fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
   hostile: async () => (await import("./hostile.js")).runHostileBench(),

@@ -8,6 +8,9 @@
 #ifdef PETREL_HAVE_URING
 #include "uring.h"
 #endif
+#ifdef PETREL_HAVE_DPDK
+#include "dpdk.h"
+#endif
 
 namespace {
 
@@ -53,6 +56,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("uring", Napi::Boolean::New(env, true));
 #else
   exports.Set("uring", Napi::Boolean::New(env, false));
+#endif
+#ifdef PETREL_HAVE_DPDK
+  petrel::DpdkPort::Init(env, exports);
+  exports.Set("dpdk", Napi::Boolean::New(env, true));
+#else
+  exports.Set("dpdk", Napi::Boolean::New(env, false));
 #endif
   petrel::AfPacketPort::Init(env, exports);
   return petrel::SocketsDriver::Init(env, exports);

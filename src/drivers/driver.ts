@@ -44,7 +44,7 @@ export interface DriverStats {
   readonly sockets: number;
 }
 
-export type DriverKind = "native-sockets" | "dgram" | "af_packet" | "netstack" | "io_uring";
+export type DriverKind = "native-sockets" | "dgram" | "af_packet" | "netstack" | "io_uring" | "dpdk";
 
 export interface Driver {
   readonly kind: DriverKind;

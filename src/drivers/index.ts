@@ -23,6 +23,7 @@ export {
 export { loadNativeAddon, tryLoadNativeAddon, NativeAddonUnavailableError } from "./nativeAddon.js";
 export { acquirePetrelNode, PetrelNode, petrelNodeLayer, type PetrelNodeConfig, type PetrelNodeError, type PetrelNodeShape } from "./effect.js";
 export { AfPacketFramePort, createAfPacketDriver, FanoutMode, type AfPacketDriverOptions, type AfPacketPortOptions, type AfPacketStats } from "./afPacketDriver.js";
+export { createDpdkDriver, DpdkFramePort, dpdkVdevEal, dpdkVdevPort, type DpdkDriverOptions, type DpdkOffloads, type DpdkPortOptions, type DpdkStats, type DpdkVirtualPmd } from "./dpdkDriver.js";
 export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js";
 export * as netstack from "./netstack/index.js";
 export { WorkerClient, WorkerPublication, WorkerSubscription, WorkerImage, type WorkerClientOptions, type WorkerCloseReport, type WorkerSubscriptionOptions } from "./worker/workerClient.js";

@@ -176,11 +176,15 @@ export class PcapTapDriver implements Driver {
 export class PcapFramePort implements FramePort {
   readonly mac: Uint8Array;
   readonly mtu: number;
+  readonly txChecksumOffload: boolean;
   private readonly recorder: PcapRecorder;
 
   constructor(readonly inner: FramePort, options: PcapTapOptions) {
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    // With TX checksum offload the tap records frames as the netstack built them (UDP checksum 0,
+    // legal over IPv4); the device fills it in after the tap, as a NIC does after tcpdump's copy.
+    this.txChecksumOffload = inner.txChecksumOffload === true;
     this.recorder = new PcapRecorder(options);
   }
 
@@ -204,6 +208,10 @@ export class PcapFramePort implements FramePort {
       for (let i = 0; i < count; i++) this.recorder.record(nowNs, batch.bytes, batch.slotOffset(i), batch.lengths[i]!);
     }
     return count;
+  }
+
+  setMulticastGroups(groupIps: readonly number[]): void {
+    this.inner.setMulticastGroups?.(groupIps);
   }
 
   stats(): FramePortStats {

@@ -12,99 +12,38 @@
 // cores with other test suites running (load ~10): 47 s for the whole file (AF_PACKET -> sockets
 // 22 s + tshark, sockets -> AF_PACKET 10 s), inside the ~90 s budget.
 import { FULL_COUNTS, streamTimeoutMs } from "./streamSupport.js";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addonBuilt, addonPath, ci, haveTool, ip, NetnsLab, netnsMissing, nextJson, SEED } from "./netnsSupport.js";
 
-const root = join(import.meta.dirname, "..", "..");
-const ci = process.env["CI"] === "true";
-const SEED = Number(process.env["PETREL_SEED"] ?? 20261124);
 const MESSAGES = Number(process.env["PETREL_AFPACKET_MESSAGES"] ?? 1_000_000);
 
-function can(): string | undefined {
-  if (process.getuid?.() !== 0) return "not root";
-  if (spawnSync("ip", ["-V"], { stdio: "ignore" }).status !== 0) return "iproute2 (ip) not installed";
-  if (!existsSync(join(root, "build", "Release", "petrel.node"))) return "native addon not built (npm run build:native)";
-  return undefined;
-}
-const missing = can();
+const missing = netnsMissing(addonBuilt);
 if (missing !== undefined && !ci) console.warn(`AF_PACKET netns test SKIPPED: ${missing} (it needs root and iproute2; CI runs it)`);
-const haveTshark = spawnSync("tshark", ["--version"], { stdio: "ignore" }).status === 0;
+const haveTshark = haveTool("tshark");
 
-const tag = randomBytes(3).toString("hex");
-const nsRaw = `petrel-${tag}-a`;
-const nsKernel = `petrel-${tag}-k`;
-const devRaw = `pa${tag}`;
-const devKernel = `pk${tag}`;
-const octet = 1 + (parseInt(tag.slice(0, 2), 16) % 250);
-const rawIp = `10.214.${octet}.1`;
-const kernelIp = `10.214.${octet}.2`;
-const peerDir = join(root, "build", `afpacket-peer-${tag}`);
-let created = false;
-
-function ip(...args: string[]): void {
-  const r = spawnSync("ip", args, { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`ip ${args.join(" ")} failed: ${r.stderr}`);
-}
-
-const children: ChildProcess[] = [];
+const lab = new NetnsLab("afpacket");
+const devRaw = `pa${lab.tag}`;
+const devKernel = `pk${lab.tag}`;
+const rawIp = `10.214.${lab.octet}.1`;
+const kernelIp = `10.214.${lab.octet}.2`;
+let nsRaw = "";
+let nsKernel = "";
 
 beforeAll(() => {
   if (missing !== undefined) return;
-  const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["--ignoreConfig", "--outDir", peerDir, "--rootDir", root,
-    "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--strict",
-    join(root, "test", "drivers", "afpacketPeer.ts")], { encoding: "utf8", cwd: root });
-  if (tsc.status !== 0) throw new Error(`compiling the peer failed: ${tsc.stdout}${tsc.stderr}`);
-  writeFileSync(join(peerDir, "package.json"), '{"type":"module"}\n');
-  created = true;
-  ip("netns", "add", nsRaw);
-  ip("netns", "add", nsKernel);
-  ip("link", "add", devRaw, "netns", nsRaw, "type", "veth", "peer", "name", devKernel, "netns", nsKernel);
+  lab.compilePeers("linkPeer");
+  nsRaw = lab.namespace("a");
+  nsKernel = lab.namespace("k");
   // The AF_PACKET end has no kernel address: Petrel owns rawIp there and answers ARP for it itself.
-  // IPv6 off on it, so the kernel sends nothing of its own on that link.
-  spawnSync("ip", ["netns", "exec", nsRaw, "sysctl", "-qw", `net.ipv6.conf.${devRaw}.disable_ipv6=1`]);
-  ip("-n", nsKernel, "addr", "add", `${kernelIp}/24`, "dev", devKernel);
-  for (const [ns, dev] of [[nsRaw, devRaw], [nsKernel, devKernel]] as const) {
-    ip("-n", ns, "link", "set", "lo", "up");
-    ip("-n", ns, "link", "set", dev, "up");
-  }
+  lab.veth(nsRaw, devRaw, undefined, nsKernel, devKernel, `${kernelIp}/24`);
   // Multicast from the kernel side leaves through the veth.
   ip("-n", nsKernel, "route", "add", "224.0.0.0/4", "dev", devKernel);
 });
 
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
-  if (!created) return;
-  spawnSync("ip", ["netns", "del", nsRaw]);
-  spawnSync("ip", ["netns", "del", nsKernel]);
-  spawnSync("rm", ["-rf", peerDir]);
+  lab.cleanup();
 });
-
-interface Peer {
-  readonly child: ChildProcess;
-  readonly lines: AsyncIterator<string>;
-}
-
-function startPeer(ns: string, args: Record<string, unknown>): Peer {
-  const child = spawn("ip", ["netns", "exec", ns, process.execPath, join(peerDir, "test", "drivers", "afpacketPeer.js"), JSON.stringify(args)], {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, PETREL_NATIVE_ADDON: process.env["PETREL_NATIVE_ADDON"] ?? join(root, "build", "Release", "petrel.node") },
-  });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  return { child, lines };
-}
-
-async function nextJson(peer: Peer): Promise<Record<string, unknown>> {
-  const line = await peer.lines.next();
-  if (line.done === true) throw new Error("peer exited without output");
-  const value = JSON.parse(line.value) as Record<string, unknown>;
-  if (typeof value["error"] === "string") throw new Error(`peer failed: ${value["error"]}`);
-  return value;
-}
 
 interface StreamRun {
   readonly subscriber: Record<string, unknown>;
@@ -123,9 +62,9 @@ async function stream(direction: "raw->kernel" | "kernel->raw", options: { count
     ...(options.multicast === undefined ? {} : { interfaceIp: subIsRaw ? kernelIp : rawIp }) };
   // Empty ARP caches: the AF_PACKET side is a new process; the kernel side forgets what it learned.
   ip("-n", nsKernel, "neigh", "flush", "dev", devKernel);
-  const subscriber = startPeer(subIsRaw ? nsRaw : nsKernel, subArgs);
+  const subscriber = lab.startPeer(subIsRaw ? nsRaw : nsKernel, "linkPeer", subArgs);
   expect((await nextJson(subscriber))["ready"]).toBe(true);
-  const publisher = startPeer(subIsRaw ? nsKernel : nsRaw, pubArgs);
+  const publisher = lab.startPeer(subIsRaw ? nsKernel : nsRaw, "linkPeer", pubArgs);
   expect((await nextJson(publisher))["ready"]).toBe(true);
   const sub = await nextJson(subscriber);
   publisher.child.stdin!.end("stop\n");
@@ -148,7 +87,7 @@ const run = it.skipIf(missing !== undefined && !ci);
 describe("AF_PACKET driver across a veth pair, against the kernel's sockets", () => {
   run(`Petrel on AF_PACKET publishes ${MESSAGES} messages to Petrel on kernel sockets, from empty ARP caches; tshark decodes the tap as Aeron`, async () => {
     expect(missing, "CI=true: this test must run (root, iproute2 and the native addon are required)").toBeUndefined();
-    const pcap = join(peerDir, "afpacket.pcap");
+    const pcap = lab.compiled("afpacket.pcap");
     const result = await stream("raw->kernel", { count: MESSAGES, pcap });
     report("AF_PACKET -> sockets", result);
     expect(result.subscriber["failures"], `replay: PETREL_SEED=${SEED}`).toEqual([]);
@@ -209,12 +148,12 @@ describe("AF_PACKET driver across a veth pair, against the kernel's sockets", ()
 
   run("without CAP_NET_RAW the driver fails with a typed EPERM", () => {
     expect(missing).toBeUndefined();
-    const script = `import("${join(peerDir, "src", "drivers", "afPacketDriver.js")}").then((m) => {` +
+    const script = `import("${lab.compiled("src/drivers/afPacketDriver.ts")}").then((m) => {` +
       `try { m.createAfPacketDriver({ interfaceName: "lo", ip: "127.0.0.2" }); console.log("opened"); }` +
       `catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, syscall: e.syscall })); } })`;
     const r = spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
       process.execPath, "--input-type=module", "-e", script],
-      { encoding: "utf8", env: { ...process.env, PETREL_NATIVE_ADDON: join(root, "build", "Release", "petrel.node") } });
+      { encoding: "utf8", env: { ...process.env, PETREL_NATIVE_ADDON: addonPath } });
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({ name: "DriverError", code: "EPERM", syscall: "socket(AF_PACKET)" });
   });

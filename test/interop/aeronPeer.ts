@@ -56,9 +56,11 @@ export class MediaDriver {
   private output = "";
   private exited = false;
 
-  constructor(extraEnv: Record<string, string> = {}) {
+  /** `netns`: run the driver inside that network namespace (`ip netns exec`, which execs it: the pid is aeronmd's). */
+  constructor(extraEnv: Record<string, string> = {}, netns?: string) {
     this.aeronDir = mkdtempSync(join(tmpdir(), "petrel-aeronmd-"));
-    this.process = spawn(join(AERON_BIN!, "aeronmd"), [], {
+    const command = join(AERON_BIN!, "aeronmd");
+    this.process = spawn(netns === undefined ? command : "ip", netns === undefined ? [] : ["netns", "exec", netns, command], {
       env: {
         ...process.env,
         AERON_DIR: this.aeronDir,
@@ -107,8 +109,10 @@ export class Client {
   private stderr = "";
   private exitedFlag = false;
 
-  constructor(path: string, args: string[]) {
-    const child = spawn(path, args, { stdio: ["ignore", "pipe", "pipe"] });
+  /** `netns`: run the client inside that network namespace (beside a MediaDriver started there). */
+  constructor(path: string, args: string[], netns?: string) {
+    const child = netns === undefined ? spawn(path, args, { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn("ip", ["netns", "exec", netns, path, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.on("data", (chunk: Buffer) => (this.stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.done = new Promise((resolveDone) => {

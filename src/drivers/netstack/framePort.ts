@@ -77,6 +77,16 @@ export interface FramePort {
   /** Fills `batch` from slot 0 with received frames; sets and returns batch.count. */
   receiveFrames(batch: FrameBatch): number;
   stats(): FramePortStats;
+  /**
+   * The device completes IPv4/UDP checksums of frames whose UDP checksum is 0 (DPDK TX checksum
+   * offload): the netstack then leaves the UDP checksum to it. Absent or false: software checksums.
+   */
+  readonly txChecksumOffload?: boolean;
+  /**
+   * The multicast groups (IPv4, u32) endpoints have joined, after every change: a port whose device
+   * filters multicast by MAC programs the filter (DPDK). Ports that receive every frame omit it.
+   */
+  setMulticastGroups?(groupIps: readonly number[]): void;
   /** The most recent hot-path failure, if any. */
   lastError(): { readonly code: string; readonly errno: number; readonly syscall: string; readonly message: string } | undefined;
   dispose(): void;

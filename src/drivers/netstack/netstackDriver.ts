@@ -169,7 +169,6 @@ export class NetstackDriver implements Driver {
     this.gatewayIp = (options.gatewayIp ?? 0) >>> 0;
     this.gatewayMac = options.gatewayMac;
     if (this.gatewayMac !== undefined && this.gatewayMac.length !== 6) throw new RangeError("gatewayMac must be 6 bytes");
-    this.udpChecksum = options.udpChecksum ?? true;
     this.acceptAbsent = options.acceptAbsentUdpChecksum ?? true;
     this.transmit = new TransmitBatch(options.transmitCapacity ?? 256, options.transmitSlotLength ?? 2048);
     this.receive = new ReceiveBatch(options.receiveCapacity ?? 256, options.receiveSlotLength ?? 2048);
@@ -178,6 +177,8 @@ export class NetstackDriver implements Driver {
     this.rxFrames = new FrameBatch(this.receive.capacity, frameSlot);
     this.loopback = new FrameBatch(this.receive.capacity, frameSlot);
     this.framePort = typeof port === "function" ? port(this.txFrames, this.rxFrames) : port;
+    // A device that completes checksums (DPDK TX offload) gets frames with UDP checksum 0 to fill.
+    this.udpChecksum = (options.udpChecksum ?? true) && this.framePort.txChecksumOffload !== true;
     this.mac = this.framePort.mac;
     if (this.mac.length !== 6) throw new RangeError("the frame port's MAC must be 6 bytes");
     // A jumbo interface with ordinary frame slots: Petrel keeps its datagrams within the slots.
@@ -217,7 +218,10 @@ export class NetstackDriver implements Driver {
       throw error;
     }
     const group = endpoint.multicastGroupIp >>> 0;
-    if (group !== 0) this.ports.joinGroup(group);
+    if (group !== 0) {
+      this.ports.joinGroup(group);
+      this.framePort.setMulticastGroups?.(this.ports.groupList());
+    }
     const ttl = endpoint.ttl > 0 ? endpoint.ttl : group !== 0 ? DEFAULT_TTL_MULTICAST : DEFAULT_TTL_UNICAST;
     this.endpoints.set(endpoint.id, { port, group, ttl });
     return { id: endpoint.id, role: endpoint.role, localIp: this.ip, localPort: port, rcvbufBytes: -1, sndbufBytes: -1, gro: false };
@@ -228,7 +232,10 @@ export class NetstackDriver implements Driver {
     if (entry === undefined) return;
     this.endpoints.delete(endpointId);
     this.ports.unbind(entry.port);
-    if (entry.group !== 0) this.ports.leaveGroup(entry.group);
+    if (entry.group !== 0) {
+      this.ports.leaveGroup(entry.group);
+      this.framePort.setMulticastGroups?.(this.ports.groupList());
+    }
   }
 
   transmitBatch(batch: TransmitBatch, start = 0): number {

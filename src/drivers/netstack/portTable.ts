@@ -64,6 +64,11 @@ export class PortTable {
     return this.groups.has(groupIp >>> 0);
   }
 
+  /** The joined groups (allocates: for endpoint open and close, not the hot path). */
+  groupList(): number[] {
+    return [...this.groups.keys()];
+  }
+
   get groupCount(): number {
     return this.groups.size;
   }

@@ -1,52 +1,66 @@
-// One side of the AF_PACKET namespace test, run as its own process (`ip netns exec NS node ...`):
-// a publisher or a subscriber on either the AF_PACKET driver (Petrel's netstack on a veth end that
-// has no kernel address) or the native sockets driver, on the runtime agent. It prints one JSON line
-// when ready and one with its results; the publisher runs until it reads "stop" (or times out).
-// With `pcap`, the AF_PACKET side records its frames (PcapFramePort) to that file.
+// One side of a link test (afpacket.test.ts, dpdk.test.ts), run as its own process (`ip netns exec
+// NS node ...`): a publisher or a subscriber on a raw-frame driver (Petrel's netstack on a veth end
+// that has no kernel address: AF_PACKET, or DPDK over net_af_packet / net_af_xdp) or on the native
+// sockets driver, on the runtime agent, optionally with seeded loss on receive. It prints one JSON
+// line when ready and one with its results; the publisher runs until it reads "stop" (or times
+// out). With `pcap`, the raw side records its frames (PcapFramePort) to that file. The driver is
+// disposed of on every way out (for DPDK: rte_eal_cleanup), failures included.
 import { Engine } from "../../src/core/engine/engine.js";
-import { createAfPacketDriver } from "../../src/drivers/afPacketDriver.js";
+import { AfPacketFramePort, createAfPacketDriver } from "../../src/drivers/afPacketDriver.js";
 import type { Driver } from "../../src/drivers/driver.js";
+import { dpdkVdevEal, dpdkVdevPort, type DpdkFramePort, type DpdkVirtualPmd } from "../../src/drivers/dpdkDriver.js";
 import type { NetstackDriver } from "../../src/drivers/netstack/netstackDriver.js";
-import { AfPacketFramePort } from "../../src/drivers/afPacketDriver.js";
 import { NetstackDriver as Netstack } from "../../src/drivers/netstack/netstackDriver.js";
 import { PcapFramePort } from "../../src/drivers/pcapTap.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { EngineRuntime, monotonicClockNs } from "../../src/drivers/runtime.js";
 import { Prng } from "../../src/sim/prng.js";
-import { messageLengths, offerSome, protocolCounters, STREAM_ID, StreamChecker } from "./streamSupport.js";
+import { interopLengths } from "../interop/aeronPeer.js";
+import { messageLengths, offerSome, protocolCounters, SeededDropFilter, STREAM_ID, StreamChecker } from "./streamSupport.js";
 
 interface PeerArgs {
   readonly role: "publisher" | "subscriber";
-  readonly driver: "af_packet" | "sockets";
+  readonly driver: "af_packet" | "dpdk" | "sockets";
   /** The channel's endpoint (the subscriber's address, or a multicast group) and port. */
   readonly endpoint: string;
   readonly port: number;
   /** Multicast: the interface address for the channel (`interface=`). */
   readonly interfaceIp?: string;
-  /** AF_PACKET: the interface, and Petrel's own address on it. */
+  /** Raw drivers: the interface, and Petrel's own address on it. */
   readonly iface?: string;
   readonly ip?: string;
+  /** DPDK: the virtual PMD over `iface` (default net_af_packet), and extra EAL arguments. */
+  readonly pmd?: DpdkVirtualPmd;
+  readonly eal?: string[];
   readonly pcap?: string;
   readonly count: number;
   readonly maxLength: number;
   readonly seed: number;
   readonly timeoutMs: number;
+  /** "interop": message lengths by the Aeron interop clients' rule (test/interop/clients), for an Aeron peer. */
+  readonly lengths?: "interop";
+  /** The stream id (default streamSupport's STREAM_ID). */
+  readonly streamId?: number;
+  /** Receive-side loss injected by the runtime's filter, per mille (default 0). */
+  readonly lossPerMille?: number;
 }
 
 function print(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
+let driver: Driver | undefined;
+
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? "{}") as PeerArgs;
   const channel = `aeron:udp?endpoint=${args.endpoint}:${args.port}|term-length=1m${args.interfaceIp === undefined ? "" : `|interface=${args.interfaceIp}`}`;
   const engine = new Engine({ random: new Prng(args.seed).fork(args.role) });
-  let driver: Driver;
   let netstack: NetstackDriver | undefined;
   let tap: PcapFramePort | undefined;
+  let dpdk: DpdkFramePort | undefined;
+  const pcap = args.pcap;
   if (args.driver === "af_packet") {
-    if (args.pcap !== undefined) {
-      const pcap = args.pcap;
+    if (pcap !== undefined) {
       netstack = new Netstack((tx, rx) => (tap = new PcapFramePort(new AfPacketFramePort(tx, rx, { interfaceName: args.iface! }), { path: pcap })), {
         ip: ipv4(args.ip!), clockNs: monotonicClockNs, kind: "af_packet",
       });
@@ -54,11 +68,28 @@ async function main(): Promise<void> {
       netstack = createAfPacketDriver({ interfaceName: args.iface!, ip: args.ip! });
     }
     driver = netstack;
+  } else if (args.driver === "dpdk") {
+    const pmd = args.pmd ?? "net_af_packet";
+    // Through the same selection function an application uses.
+    netstack = createSocketsDriver({
+      driver: "dpdk",
+      dpdk: {
+        eal: args.eal ?? dpdkVdevEal(pmd, args.iface!), port: dpdkVdevPort(pmd), ip: args.ip!, prefixLength: 24,
+        wrapPort: (port) => {
+          dpdk = port;
+          return pcap === undefined ? port : (tap = new PcapFramePort(port, { path: pcap }));
+        },
+      },
+    }) as NetstackDriver;
+    driver = netstack;
   } else {
     driver = createSocketsDriver({ prefer: "native" });
   }
-  const runtime = new EngineRuntime(engine, driver);
-  const lengths = messageLengths(args.seed, args.count, args.maxLength);
+  const loss = args.lossPerMille ?? 0;
+  const filter = new SeededDropFilter(args.seed + (args.role === "publisher" ? 1 : 2), loss, 1000);
+  const runtime = new EngineRuntime(engine, driver, loss > 0 ? { receiveFilter: filter } : {});
+  const lengths = args.lengths === "interop" ? interopLengths(args.count, args.maxLength) : messageLengths(args.seed, args.count, args.maxLength);
+  const streamId = args.streamId ?? STREAM_ID;
   const started = performance.now();
   const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
   let stop = false;
@@ -69,13 +100,15 @@ async function main(): Promise<void> {
     stop = true;
   });
   const extra = (): Record<string, unknown> => ({
-    driver: driver.stats(),
+    driver: driver!.stats(),
+    dropped: filter.dropped,
     ...(netstack === undefined ? {} : { netstack: netstack.netstackCounters(), mac: Array.from(netstack.mac), mtu: netstack.mtu }),
     ...(tap === undefined ? {} : { pcapRecords: tap.records }),
+    ...(dpdk === undefined ? {} : { dpdk: { pmd: dpdk.pmd, name: dpdk.name, multicast: dpdk.multicastMode, offloads: dpdk.offloads, stats: dpdk.stats() } }),
   });
 
   if (args.role === "subscriber") {
-    const subscription = engine.addSubscription(channel, STREAM_ID);
+    const subscription = engine.addSubscription(channel, streamId);
     runtime.doWork();
     print({ ready: true, kind: driver.kind });
     const checker = new StreamChecker(lengths);
@@ -91,6 +124,7 @@ async function main(): Promise<void> {
       }
     }
     const elapsedMs = performance.now() - (firstAtMs < 0 ? started : firstAtMs);
+    // Linger so that the final status messages reach the publisher.
     const lingerEnd = performance.now() + 200;
     while (performance.now() < lingerEnd) {
       runtime.doWork();
@@ -99,7 +133,7 @@ async function main(): Promise<void> {
     print({ received: checker.received, failures: checker.failures, counters: protocolCounters(engine), elapsedMs,
       messagesPerSecond: checker.received / (elapsedMs / 1000), ...extra() });
   } else {
-    const publication = engine.addPublication(channel, STREAM_ID);
+    const publication = engine.addPublication(channel, streamId);
     runtime.doWork();
     print({ ready: true, kind: driver.kind });
     const scratch = new Uint8Array(8192);
@@ -115,7 +149,7 @@ async function main(): Promise<void> {
   engine.close();
   runtime.doWork();
   await runtime.close();
-  process.exit(0);
+  driver = undefined;
 }
 
 function ipv4(text: string): number {
@@ -123,7 +157,20 @@ function ipv4(text: string): number {
   return ((p[0]! << 24) | (p[1]! << 16) | (p[2]! << 8) | p[3]!) >>> 0;
 }
 
-main().catch((error: unknown) => {
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    driver?.dispose();
+    process.exit(128 + (signal === "SIGTERM" ? 15 : 2));
+  });
+}
+
+main().then(() => process.exit(0), (error: unknown) => {
   print({ error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+  // The driver goes too (a DPDK port: rte_eal_cleanup), whatever failed.
+  try {
+    driver?.dispose();
+  } catch {
+    // Already reported the failure that matters.
+  }
   process.exit(1);
 });
