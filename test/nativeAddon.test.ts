@@ -1,4 +1,4 @@
-// Goal: the native addon builds with cmake-js, loads under this Node, speaks Node-API 8, and sees a
+// Goal: the native addon builds (scripts/build-native.mjs, cmake), loads under this Node, speaks Node-API 8, and sees a
 // Uint8Array's memory without a copy. Where the addon is absent the loader returns a typed error
 // instead of throwing; CI sets PETREL_REQUIRE_NATIVE=1 so that a missing addon fails there.
 import { describe, expect, it } from "vitest";

@@ -1,8 +1,10 @@
-// Loads Petrel's optional native addon (native/, built by cmake-js into build/Release). The
-// drivers that need it ask for it through loadNativeAddon(); everything else works without it.
+// Loads Petrel's optional native addon: the prebuilt one the package carries
+// (prebuilds/<platform>-<arch>-<libc>/petrel.node), else the one built from native/ by
+// scripts/build-native.mjs (build/Release). The drivers that need it ask for it through
+// loadNativeAddon(); everything else works without it.
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface NativeBuildInfo {
@@ -80,7 +82,7 @@ export class NativeAddonUnavailableError extends Error {
   override readonly name = "NativeAddonUnavailableError";
   constructor(readonly searched: ReadonlyArray<string>, readonly causeMessage: string) {
     super(`Petrel's native addon is not available (${causeMessage}); looked in: ${searched.join(", ")}. ` +
-      "Install cmake and g++, then run `npm run build:native`.");
+      `Install cmake and g++ (Debian: apt-get install cmake g++), then run \`${rebuildCommand()}\`.`);
   }
 }
 
@@ -94,6 +96,17 @@ function packageRoot(): string {
   return dir;
 }
 
+/** In a user's project (Petrel under node_modules) the build is redone by npm; in a checkout, by our script. */
+function rebuildCommand(): string {
+  return packageRoot().split(sep).includes("node_modules") ? "npm rebuild petrel" : "npm run build:native";
+}
+
+/** The prebuilt's folder name for this process, as scripts/build-native.mjs writes it. */
+export function prebuildTag(): string {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  return `${process.platform}-${process.arch}-${report?.header?.glibcVersionRuntime === undefined ? "musl" : "glibc"}`;
+}
+
 let cached: NativeAddon | NativeAddonUnavailableError | undefined;
 
 /** Returns the addon, or a typed error saying why it cannot be loaded (never throws). */
@@ -102,6 +115,7 @@ export function tryLoadNativeAddon(): NativeAddon | NativeAddonUnavailableError 
   const root = packageRoot();
   const candidates = [
     process.env["PETREL_NATIVE_ADDON"],
+    join(root, "prebuilds", prebuildTag(), "petrel.node"),
     join(root, "build", "Release", "petrel.node"),
     join(root, "build", "Debug", "petrel.node"),
   ].filter((p): p is string => p !== undefined && p !== "");

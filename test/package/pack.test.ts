@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { prebuildTag } from "../../src/drivers/nativeAddon.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "petrel-pack-"));
@@ -20,7 +21,7 @@ const example = `
 import { Petrel, NOT_CONNECTED, BACK_PRESSURED, BindError, type Message, type DrainReport } from "petrel";
 import { Engine, TransmitBatch, Counter } from "petrel/core";
 import { Simulation, attachEngine } from "petrel/sim";
-import { createSocketsDriver, type Driver } from "petrel/drivers";
+import { createSocketsDriver, tryLoadNativeAddon, NativeAddonUnavailableError, type Driver } from "petrel/drivers";
 import { petrelNodeLayer } from "petrel/effect";
 
 function simulated(): number {
@@ -82,7 +83,9 @@ void driverKind;
 const port = Number(process.argv[2]);
 const simReceived = simulated();
 const report = await loopback(port);
+const addon = tryLoadNativeAddon();
 console.log(\`ok sim \${simReceived} loopback \${report.outcome} counter \${Counter.NAKS_SENT >= 0}\`);
+console.log(\`addon \${addon instanceof NativeAddonUnavailableError ? "absent: " + addon.message : "napi " + addon.buildInfo().napiVersion}\`);
 `;
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -103,20 +106,29 @@ describe("npm pack: the package in a fresh strict TypeScript project", () => {
     // that it never rewrites the checkout's dist/ while another test file (the CLI's) builds or
     // reads it in parallel.
     const stage = join(work, "stage");
-    for (const entry of ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "tsconfig.json", "src", "native/CMakeLists.txt", "native/src", "native/package.json", "scripts"]) {
+    for (const entry of ["package.json", "README.md", "LICENSE", "CHANGELOG.md", "tsconfig.json", "src", "native/CMakeLists.txt", "native/src", "scripts"]) {
       cpSync(join(repo, entry), join(stage, entry), { recursive: true });
     }
+    // `prepack` builds the portable addon (static liburing and C++ runtime, no DPDK) and the package
+    // carries it as the prebuilt; where cmake or a compiler is missing it packs without one.
     // The package ships dist/src only; the benches (which import test helpers) are not built here.
     writeFileSync(join(stage, "tsconfig.build.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions: { noEmit: false }, include: ["src"] }));
     symlinkSync(realpathSync(join(repo, "node_modules")), join(stage, "node_modules"), "dir");
     const packJson = run("npm", ["pack", "--silent", "--json", "--pack-destination", work], stage);
-    const packed = JSON.parse(packJson.slice(packJson.indexOf("["))) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const packed = JSON.parse(packJson.slice(packJson.search(/^\[$/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     const tarball = join(work, packed[0]!.filename);
     const files = packed[0]!.files.map((f) => f.path);
     for (const required of ["LICENSE", "CHANGELOG.md", "README.md", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/effect/index.d.ts"]) {
       expect(files).toContain(required);
     }
     expect(files.some((f) => f.startsWith("test/") || f.startsWith("dist/test/") || f.startsWith("dist/bench/"))).toBe(false);
+    // The prebuilt addon rides in the package, and `postpack` removed it from the staged checkout.
+    const prebuilt = `prebuilds/${prebuildTag()}/petrel.node`;
+    const haveBuild = files.includes(prebuilt);
+    if (process.env["PETREL_REQUIRE_NATIVE"] === "1") expect(haveBuild, `${prebuilt} in the package`).toBe(true);
+    if (!haveBuild) console.log("pack test: no cmake or compiler here, so the package carries no prebuilt addon (CI builds one)");
+    expect(existsSync(join(stage, "prebuilds"))).toBe(false);
+    expect(files.some((f) => f.startsWith("build/"))).toBe(false);
 
     const project = join(work, "app");
     mkdirSync(join(project, "node_modules", "petrel"), { recursive: true });
@@ -155,5 +167,9 @@ describe("npm pack: the package in a fresh strict TypeScript project", () => {
     const userEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("PETREL_")));
     const output = run("node", [join(project, "out", "example.js"), String(port)], project, userEnv);
     expect(output).toContain("ok sim 100 loopback acknowledged counter true");
+    // The tarball was unpacked without running its install script and without build/: an addon that
+    // loads can only be the prebuilt one, found first.
+    if (haveBuild) expect(output).toContain("addon napi 8");
+    else expect(output).toMatch(/addon absent: .*npm rebuild petrel/);
   }, 120_000);
 });
