@@ -21,6 +21,17 @@ export interface PetrelNodeConfig {
 export interface PetrelNodeShape {
   readonly engine: Engine;
   readonly runtime: EngineRuntime;
+  /**
+   * One duty cycle as an Effect: a socket that cannot be opened (a taken port) fails it with a
+   * DriverError in the error channel, as does any other driver failure.
+   */
+  readonly doWork: Effect.Effect<number, PetrelNodeError>;
+  /**
+   * With `startLoop`: completes when the loop stops, and fails with the DriverError that ended it
+   * (the loop's rejection is always handled, so it never becomes an unhandled rejection). Without
+   * `startLoop` it completes at once.
+   */
+  readonly loopExit: Effect.Effect<void, PetrelNodeError>;
 }
 
 export class PetrelNode extends Context.Service<PetrelNode, PetrelNodeShape>()("petrel/PetrelNode") {}
@@ -39,8 +50,13 @@ export function acquirePetrelNode(config: PetrelNodeConfig): Effect.Effect<Petre
       try: (): PetrelNodeShape => {
         const engine = new Engine(config.engine);
         const runtime = new EngineRuntime(engine, createSocketsDriver(config.driver ?? {}), config.runtime ?? {});
-        if (config.startLoop === true) void runtime.start();
-        return { engine, runtime };
+        // The loop's outcome, settled either way: a failed cycle is held as a value for loopExit.
+        const outcome: Promise<PetrelNodeError | undefined> = config.startLoop === true
+          ? runtime.start().then(() => undefined, (error: unknown) => toNodeError(error))
+          : Promise.resolve(undefined);
+        const doWork = Effect.try({ try: () => runtime.doWork(), catch: toNodeError });
+        const loopExit = Effect.flatMap(Effect.promise(() => outcome), (error) => (error === undefined ? Effect.void : Effect.fail(error)));
+        return { engine, runtime, doWork, loopExit };
       },
       catch: toNodeError,
     }),

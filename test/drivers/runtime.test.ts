@@ -125,6 +125,35 @@ describe("Effect shell", () => {
   });
 });
 
+describe("the Effect node's loop", () => {
+  it("startLoop: a port in use ends the loop with a DriverError in loopExit's error channel, never an unhandled rejection", async () => {
+    const port = await freeUdpPort();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const program = Effect.gen(function* () {
+        const a = yield* acquirePetrelNode({ engine: { random: new Prng(SEED).fork("a") } });
+        a.engine.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, STREAM_ID);
+        yield* a.doWork;
+        const b = yield* acquirePetrelNode({ engine: { random: new Prng(SEED).fork("b") }, startLoop: true });
+        b.engine.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, STREAM_ID);
+        yield* b.loopExit;
+      });
+      const exit = await Effect.runPromiseExit(Effect.scoped(program));
+      // Give a stray rejection the turns it would need to surface.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(Exit.isFailure(exit)).toBe(true);
+      const error = Exit.isFailure(exit) ? findError(exit.cause) : undefined;
+      expect(error).toBeInstanceOf(DriverError);
+      expect((error as DriverError).code).toBe("EADDRINUSE");
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
+
 function findError(cause: unknown): unknown {
   // Walk the cause structure for the first DriverError (robust to Cause's internal shape).
   const seen = new Set<unknown>();
