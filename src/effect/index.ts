@@ -15,3 +15,4 @@ export {
   messages,
   type ClientError,
 } from "./client.js";
+export { SimulatedEffects, type SimulatedEffectsOptions } from "./simulated.js";
