@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   uring: async () => (await import("./uring.js")).runUringBench(),
   fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
   hostile: async () => (await import("./hostile.js")).runHostileBench(),
+  client: async () => (await import("./client.js")).runClientBench(),
   "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
 };
 

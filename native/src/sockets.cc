@@ -74,6 +74,8 @@ Napi::Object SocketsDriver::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod("stats", &SocketsDriver::Stats),
       InstanceMethod("lastError", &SocketsDriver::LastError),
       InstanceMethod("wait", &SocketsDriver::Wait),
+      InstanceMethod("armWake", &SocketsDriver::ArmWake),
+      InstanceMethod("disarmWake", &SocketsDriver::DisarmWake),
       InstanceMethod("setTransmit", &SocketsDriver::SetTransmit),
   });
   exports.Set("SocketsDriver", constructor);
@@ -195,6 +197,8 @@ Napi::Value SocketsDriver::CloseAll(const Napi::CallbackInfo& info) {
   endpoints_.clear();
   staged_count_ = 0;
   staged_next_ = 0;
+  // The driver is done: its waker's thread goes now rather than when the object is collected.
+  waker_.Shutdown();
   return info.Env().Undefined();
 }
 
@@ -519,6 +523,36 @@ Napi::Value SocketsDriver::Wait(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(env, false);
   }
   return Napi::Boolean::New(env, ready > 0);
+}
+
+// armWake(callback) -> true when armed: `callback` is called once (from the event loop, never
+// re-entrantly) when a socket becomes readable; false when received data is already staged (run a
+// duty cycle instead of parking); or an error object when the waker could not start. The first
+// call's callback is the one every later wake calls.
+Napi::Value SocketsDriver::ArmWake(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    ThrowType(env, "armWake(callback) expects a function");
+    return env.Undefined();
+  }
+  if (staged_next_ < staged_count_) return Napi::Boolean::New(env, false);
+  if (!waker_.started()) {
+    const char* failed = "armWake";
+    int error = waker_.Start(env, info[0].As<Napi::Function>(), &failed);
+    if (error != 0) return SyscallError(env, error, failed);
+  }
+  if (arm_fds_.size() < endpoints_.size()) arm_fds_.resize(endpoints_.size());
+  for (size_t i = 0; i < endpoints_.size(); i++) arm_fds_[i] = endpoints_[i].fd;
+  int error = waker_.Arm(arm_fds_.data(), endpoints_.size());
+  if (error != 0) return SyscallError(env, error, "epoll_ctl");
+  return Napi::Boolean::New(env, true);
+}
+
+// disarmWake() -> the number of wakes so far. No wake call for readiness after this returns
+// (one already queued to the event loop may still arrive: the caller treats it as spurious).
+Napi::Value SocketsDriver::DisarmWake(const Napi::CallbackInfo& info) {
+  if (waker_.started()) waker_.Disarm();
+  return Napi::Number::New(info.Env(), static_cast<double>(waker_.started() ? waker_.wakes() : 0));
 }
 
 Napi::Value SocketsDriver::Stats(const Napi::CallbackInfo& info) {

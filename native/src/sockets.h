@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "batchView.h"
+#include "waker.h"
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -61,6 +62,8 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value LastError(const Napi::CallbackInfo& info);
   Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value ArmWake(const Napi::CallbackInfo& info);
+  Napi::Value DisarmWake(const Napi::CallbackInfo& info);
   Napi::Value SetTransmit(const Napi::CallbackInfo& info);
 
   Endpoint* Find(int32_t id);
@@ -75,6 +78,9 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   bool use_gro_ = false;
   std::vector<Endpoint> endpoints_;
   std::vector<pollfd> poll_fds_;
+  // Wakes JavaScript on a readable socket (armWake).
+  ReadableWaker waker_;
+  std::vector<int> arm_fds_;
   size_t last_found_ = 0;
   size_t receive_start_ = 0;
 

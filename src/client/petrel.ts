@@ -12,12 +12,14 @@
 //
 // The duty cycle runs as a loop of macrotasks (one setImmediate per cycle while there is work, so
 // the application's own promises and timers keep running between cycles). When idle, the default
-// "adaptive" strategy yields a few turns, then parks in poll(2) on the driver's sockets for at most
-// maxParkMs (1 ms) at a time, with an event-loop turn between parks and no duty cycle until a
-// datagram, the engine's deadline or an offer (native driver: a datagram ends the park at once), or
-// sleeps maxParkMs (node:dgram, whose datagrams arrive through the event loop). Idle, that is a
-// poll(2) and an event-loop turn per millisecond: 3-5% of a core measured, not zero; the event
-// loop is blocked for at most maxParkMs at a time. "spin" never parks (a full core).
+// "adaptive" strategy yields a few turns, then sleeps without blocking the event loop until a
+// datagram, the engine's next deadline or the application's next action (an offer, a reader
+// waiting, a close). With the native sockets driver a helper thread in the addon watches the
+// sockets (epoll) and wakes the loop when one is readable, so an idle client costs no CPU beyond
+// the engine's own timers (SMs, heartbeats) and a datagram ends the sleep within the event loop's
+// wake-up latency. Where the waker cannot start it falls back to parking in poll(2) for at most
+// maxParkMs at a time; node:dgram, whose datagrams arrive through the event loop, sleeps
+// maxParkMs at a time. "spin" never parks (a full core).
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { EngineConfig } from "../core/config/engineConfig.js";
 import { Engine } from "../core/engine/engine.js";
@@ -55,9 +57,9 @@ export interface PetrelOptions {
   readonly driver?: SocketsDriverOptions;
   readonly idle?: ClientIdleStrategy;
   /**
-   * Longest single park of the adaptive strategy, in ms (default 1). A datagram ends a park at
-   * once, but the event loop (timers, the application's other I/O) waits while parked: longer
-   * parks cost less CPU when idle and delay the rest of the application more.
+   * Longest single park, in ms (default 1), where the driver cannot wake the loop itself: node:dgram
+   * sleeps this long at a time, and a native driver whose waker failed parks in poll(2) this long
+   * (blocking the event loop meanwhile). The native sockets driver's waker needs no such bound.
    */
   readonly maxParkMs?: number;
   /** How long a close waits for receivers to acknowledge before it reports a timeout (default 10 s). */
@@ -100,8 +102,11 @@ interface PendingDrain {
   check(nowNs: number): boolean;
 }
 
+/** Longest sleep of the adaptive strategy when the engine has no deadline sooner. */
+const MAX_SLEEP_MS = 1000;
+
 /** After this many idle cycles the adaptive strategy parks. */
-const YIELDS_BEFORE_PARK = 64;
+const YIELDS_BEFORE_PARK = 4;
 
 export class Petrel implements AsyncDisposable {
   /** The engine and runtime, for what the client does not cover (counters, tryClaim, MDC...). */
@@ -136,6 +141,16 @@ export class Petrel implements AsyncDisposable {
   /** Set by wake(): the application acted since the last duty cycle (ends a park). */
   private poked = false;
   private sleepResolve: (() => void) | undefined;
+  /** The driver's waker could not start: park in poll(2) instead. */
+  private wakerFailed = false;
+  /** Ends a sleep: a readable socket, the engine's deadline, or (through wake) the application. */
+  private readonly onReadable = (): void => this.wake();
+  /** Set when a sleep ended on the engine's deadline timer (not a datagram or the application). */
+  private deadlineWake = false;
+  private readonly onDeadline = (): void => {
+    this.deadlineWake = true;
+    this.wake();
+  };
 
   private constructor(options: PetrelOptions) {
     this.clockNs = options.clockNs ?? monotonicClockNs;
@@ -403,6 +418,15 @@ export class Petrel implements AsyncDisposable {
     while (this.running) {
       this.poked = false;
       const work = this.cycle();
+      if (this.deadlineWake) {
+        // Woken by the engine's timer alone (a heartbeat, an SM): that work needs no yield phase
+        // after it; a datagram that arrived meanwhile wakes the sleep again at once.
+        this.deadlineWake = false;
+        if (!this.poked) {
+          idleCycles = YIELDS_BEFORE_PARK;
+          continue;
+        }
+      }
       if (work > 0 || this.idleMode === "spin") {
         idleCycles = 0;
         await yieldToLoop();
@@ -411,6 +435,10 @@ export class Petrel implements AsyncDisposable {
       idleCycles++;
       if (idleCycles < YIELDS_BEFORE_PARK) {
         await yieldToLoop();
+        continue;
+      }
+      if (this.driver.armWake !== undefined && !this.wakerFailed) {
+        await this.sleepUntilReadable();
         continue;
       }
       if (this.driver.waitForReceive !== undefined && !this.driver.needsEventLoop) {
@@ -423,6 +451,36 @@ export class Petrel implements AsyncDisposable {
         this.sleepTimer = setTimeout(() => this.wake(), this.maxParkMs);
       });
     }
+  }
+
+  /**
+   * Sleeps until a socket is readable (the driver's waker), the engine's next deadline (a timer),
+   * or the application acts (wake()); the event loop runs freely meanwhile. A waker that cannot
+   * start is reported once as an "error" event and the client parks in poll(2) from then on.
+   */
+  private async sleepUntilReadable(): Promise<void> {
+    if (this.poked || this.drains.size > 0) return;
+    const untilDeadlineMs = (this.engine.pollTimeout() - this.clockNs()) / 1e6;
+    if (untilDeadlineMs < 1) {
+      // A deadline within the timer's resolution: keep cycling on event-loop turns.
+      await yieldToLoop();
+      return;
+    }
+    const driver = this.driver;
+    let armed: "armed" | "ready";
+    try {
+      armed = driver.armWake!(this.onReadable);
+    } catch (error) {
+      this.wakerFailed = true;
+      this.emitError(error);
+      return;
+    }
+    if (armed === "ready") return;
+    await new Promise<void>((resolve) => {
+      this.sleepResolve = resolve;
+      this.sleepTimer = setTimeout(this.onDeadline, Math.min(MAX_SLEEP_MS, Math.floor(untilDeadlineMs)));
+    });
+    driver.disarmWake!();
   }
 
   /**

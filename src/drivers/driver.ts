@@ -79,6 +79,15 @@ export interface Driver {
    */
   waitForReceive?(timeoutMs: number): boolean;
   /**
+   * Asks to be told, without blocking the thread, when a datagram can be read: "armed" means
+   * `callback` runs once, from the event loop, when one can (a helper thread watches the sockets);
+   * "ready" means one can already (run a duty cycle instead of waiting). disarmWake() cancels; a
+   * callback already on its way may still run, and is to be taken as a spurious wake. Only the
+   * native sockets driver has it: an idle client then costs no CPU and no timer.
+   */
+  armWake?(callback: () => void): "armed" | "ready";
+  disarmWake?(): void;
+  /**
    * Makes the driver able to carry a channel's datagrams of up to `mtuBytes` ("send": a
    * publication's mtu; "receive": an mtu the subscription's channel names). Grows the transmit slots
    * where it can (then `transmit` is a new batch that holds the slots still to send: read it again);

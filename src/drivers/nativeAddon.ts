@@ -61,6 +61,10 @@ export interface NativeSocketsDriver {
   stats(): NativeSocketsStats;
   lastError(): NativeSyscallError | null;
   wait(timeoutMs: number): boolean;
+  /** true: armed, `callback` runs once (from the event loop) when a socket is readable; false: data is already staged. */
+  armWake(callback: () => void): boolean | NativeSyscallError;
+  /** Disarms; returns the number of wakes so far. */
+  disarmWake(): number;
 }
 
 export type NativeSocketsDriverConstructor = new (

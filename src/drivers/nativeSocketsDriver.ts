@@ -100,6 +100,17 @@ export class NativeSocketsDriver implements Driver {
     return this.handle.wait(timeoutMs);
   }
 
+  /** See Driver.armWake; throws DriverError when the waker cannot start (epoll, eventfd, thread). */
+  armWake(callback: () => void): "armed" | "ready" {
+    const result = this.handle.armWake(callback);
+    if (typeof result === "boolean") return result ? "armed" : "ready";
+    throw DriverError.fromSyscall(result);
+  }
+
+  disarmWake(): void {
+    this.handle.disarmWake();
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -217,6 +217,61 @@ describe("sockets driver batch ABI", () => {
     expect(() => d.waitForReceive!(5000)).toThrow(RangeError);
   });
 
+  it("native: armWake calls back from the event loop once a socket is readable, never while disarmed, and survives closes", async () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    const rx = d.open(endpoint(1, "receive", 0));
+    d.open(endpoint(2, "send", 0));
+    let wakes = 0;
+    const onWake = (): void => void wakes++;
+    const send = (): void => {
+      const batch = d.transmit;
+      batch.clear();
+      batch.commit(batch.claim(2, LOCALHOST, rx.localPort), 64);
+      expect(d.transmitBatch(batch)).toBe(1);
+    };
+    const until = async (predicate: () => boolean): Promise<void> => {
+      // Bounded: 2 s of event-loop turns.
+      for (const started = performance.now(); !predicate() && performance.now() - started < 2000;) await new Promise((r) => setTimeout(r, 1));
+    };
+    // Armed with nothing to read: no call.
+    expect(d.armWake!(onWake)).toBe("armed");
+    await new Promise((r) => setTimeout(r, 30));
+    expect(wakes).toBe(0);
+    // A datagram: exactly one call (one-shot), delivered without a duty cycle.
+    send();
+    await until(() => wakes === 1);
+    expect(wakes).toBe(1);
+    send();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(wakes).toBe(1);
+    // Re-armed while data is waiting: it calls at once.
+    expect(d.armWake!(onWake)).toBe("armed");
+    await until(() => wakes === 2);
+    expect(wakes).toBe(2);
+    expect(d.pollBatch(d.receive)).toBe(2);
+    // Disarmed: a datagram makes no call.
+    expect(d.armWake!(onWake)).toBe("armed");
+    d.disarmWake!();
+    send();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(wakes).toBe(2);
+    expect(d.pollBatch(d.receive)).toBe(1);
+    // A socket opened after the first arm is watched too; a closed one is simply gone.
+    d.close(1);
+    const rx2 = d.open(endpoint(3, "receive", 0));
+    expect(d.armWake!(onWake)).toBe("armed");
+    const batch = d.transmit;
+    batch.clear();
+    batch.commit(batch.claim(2, LOCALHOST, rx2.localPort), 64);
+    expect(d.transmitBatch(batch)).toBe(1);
+    await until(() => wakes === 3);
+    expect(wakes).toBe(3);
+    // Disposed while armed: the helper thread stops with the driver.
+    expect(d.armWake!(onWake)).toBe("armed");
+    d.dispose();
+  });
+
   it("native: a bind address that is not local fails with EADDRNOTAVAIL; misuse throws a TypeError", () => {
     if (!native) return;
     const d = makeDriver("native");
