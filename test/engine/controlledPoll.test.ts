@@ -205,6 +205,30 @@ describe("controlledPoll", () => {
     expect(image.position).toBe(64);
   });
 
+  it("never crosses a term end in one call, as Aeron's: the PAD frame is skipped, then the next term is read", () => {
+    const engine = new Engine({ random: new Prng(3) });
+    const subscription = engine.addSubscription(IPC, 5);
+    const publication = engine.addPublication(IPC, 5);
+    const image = subscription.images[0]!;
+    publication.offer(new Uint8Array(10)); // the term then ends with a 64-byte gap the rotation pads
+    let rotated = false;
+    // Bounded: 64 KiB / 128-byte frames = 512 offers to fill a term.
+    for (let i = 0; i < 600 && !rotated; i++) {
+      if (publication.offer(new Uint8Array(MAX_PAYLOAD)) === ADMIN_ACTION) rotated = true;
+      if (i % 100 === 99) image.controlledPoll(() => ControlledAction.CONTINUE, 1000);
+    }
+    expect(rotated).toBe(true);
+    expect(publication.offer(new Uint8Array(10))).toBeGreaterThan(65536);
+    let delivered = 0;
+    const count = (): ControlledAction => (delivered++, ControlledAction.CONTINUE);
+    const beforeEnd = (65536 - 64 - image.position) / MTU;
+    expect(image.controlledPoll(count, 10_000)).toBe(beforeEnd);
+    expect(image.position).toBe(65536);
+    expect(image.controlledPoll(count, 10_000)).toBe(1);
+    expect(image.position).toBe(65536 + 64);
+    expect(delivered).toBe(beforeEnd + 1);
+  });
+
   it("rejects a fragment limit below 1", () => {
     const { subscription, image } = setup([10]);
     expect(() => subscription.controlledPoll(() => ControlledAction.CONTINUE, 0)).toThrow(/fragmentLimit/);
