@@ -6,3 +6,9 @@ export { PetrelPublication, type DrainReport, type DrainOutcome } from "./public
 export { PetrelSubscription, type Message, type ImageEvent, type SubscriptionOptions } from "./subscription.js";
 export { BindError, ClosedError, type BindFailure } from "./errors.js";
 export { EntropyRandom } from "./entropyRandom.js";
+export { ChannelEndpointStatus, channelStatusName } from "./channelStatus.js";
+// What the Aeron-style API needs in hand, re-exported so that `import ... from "petrel"` suffices.
+export { ControlledAction } from "../core/logbuffer/controlledFragmentAssembler.js";
+export { BufferClaim, DirectBufferVector, type BufferVector, type ReservedValueSupplier } from "../core/logbuffer/termAppender.js";
+export type { BlockHandler, ControlledMessageHandler, Image, MessageHandler } from "../core/engine/subscription.js";
+export { CountersReader, CounterTypeId, type CounterConsumer } from "../core/engine/countersReader.js";

@@ -25,6 +25,7 @@ import type { EngineConfig } from "../core/config/engineConfig.js";
 import { Engine } from "../core/engine/engine.js";
 import type { EndpointInfo } from "../core/engine/engine.js";
 import type { Counters } from "../core/engine/counters.js";
+import type { CountersReader } from "../core/engine/countersReader.js";
 import { NetworkPublication } from "../core/engine/networkPublication.js";
 import type { Image } from "../core/engine/subscription.js";
 import type { RandomSource } from "../core/random.js";
@@ -35,6 +36,7 @@ import { DriverError } from "../drivers/driverError.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../drivers/runtime.js";
 import { createSocketsDriver, type SocketsDriverOptions } from "../drivers/socketsDriver.js";
 import { clientRandom } from "./entropyRandom.js";
+import { ChannelEndpointStatus } from "./channelStatus.js";
 import { BindError, ClosedError } from "./errors.js";
 import { PetrelPublication, type DrainReport } from "./publication.js";
 import { StatusMessageObserver } from "./statusMessageObserver.js";
@@ -123,6 +125,8 @@ export class Petrel implements AsyncDisposable {
   private readonly maxParkMs: number;
   private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [] };
   private readonly endpointFailures = new Map<number, { error: DriverError; endpoint: EndpointInfo }>();
+  /** Endpoints the driver failed to open (their channelStatus is ERRORED). */
+  private readonly erroredEndpoints = new Set<number>();
   private readonly publications = new Set<PetrelPublication>();
   private readonly subscriptions = new Set<PetrelSubscription>();
   private readonly drains = new Set<PendingDrain>();
@@ -167,7 +171,10 @@ export class Petrel implements AsyncDisposable {
     this.runtime = new EngineRuntime(this.engine, this.driver, {
       receiveFilter: this.observer,
       clockNs: this.clockNs,
-      onEndpointError: (error, endpoint) => this.endpointFailures.set(endpoint.id, { error, endpoint }),
+      onEndpointError: (error, endpoint) => {
+        this.endpointFailures.set(endpoint.id, { error, endpoint });
+        this.erroredEndpoints.add(endpoint.id);
+      },
     });
     // cycle() reports its own failures; this catches a bug in the loop itself, which would
     // otherwise be an unhandled rejection that ends the process.
@@ -186,6 +193,31 @@ export class Petrel implements AsyncDisposable {
 
   get isClosed(): boolean {
     return this.closing !== undefined;
+  }
+
+  /**
+   * The engine's counters as Aeron's CountersReader lists them: system counters under Aeron's ids
+   * and labels, and per-stream positions (pub-pos, pub-lmt, snd-pos, snd-lmt, snd-bpe, rcv-hwm,
+   * rcv-pos, sub-pos) with Aeron's type ids and labels.
+   */
+  get countersReader(): CountersReader {
+    return this.engine.countersReader;
+  }
+
+  /** @internal Aeron's ChannelEndpointStatus of an engine endpoint (-1: none, aeron:ipc: ACTIVE). */
+  channelStatusOf(endpointId: number): number {
+    if (endpointId < 0) return ChannelEndpointStatus.ACTIVE;
+    if (this.erroredEndpoints.has(endpointId)) return ChannelEndpointStatus.ERRORED;
+    if (this.closing !== undefined) return ChannelEndpointStatus.CLOSING;
+    return this.runtime.endpoint(endpointId) === undefined ? ChannelEndpointStatus.INITIALIZING : ChannelEndpointStatus.ACTIVE;
+  }
+
+  /** @internal The bound "ip:port" of an engine endpoint's socket, as Aeron's localSocketAddresses lists it. */
+  localSocketAddressesOf(endpointId: number): string[] {
+    if (endpointId < 0) return [];
+    const opened = this.runtime.endpoint(endpointId);
+    if (opened === undefined) return [];
+    return [`${formatIpv4(opened.localIp)}:${opened.localPort}`];
   }
 
   /** Listens to an event; returns a function that stops listening. */

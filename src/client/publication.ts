@@ -6,7 +6,8 @@
 // message, a consumption position at or beyond it: everything offered before the call was sent,
 // received and read. Without a receiver, or when the timeout passes first, it resolves too, and
 // the report says so (drained: false). It never rejects.
-import type { BufferClaim } from "../core/logbuffer/termAppender.js";
+import type { BufferClaim, BufferVector, ReservedValueSupplier } from "../core/logbuffer/termAppender.js";
+import { ChannelEndpointStatus } from "./channelStatus.js";
 import { IpcPublication } from "../core/engine/ipcPublication.js";
 import { NetworkPublication } from "../core/engine/networkPublication.js";
 import type { Publication } from "../core/engine/publication.js";
@@ -94,13 +95,62 @@ export class PetrelPublication implements AsyncDisposable {
    * (`await setImmediate()`) and offer again. Throws InvalidArgumentError for a bad slice or a
    * message longer than maxMessageLength.
    */
-  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset): number {
-    const result = this.core.offer(buffer, offset, length);
+  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset, reservedValueSupplier?: ReservedValueSupplier): number {
+    const result = this.core.offer(buffer, offset, length, reservedValueSupplier);
     if (result > 0) this.petrel.wake();
     return result;
   }
 
-  /** Reserves room for a message (zero copy); see Publication.tryClaim in petrel/core. */
+  /**
+   * Appends one message made of several slices, in order (Aeron's offer(DirectBufferVector[])),
+   * with an optional ReservedValueSupplier; codes as offer(). Reuse the vectors and their array.
+   */
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
+    const result = this.core.offerv(vectors, reservedValueSupplier);
+    if (result > 0) this.petrel.wake();
+    return result;
+  }
+
+  /** The position offers may reach before BACK_PRESSURED (Aeron's positionLimit). */
+  get positionLimit(): number {
+    return this.core.positionLimit;
+  }
+
+  /** Bytes offers may still append before BACK_PRESSURED (Aeron's availableWindow); CLOSED once closed. */
+  get availableWindow(): number {
+    return this.core.availableWindow;
+  }
+
+  get maxPayloadLength(): number {
+    return this.core.maxPayloadLength;
+  }
+
+  /** The stream's registration id (Aeron's originalRegistrationId); its counters carry it. */
+  get registrationId(): number {
+    return this.core.registrationId;
+  }
+
+  /**
+   * Aeron's channelStatus: ChannelEndpointStatus.ACTIVE once the socket is open (always, for
+   * aeron:ipc), ERRORED if it failed, CLOSING while the client closes, NO_ID_ALLOCATED (-1) once
+   * this publication is closed.
+   */
+  get channelStatus(): number {
+    if (this.closing !== undefined) return ChannelEndpointStatus.NO_ID_ALLOCATED;
+    return this.petrel.channelStatusOf(this.core.endpointId);
+  }
+
+  /** The bound local address of the publication's socket, as "ip:port" (Aeron's localSocketAddresses); [] for aeron:ipc or once closed. */
+  localSocketAddresses(): string[] {
+    if (this.closing !== undefined) return [];
+    return this.petrel.localSocketAddressesOf(this.core.endpointId);
+  }
+
+  /**
+   * Reserves room for a message (zero copy): fill claim.bytes from claim.payloadOffset (or
+   * claim.putBytes), set claim.putFlags / putHeaderType / putReservedValue if wanted, then
+   * claim.commit() or abort(). Codes as offer(); see Publication.tryClaim in petrel/core.
+   */
   tryClaim(length: number, claim: BufferClaim): number {
     const result = this.core.tryClaim(length, claim);
     if (result > 0) this.petrel.wake();

@@ -8,7 +8,8 @@
 // already arrived into the queue first, so a reader still gets every message received before the
 // close; then the iteration ends.
 import type { FragmentHeader } from "../core/logbuffer/fragmentHeader.js";
-import type { MessageHandler, Subscription } from "../core/engine/subscription.js";
+import type { BlockHandler, ControlledMessageHandler, Image, MessageHandler, Subscription } from "../core/engine/subscription.js";
+import { ChannelEndpointStatus } from "./channelStatus.js";
 import type { Petrel } from "./petrel.js";
 
 /** One message from `for await`: a copy of its bytes, and where it came from. */
@@ -96,6 +97,54 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
   poll(handler: MessageHandler, fragmentLimit: number): number {
     if (this.closed) return 0;
     return this.core.poll(handler, fragmentLimit);
+  }
+
+  /**
+   * Aeron's controlledPoll: like poll, but the handler returns a ControlledAction (ABORT rolls the
+   * message back and stops, BREAK stops after it, COMMIT moves the position at once, CONTINUE).
+   * Returns the fragments read (0 when closed).
+   */
+  controlledPoll(handler: ControlledMessageHandler, fragmentLimit: number): number {
+    if (this.closed) return 0;
+    return this.core.controlledPoll(handler, fragmentLimit);
+  }
+
+  /**
+   * Aeron's blockPoll: hands each image's next contiguous block of whole frames (headers
+   * included, at most `blockLengthLimit` bytes) to the handler. Returns the bytes consumed.
+   */
+  blockPoll(handler: BlockHandler, blockLengthLimit: number): number {
+    if (this.closed) return 0;
+    return this.core.blockPoll(handler, blockLengthLimit);
+  }
+
+  /**
+   * The images (one per publisher session) readable now: each can be polled on its own
+   * (image.poll, controlledPoll, blockPoll) and tells its position, isEndOfStream and isClosed.
+   */
+  get images(): readonly Image[] {
+    return this.core.images;
+  }
+
+  /** The image of a publisher session, or undefined. */
+  imageBySessionId(sessionId: number): Image | undefined {
+    return this.core.imageBySessionId(sessionId);
+  }
+
+  get registrationId(): number {
+    return this.core.registrationId;
+  }
+
+  /** Aeron's channelStatus (ChannelEndpointStatus): ACTIVE once bound, ERRORED, CLOSING; NO_ID_ALLOCATED (-1) once closed. */
+  get channelStatus(): number {
+    if (this.closed) return ChannelEndpointStatus.NO_ID_ALLOCATED;
+    return this.petrel.channelStatusOf(this.core.endpointId);
+  }
+
+  /** The bound local address of the subscription's socket as "ip:port" (Aeron's localSocketAddresses); [] for aeron:ipc or once closed. */
+  localSocketAddresses(): string[] {
+    if (this.closed) return [];
+    return this.petrel.localSocketAddressesOf(this.core.endpointId);
   }
 
   /** Messages until the subscription (or the client) is closed. */

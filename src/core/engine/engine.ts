@@ -14,6 +14,7 @@
 // handleTimeout. A spurious handleTimeout (early, or twice) is a harmless no-op. Commands act at
 // the time of the latest handle*/poll* call. pollEndpointEvent() tells the runtime which sockets
 // to open and close; datagrams carry the id of the endpoint they leave from or arrived on.
+import { CountersReader } from "./countersReader.js";
 import { formatChannelUri, parseChannelUri, type ChannelUri } from "../channel/channelUri.js";
 import { groupTagToInt32Pair } from "../channel/groupTag.js";
 import type { SocketAddress } from "../channel/address.js";
@@ -262,6 +263,12 @@ export class Engine implements FrameVisitor {
   private closed = false;
   private nextEndpointId = 1;
   private nextRegistrationId = 1;
+  /**
+   * Registration ids of publications' backends (network and IPC) and of images (Aeron's
+   * correlation id), for the counters' labels; subscriptions carry their own.
+   */
+  private readonly registrationIds = new WeakMap<object, number>();
+  private countersReaderValue: CountersReader | undefined;
   private readonly sendEndpoints = new Map<string, SendEndpoint>();
   private readonly receiveEndpoints = new Map<string, ReceiveEndpoint>();
   private readonly endpointsById = new Map<number, SendEndpoint | ReceiveEndpoint>();
@@ -700,6 +707,7 @@ export class Engine implements FrameVisitor {
     }
     streamImages.set(sessionId, image);
     this.images.push(image);
+    this.registrationIds.set(image, this.nextRegistrationId++);
     this.pendingSetups.delete(sessionId);
     values[Counter.IMAGES_CREATED]! += 1;
     values[Counter.IMAGES_ACTIVE]! += 1;
@@ -1017,6 +1025,7 @@ export class Engine implements FrameVisitor {
     });
     endpoint.publications.push(network);
     this.publications.push(network);
+    this.registrationIds.set(network, this.nextRegistrationId++);
     this.counters.values[Counter.PUBLICATIONS_ACTIVE]! += 1;
     const sendEndpoint = endpoint;
     const destinationControl = endpoint.mode === "manual"
@@ -1109,6 +1118,7 @@ export class Engine implements FrameVisitor {
       sessionId, streamId, channel: canonical, params, exclusive, initialTermId, activeTermId, termOffset, counters: this.counters,
     });
     this.ipcPublications.push(publication);
+    this.registrationIds.set(publication, this.nextRegistrationId++);
     this.counters.values[Counter.PUBLICATIONS_ACTIVE]! += 1;
     for (const subscription of this.ipcSubscriptions) {
       if (subscription.matches(streamId, sessionId)) subscription.addImage(publication, publication.position);
@@ -1137,7 +1147,22 @@ export class Engine implements FrameVisitor {
       : { initialTermId: initTermId, activeTermId: termId, termOffset };
   }
 
+  /** The counters as Aeron's CountersReader lists them: system counters and per-stream positions (countersReader.ts). */
+  get countersReader(): CountersReader {
+    if (this.countersReaderValue === undefined) this.countersReaderValue = new CountersReader(this);
+    return this.countersReaderValue;
+  }
+
+  /**
+   * The registration id of a publication's backend (the first add of a shared publication, as
+   * Aeron's originalRegistrationId) or of an image (its correlation id); -1 for anything else.
+   */
+  registrationIdOf(source: object): number {
+    return this.registrationIds.get(source) ?? -1;
+  }
+
   private track(handle: Publication): Publication {
+    handle.registrationId = this.registrationIdOf(handle.backend);
     this.handles.push(handle);
     return handle;
   }

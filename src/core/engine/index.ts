@@ -6,3 +6,5 @@ export * from "./publication.js";
 export * from "./publicationImage.js";
 export * from "./subscription.js";
 export * from "./ipcPublication.js";
+export * from "./countersReader.js";
+export * from "./offerVectors.js";

@@ -2,7 +2,8 @@
 // log directly (each at its own position), and the publisher may run at most a term window ahead
 // of the slowest of them. It is connected while it has at least one subscriber.
 import type { StreamParams } from "../config/streamParams.js";
-import { BufferClaim, ExclusiveLogAppender, LogBuffers, computePosition, indexByTerm } from "../logbuffer/index.js";
+import { BufferClaim, ExclusiveLogAppender, LogBuffers, computePosition, indexByTerm, type BufferVector, type ReservedValueSupplier } from "../logbuffer/index.js";
+import { checkOfferVectors } from "./offerVectors.js";
 import { Counter, type Counters } from "./counters.js";
 import { BACK_PRESSURED, CLOSED, NOT_CONNECTED, checkClaimLength, checkOfferArguments } from "./networkPublication.js";
 import type { PublicationBackend } from "./publication.js";
@@ -102,11 +103,18 @@ export class IpcPublication implements PublicationBackend, ImageSource {
     return min;
   }
 
-  offer(buffer: Uint8Array, offset: number, length: number): number {
+  offer(buffer: Uint8Array, offset: number, length: number, reservedValueSupplier?: ReservedValueSupplier): number {
     checkOfferArguments(this.appender, buffer, offset, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
-    return this.counted(this.appender.append(buffer, offset, length), length);
+    return this.counted(this.appender.append(buffer, offset, length, reservedValueSupplier), length);
+  }
+
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
+    const length = checkOfferVectors(vectors, this.appender.maxMessageLength);
+    const status = this.offerStatus();
+    if (status !== 0) return status;
+    return this.counted(this.appender.appendv(vectors, length, reservedValueSupplier), length);
   }
 
   tryClaim(length: number, claim: BufferClaim): number {

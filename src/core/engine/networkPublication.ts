@@ -7,11 +7,14 @@
 // caller's transmit batch. Neither allocates. Pending retransmits and RTTM replies wait in small
 // preallocated rings because NAKs and RTTM requests arrive in handleDatagram, while datagrams can
 // only be written into a batch the caller lends to pollTransmit.
+import { checkOfferVectors } from "./offerVectors.js";
 import type { StreamParams } from "../config/streamParams.js";
 import type { EngineConfig } from "../config/engineConfig.js";
 import {
   ADMIN_ACTION,
   BufferClaim,
+  type BufferVector,
+  type ReservedValueSupplier,
   ExclusiveLogAppender,
   LogBuffers,
   MAX_POSITION_EXCEEDED,
@@ -115,6 +118,9 @@ export class NetworkPublication implements RetransmitSender {
   senderPosition: number;
   /** The flow-control limit: the sender may send below this. */
   senderLimit: number;
+  /** Times the window stopped the sender after a send (Aeron's snd-bpe counter). */
+  senderBackPressureEvents = 0;
+  private trackSenderLimits = false;
   /**
    * Begin position of the newest term cleaned so far (the term before the first one at the start).
    * The next term is cleaned once the sender is two
@@ -272,11 +278,19 @@ export class NetworkPublication implements RetransmitSender {
     return this.appender.maxMessageLength;
   }
 
-  offer(buffer: Uint8Array, offset: number, length: number): number {
+  offer(buffer: Uint8Array, offset: number, length: number, reservedValueSupplier?: ReservedValueSupplier): number {
     checkOfferArguments(this.appender, buffer, offset, length);
     const status = this.offerStatus();
     if (status !== 0) return status;
-    return this.appender.append(buffer, offset, length);
+    return this.appender.append(buffer, offset, length, reservedValueSupplier);
+  }
+
+  /** offer() of one message made of several slices (Aeron's offer(DirectBufferVector[])). */
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
+    const length = checkOfferVectors(vectors, this.appender.maxMessageLength);
+    const status = this.offerStatus();
+    if (status !== 0) return status;
+    return this.appender.appendv(vectors, length, reservedValueSupplier);
   }
 
   tryClaim(length: number, claim: BufferClaim): number {
@@ -475,6 +489,16 @@ export class NetworkPublication implements RetransmitSender {
     return produced < this.senderLimit ? produced : this.senderLimit;
   }
 
+  /**
+   * Aeron's snd-bpe: the window stopped the sender after it had sent data (counted once per stop;
+   * a send re-arms it), as NetworkPublication.sendData counts senderBpe.
+   */
+  private noteSenderBlocked(): void {
+    if (!this.trackSenderLimits) return;
+    this.trackSenderLimits = false;
+    this.senderBackPressureEvents++;
+  }
+
   private setSenderLimit(limit: number): void {
     if (limit !== this.senderLimit) {
       this.counters.values[Counter.SENDER_FLOW_CONTROL_LIMITS]! += 1;
@@ -550,7 +574,10 @@ export class NetworkPublication implements RetransmitSender {
     for (;;) {
       const limit = this.sendablePosition();
       const remaining = limit - this.senderPosition;
-      if (remaining <= 0) return true;
+      if (remaining <= 0) {
+        if (this.senderLimit <= this.senderPosition) this.noteSenderBlocked();
+        return true;
+      }
       const termOffset = this.senderPosition & (this.termLength - 1);
       const term = this.log.term(indexByTerm(this.initialTermId, this.computeTermId(this.senderPosition)));
       const scan = scanForAvailability(term, termOffset, remaining < this.mtu ? remaining : this.mtu);
@@ -558,9 +585,11 @@ export class NetworkPublication implements RetransmitSender {
       if (available === 0) {
         // The next frame is larger than the window that remains: wait until the limit moves.
         this.blockedSenderLimit = this.senderLimit;
+        this.noteSenderBlocked();
         return true;
       }
       this.blockedSenderLimit = -1;
+      this.trackSenderLimits = true;
       const slot = this.claimFirst(batch);
       if (slot < 0) return this.batchFull();
       batch.bytes.set(term.bytes.subarray(termOffset, termOffset + available), batch.slotOffset(slot));

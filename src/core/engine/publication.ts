@@ -1,7 +1,7 @@
 // The application's handle on a publication. addPublication() hands out handles that share one
 // NetworkPublication (one session) per channel and stream; addExclusivePublication() always makes
 // a new session. Closing the last handle closes the stream: drain, end of stream, linger.
-import type { BufferClaim } from "../logbuffer/termAppender.js";
+import type { BufferClaim, BufferVector, ReservedValueSupplier } from "../logbuffer/termAppender.js";
 import { EngineUsageError } from "./engineErrors.js";
 import { CLOSED } from "./networkPublication.js";
 
@@ -24,14 +24,22 @@ export interface PublicationBackend {
   readonly maxPayloadLength: number;
   readonly maxMessageLength: number;
   readonly exclusive: boolean;
+  /** A network publication's destinations (their endpoint is its socket); absent for aeron:ipc. */
+  readonly destinations?: { readonly endpointId: number };
   refCount: number;
-  offer(buffer: Uint8Array, offset: number, length: number): number;
+  offer(buffer: Uint8Array, offset: number, length: number, reservedValueSupplier?: ReservedValueSupplier): number;
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number;
   tryClaim(length: number, claim: BufferClaim): number;
   close(): void;
 }
 
 export class Publication {
   readonly backend: PublicationBackend;
+  /**
+   * The registration id of the stream (Aeron's originalRegistrationId: handles sharing a
+   * publication share it); it names the stream's counters. Set by the engine.
+   */
+  registrationId = -1;
   private closedFlag = false;
   private readonly onClose: (publication: Publication) => void;
   private readonly destinationControl: DestinationControl | undefined;
@@ -110,11 +118,33 @@ export class Publication {
    * Appends a message. Returns the new stream position (> 0), or a negative status:
    * NOT_CONNECTED, BACK_PRESSURED, ADMIN_ACTION (the log rotated: offer again), CLOSED,
    * MAX_POSITION_EXCEEDED. A message longer than maxMessageLength or a bad slice throws
-   * InvalidArgumentError.
+   * InvalidArgumentError. With a `reservedValueSupplier` (Aeron's ReservedValueSupplier), each
+   * frame's 64-bit reservedValue is what it returns for that frame; without one, the offer
+   * allocates nothing.
    */
-  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset): number {
+  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset, reservedValueSupplier?: ReservedValueSupplier): number {
     if (this.closedFlag) return CLOSED;
-    return this.backend.offer(buffer, offset, length);
+    return this.backend.offer(buffer, offset, length, reservedValueSupplier);
+  }
+
+  /**
+   * Appends one message made of several slices, in order (Aeron's offer(DirectBufferVector[])):
+   * as offer() for their concatenation, without building it. Reuse the vectors and their array.
+   */
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
+    if (this.closedFlag) return CLOSED;
+    return this.backend.offerv(vectors, reservedValueSupplier);
+  }
+
+  /** Bytes offers may still append before BACK_PRESSURED: positionLimit - position (Aeron's availableWindow). */
+  get availableWindow(): number {
+    if (this.closedFlag) return CLOSED;
+    return this.backend.publisherLimit - this.backend.position;
+  }
+
+  /** The id of the engine endpoint (socket) this publication sends from; -1 for aeron:ipc. */
+  get endpointId(): number {
+    return this.backend.destinations?.endpointId ?? -1;
   }
 
   /**

@@ -20,7 +20,7 @@ import {
   termCount,
 } from "./logBufferDescriptor.js";
 import type { LogBuffers, TermBuffer } from "./logBuffers.js";
-import { BufferClaim, DataHeaderTemplate, TermAppender, TRIPPED } from "./termAppender.js";
+import { BufferClaim, DataHeaderTemplate, TermAppender, TRIPPED, type BufferVector, type ReservedValueSupplier } from "./termAppender.js";
 
 /** The term filled and the log rotated to the next term; offer again. (Aeron's value.) */
 export const ADMIN_ACTION = -3;
@@ -127,14 +127,28 @@ export class ExclusiveLogAppender {
    * fragments otherwise. Returns the new position, ADMIN_ACTION or MAX_POSITION_EXCEEDED. Throws
    * LogBufferConfigError when length exceeds maxMessageLength (an application error).
    */
-  append(src: Uint8Array, srcOffset: number, length: number): number {
+  append(src: Uint8Array, srcOffset: number, length: number, reservedValueSupplier?: ReservedValueSupplier): number {
     if (length > this.maxPayloadLength) {
       if (length > this.maxMessageLength) {
         throw new LogBufferConfigError("message length", length, `must be at most maxMessageLength ${this.maxMessageLength}`);
       }
-      return this.settle(this.appender.appendFragmented(this.activeTerm, this.termOffsetValue, src, srcOffset, length));
+      return this.settle(this.appender.appendFragmented(this.activeTerm, this.termOffsetValue, src, srcOffset, length, reservedValueSupplier));
     }
-    return this.settle(this.appender.appendUnfragmented(this.activeTerm, this.termOffsetValue, src, srcOffset, length));
+    return this.settle(this.appender.appendUnfragmented(this.activeTerm, this.termOffsetValue, src, srcOffset, length, reservedValueSupplier));
+  }
+
+  /**
+   * Appends one message made of the slices `vectors` (their lengths summing to `length`), as
+   * append() does: one frame or fragments. The caller has checked the slices.
+   */
+  appendv(vectors: readonly BufferVector[], length: number, reservedValueSupplier?: ReservedValueSupplier): number {
+    if (length > this.maxPayloadLength) {
+      if (length > this.maxMessageLength) {
+        throw new LogBufferConfigError("message length", length, `must be at most maxMessageLength ${this.maxMessageLength}`);
+      }
+      return this.settle(this.appender.appendFragmentedV(this.activeTerm, this.termOffsetValue, vectors, length, reservedValueSupplier));
+    }
+    return this.settle(this.appender.appendUnfragmentedV(this.activeTerm, this.termOffsetValue, vectors, length, reservedValueSupplier));
   }
 
   /**

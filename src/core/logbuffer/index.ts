@@ -10,4 +10,5 @@ export * from "./termRebuilder.js";
 export * from "./termScanner.js";
 export * from "./termGapScanner.js";
 export * from "./fragmentAssembler.js";
+export * from "./controlledFragmentAssembler.js";
 export { packAligned, unpackAligned, unpackHigh, PACK_HIGH_MAX } from "./packing.js";
