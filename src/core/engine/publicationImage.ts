@@ -115,7 +115,8 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   private readonly rebuilder = new TermRebuilder();
   private readonly nakTimer: NakTimer;
-  private readonly congestionControl: CongestionControl;
+  /** The receiver's congestion control (static window or CUBIC): read-only outside, for tests and reports. */
+  readonly congestionControl: CongestionControl;
   private readonly config: EngineConfig;
   private readonly counters: Counters;
   private readonly receiverIdLo: number;
