@@ -131,7 +131,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
   it("a late-joining Petrel multicast subscriber gets an image and every message from its join on", async () => {
     const count = 24_000;
     const rate = 8_000;
-    await withPeer("late multicast join", SEED, async (driver, engine, runtime) => {
+    await withPeer("late-joining Petrel multicast subscriber", SEED, async (driver, engine, runtime) => {
       const port = await freeUdpPort();
       const channel = `aeron:udp?endpoint=224.0.1.3:${port}|interface=127.0.0.1`;
       // Aeron's own subscriber connects the publication first: after that Aeron sends SETUP only on request.
@@ -164,7 +164,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
   }, 40_000);
 
   it("Aeron's publication sees a closed Petrel subscription go at once (EOS status messages)", async () => {
-    await withPeer("subscription close", SEED + 1, async (driver, engine, runtime) => {
+    await withPeer("closed Petrel subscription", SEED + 1, async (driver, engine, runtime) => {
       const port = await freeUdpPort();
       const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
       const subscription = engine.addSubscription(channel, STREAM);
@@ -194,7 +194,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
 
   it("manual MDC: Aeron publishes to a Petrel destination (endpoint= subscription form)", async () => {
     const count = 20_000;
-    await withPeer("manual MDC, Aeron publishes", SEED + 2, async (driver, engine, runtime) => {
+    await withPeer("Aeron publishes to a Petrel destination", SEED + 2, async (driver, engine, runtime) => {
       const control = await freeUdpPort();
       const port = await freeUdpPort();
       const subscription = engine.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, STREAM);
@@ -214,7 +214,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
 
   it("manual MDC: Petrel publishes to an Aeron destination (endpoint= subscription form)", async () => {
     const count = 20_000;
-    await withPeer("manual MDC, Petrel publishes", SEED + 3, async (driver, engine, runtime) => {
+    await withPeer("Petrel publishes to an Aeron destination", SEED + 3, async (driver, engine, runtime) => {
       const control = await freeUdpPort();
       const port = await freeUdpPort();
       const destination = `aeron:udp?endpoint=127.0.0.1:${port}`;
@@ -236,7 +236,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
 
   it("reliable=false: Petrel subscribing under 5% loss fills gaps after the NAK delay and never NAKs", async () => {
     const count = 20_000;
-    const { drop } = await withPeer("reliable=false, Aeron publishes", SEED + 4, async (driver, engine, runtime) => {
+    const { drop } = await withPeer("Petrel subscribing under 5% loss", SEED + 4, async (driver, engine, runtime) => {
       const port = await freeUdpPort();
       const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
       const subscription = engine.addSubscription(`${channel}|reliable=false`, STREAM);
@@ -265,7 +265,7 @@ describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver
 
   it("reliable=false: Aeron subscribing under its loss interceptor gets whole messages with gaps, and no NAK reaches Petrel", async () => {
     const lastIndex = 20_000;
-    await withPeer("reliable=false, Petrel publishes", SEED + 5, async (driver, engine, runtime) => {
+    await withPeer("Aeron subscribing under its loss interceptor", SEED + 5, async (driver, engine, runtime) => {
       const port = await freeUdpPort();
       const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
       const subscriber = new Client(own!.lossySub, [driver.aeronDir, `${channel}|reliable=false`, String(STREAM), String(lastIndex),
