@@ -92,6 +92,23 @@ describe("item 4: a closing subscription sends SMs with the EOS flag", () => {
     });
   }
 
+  it("an image that reached end of stream sends EOS SMs for 5 SM intervals, then goes", () => {
+    const r = new CraftedSender();
+    const sub = r.subscribe(UNICAST, STREAM);
+    r.nowNs = MS;
+    r.setup(STREAM);
+    r.data(STREAM, 0, 100);
+    r.heartbeat(STREAM, 160, { eos: true });
+    r.runUntil(20_000 * MS, () => countMessages(sub));
+    const eos = r.sent.filter((s) => s.type === HDR_TYPE_SM && (s.flags & SM_EOS_FLAG) !== 0);
+    // As Aeron (checkEosForDrainTransition, then DRAINING for SM_EOS_MULTIPLE intervals), not until
+    // the liveness timeout.
+    expect(eos.length).toBe(6);
+    expect(eos[eos.length - 1]!.atNs - eos[0]!.atNs).toBe(1000 * MS);
+    expect(r.engine.images.length).toBe(0);
+    expect(r.engine.counters.get(Counter.IMAGES_TIMED_OUT)).toBe(0);
+  });
+
   it("data for a draining image elicits nothing and a new subscription gets a new image", () => {
     const r = new CraftedSender();
     const sub = r.subscribe(UNICAST, STREAM);

@@ -34,7 +34,10 @@ export const DRAINING_SM_EOS_MULTIPLE = 5;
 export const ImageState = {
   /** Receiving and readable. */
   ACTIVE: 0,
-  /** End of stream reached by every subscriber; kept (and answering with EOS SMs) until silent. */
+  /**
+   * End of stream reached by every subscriber; sends EOS SMs (every SM interval) for 5 SM intervals
+   * (Aeron's DRAINING after checkEosForDrainTransition), then goes.
+   */
   END_OF_STREAM: 1,
   /** Removed: liveness timeout, or drained. */
   CLOSED: 2,
@@ -347,6 +350,13 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
       }
       return false;
     }
+    if (this.state === ImageState.END_OF_STREAM && nowNs - this.drainingSinceNs > DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs) {
+      // Aeron drains an image that reached end of stream the same way (checkEosForDrainTransition,
+      // then DRAINING -> LINGER after 5 SM intervals): its EOS SMs stop and it goes, without a
+      // cool-down (the session ended).
+      this.state = ImageState.CLOSED;
+      return true;
+    }
     this.trackRebuild(nowNs);
     this.cleanBehindSubscribers();
     if (nowNs - this.lastPacketNs >= this.config.imageLivenessTimeoutNs) {
@@ -357,6 +367,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     if (this.state === ImageState.ACTIVE && this.endOfStreamPosition >= 0 && this.consumptionPosition() >= this.endOfStreamPosition &&
         this.rebuildPosition >= this.endOfStreamPosition) {
       this.state = ImageState.END_OF_STREAM;
+      this.drainingSinceNs = nowNs;
       this.forceSm = true;
     }
     return false;
@@ -456,6 +467,10 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     if (liveness < deadline) deadline = liveness;
     const cc = this.congestionControl.nextDeadlineNs();
     if (cc < deadline) deadline = cc;
+    if (this.state === ImageState.END_OF_STREAM) {
+      const end = this.drainingSinceNs + DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs + 1;
+      if (end < deadline) deadline = end;
+    }
     return deadline === NO_DEADLINE_NS ? NO_DEADLINE_NS : deadline;
   }
 
