@@ -9,6 +9,7 @@
 //  - item 10: rejoin cool-down and `rejoin=false`, an SM on a window change, `gtag` on SETUP
 //    requests, and a late subscriber that joins at the slowest subscriber's position.
 import { describe, expect, it } from "vitest";
+import { fc, test } from "@fast-check/vitest";
 import { CraftedSender, INITIAL_TERM_ID, MS, SENDER_IP, SENDER_PORT, SESSION } from "./support/craftedSender.js";
 import { Counter, Counters } from "../../src/core/engine/counters.js";
 import { HDR_TYPE_NAK, HDR_TYPE_RTTM, HDR_TYPE_SETUP, HDR_TYPE_SM } from "../../src/core/protocol/frameHeader.js";
@@ -55,6 +56,26 @@ describe("item 3: the over-run threshold is last SM position + termLength / 2", 
     expect(counters.get(Counter.FLOW_CONTROL_OVER_RUNS)).toBe(1);
     expect(counters.get(Counter.DATA_FRAMES_RECEIVED)).toBe(2);
   });
+});
+
+describe("item 3, property: a frame is taken exactly when it ends within SM position + termLength / 2", () => {
+  test.prop([fc.integer({ min: 16, max: 22 }), fc.integer({ min: 0, max: 1 << 20 }), fc.integer({ min: 1, max: 1376 })])(
+    "any term length, offset and payload",
+    (shift, rawOffset, payload) => {
+      const termLength = 2 ** shift;
+      const frameLength = (32 + payload + 31) & ~31;
+      const termOffset = (rawOffset % (termLength - frameLength + 32)) & ~31;
+      if (termOffset + frameLength > termLength) return;
+      const r = new CraftedSender();
+      r.subscribe(UNICAST, STREAM);
+      r.nowNs = MS;
+      r.setup(STREAM, { termLength });
+      r.data(STREAM, termOffset, payload);
+      const taken = r.engine.counters.get(Counter.DATA_FRAMES_RECEIVED) === 1;
+      expect(taken).toBe(termOffset + frameLength <= termLength / 2);
+      expect(r.engine.counters.get(Counter.FLOW_CONTROL_OVER_RUNS)).toBe(taken ? 0 : 1);
+    },
+  );
 });
 
 describe("item 4: a closing subscription sends SMs with the EOS flag", () => {
@@ -163,6 +184,25 @@ describe("item 7: reliable=false fills a gap only after the NAK delay", () => {
     expect(countMessages(sub)).toBe(3);
     expect(r.engine.counters.get(Counter.LOSS_GAP_FILLS)).toBe(0);
   });
+
+  test.prop([fc.array(fc.integer({ min: 0, max: 99_999 }), { minLength: 2, maxLength: 24 })])(
+    "property: frames arriving in any order, each within the NAK delay of the first, are all delivered, none filled",
+    (delaysNs) => {
+      const r = new CraftedSender();
+      const sub = r.subscribe(`${UNICAST}|reliable=false`, STREAM);
+      r.nowNs = MS;
+      r.setup(STREAM);
+      // Frame i (1 KiB) arrives at 1 ms + delaysNs[i]: any order, all within 100 µs of the first.
+      const order = delaysNs.map((d, i) => [d, i] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+      for (const [delay, i] of order) {
+        r.runUntil(MS + delay);
+        r.data(STREAM, i * 1024, 992);
+      }
+      r.runUntil(10 * MS);
+      expect(countMessages(sub)).toBe(delaysNs.length);
+      expect(r.engine.counters.get(Counter.LOSS_GAP_FILLS)).toBe(0);
+    },
+  );
 
   it("a gap still there when the NAK delay expires is filled (no NAK), and the stream goes on", () => {
     const r = new CraftedSender();
