@@ -68,6 +68,7 @@ import { NetworkPublication, PublicationState, type Destination, type Publicatio
 import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
 import { DRAINING_SM_EOS_MULTIPLE, ImageState, PublicationImage } from "./publicationImage.js";
+import { SessionCoolDowns } from "./sessionCoolDowns.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
 
 export { NO_DEADLINE_NS };
@@ -198,12 +199,8 @@ class ReceiveEndpoint {
   readonly receiverGroup: boolean | undefined;
   /** Subscriptions whose channel has `rejoin=false`. */
   readonly noRejoin = new Set<Subscription>();
-  /**
-   * Sessions on cool-down (Aeron's DataPacketDispatcher ON_COOL_DOWN): streamId -> sessionId ->
-   * expiry (Infinity with rejoin=false). Their SETUPs and data are ignored until it expires.
-   */
-  readonly coolDowns = new Map<number, Map<number, number>>();
-  coolDownCount = 0;
+  /** Sessions whose SETUPs and data are ignored for now (Aeron's ON_COOL_DOWN). */
+  readonly coolDowns = new SessionCoolDowns();
   /** Its last subscription closed while images drain: closed once they are gone. */
   closing = false;
   /** The group tag its SMs carry (`gtag` of the first subscription), as two i32 halves. */
@@ -235,55 +232,7 @@ class ReceiveEndpoint {
     for (let i = 0; i < subscriptions.length; i++) if (subscriptions[i]!.matches(streamId, sessionId)) return true;
     return false;
   }
-
-  /** True while (streamId, sessionId) is on cool-down; forgets an expired entry. */
-  isCoolingDown(nowNs: number, streamId: number, sessionId: number): boolean {
-    if (this.coolDownCount === 0) return false;
-    const sessions = this.coolDowns.get(streamId);
-    const expiryNs = sessions?.get(sessionId);
-    if (expiryNs === undefined) return false;
-    if (expiryNs - nowNs > 0) return true;
-    sessions!.delete(sessionId);
-    this.coolDownCount--;
-    return false;
-  }
-
-  /** Puts a session on cool-down until `expiryNs` (Infinity: for as long as the stream is subscribed). */
-  coolDown(nowNs: number, streamId: number, sessionId: number, expiryNs: number): void {
-    if (this.coolDownCount >= MAX_COOL_DOWNS_PER_ENDPOINT) this.forgetExpiredCoolDowns(nowNs);
-    let sessions = this.coolDowns.get(streamId);
-    if (sessions === undefined) {
-      sessions = new Map();
-      this.coolDowns.set(streamId, sessions);
-    }
-    // Bounded: past the cap (only `rejoin=false` entries outlive their expiry) a session is not held back.
-    if (!sessions.has(sessionId) && this.coolDownCount >= MAX_COOL_DOWNS_PER_ENDPOINT) return;
-    if (!sessions.has(sessionId)) this.coolDownCount++;
-    sessions.set(sessionId, expiryNs);
-  }
-
-  /** A stream nobody subscribes to any more forgets its cool-downs (Aeron's removeSubscription). */
-  forgetCoolDowns(streamId: number): void {
-    const sessions = this.coolDowns.get(streamId);
-    if (sessions === undefined) return;
-    this.coolDownCount -= sessions.size;
-    this.coolDowns.delete(streamId);
-  }
-
-  private forgetExpiredCoolDowns(nowNs: number): void {
-    for (const sessions of this.coolDowns.values()) {
-      for (const [sessionId, expiryNs] of sessions) {
-        if (expiryNs - nowNs <= 0) {
-          sessions.delete(sessionId);
-          this.coolDownCount--;
-        }
-      }
-    }
-  }
 }
-
-/** Sessions one receive endpoint holds on cool-down at most (each came from an image that was removed). */
-const MAX_COOL_DOWNS_PER_ENDPOINT = 4096;
 
 /**
  * Default image log budget: 2 GiB. Room for 42 images of Aeron's default 16 MiB terms (a service
@@ -703,7 +652,7 @@ export class Engine implements FrameVisitor {
       // A SETUP for a session we know (our SM was lost): answer sooner.
       return;
     }
-    if (endpoint.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
+    if (endpoint.coolDowns.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
       values[Counter.FRAMES_DROPPED_COOL_DOWN]! += 1;
       return;
     }
@@ -969,7 +918,7 @@ export class Engine implements FrameVisitor {
       return;
     }
     if (endOfStream) return;
-    if (endpoint.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
+    if (endpoint.coolDowns.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
       values[Counter.FRAMES_DROPPED_COOL_DOWN]! += 1;
       return;
     }
@@ -1312,7 +1261,7 @@ export class Engine implements FrameVisitor {
     let rejoin = true;
     for (const subscriber of image.subscribers) if (endpoint.noRejoin.has(subscriber.subscription)) rejoin = false;
     const expiryNs = rejoin ? nowNs + DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs : Infinity;
-    endpoint.coolDown(nowNs, image.streamId, image.sessionId, expiryNs);
+    endpoint.coolDowns.add(nowNs, image.streamId, image.sessionId, expiryNs);
   }
 
   private closeReceiveEndpoint(endpoint: ReceiveEndpoint): void {
@@ -1338,7 +1287,7 @@ export class Engine implements FrameVisitor {
     const i = endpoint.subscriptions.indexOf(subscription);
     if (i >= 0) endpoint.subscriptions.splice(i, 1);
     endpoint.noRejoin.delete(subscription);
-    if (!endpoint.subscriptions.some((s) => s.streamId === subscription.streamId)) endpoint.forgetCoolDowns(subscription.streamId);
+    if (!endpoint.subscriptions.some((s) => s.streamId === subscription.streamId)) endpoint.coolDowns.forgetStream(subscription.streamId);
     // Images nobody subscribes to any more drain: out of the dispatcher, they send status messages
     // with the EOS flag for a while (Aeron's PublicationImage.deactivate), then go.
     let draining = false;
