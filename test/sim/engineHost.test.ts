@@ -68,8 +68,9 @@ describe("attachEngine", () => {
     subscription!.close();
     sub!.wake();
     const noListenerBefore = sim.linkBetween("pub", "sub")!.counters.dropped(10);
-    sim.runFor(500_000_000);
-    // The port is gone: the publisher's heartbeats and SETUPs find no listener.
+    // The image drains first (EOS status messages for 5 SM intervals, 1 s, as Aeron's), then the
+    // port is gone: the publisher's heartbeats and SETUPs find no listener.
+    sim.runFor(1_500_000_000);
     expect(sim.linkBetween("pub", "sub")!.counters.dropped(10)).toBeGreaterThan(noListenerBefore);
     // A new subscription binds the port again (reusing the node's free endpoint id).
     sub!.engine.addSubscription(CHANNEL, 7);

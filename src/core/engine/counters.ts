@@ -60,11 +60,14 @@ export const Counter = {
   IMAGE_LOG_BYTES_RESERVED: 52,
   IMAGE_LOG_BYTES_ALLOCATED: 53,
   IMAGE_LOG_BYTES_CLEANED: 54,
+  // Issue #12, receiver side (ids from 70; 55-69 are other branches').
+  RTTM_REPLIES_OTHER_RECEIVER: 70,
+  FRAMES_DROPPED_COOL_DOWN: 71,
 } as const;
 
 export type CounterId = (typeof Counter)[keyof typeof Counter];
 
-export const COUNTER_COUNT = 55;
+export const COUNTER_COUNT = 72;
 
 const names: string[] = [];
 for (const [name, id] of Object.entries(Counter)) names[id] = name.toLowerCase().replace(/_/g, " ");
@@ -82,7 +85,11 @@ export class Counters {
   /** A snapshot keyed by lower-case counter name, for reports and tests (allocates: cold path). */
   snapshot(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (let id = 0; id < COUNTER_COUNT; id++) out[COUNTER_NAMES[id] ?? `counter ${id}`] = this.values[id] ?? 0;
+    // Ids not in use (gaps between the ranges branches own) are left out.
+    for (let id = 0; id < COUNTER_COUNT; id++) {
+      const name = COUNTER_NAMES[id];
+      if (name !== undefined) out[name] = this.values[id] ?? 0;
+    }
     return out;
   }
 }

@@ -30,6 +30,7 @@ import { FLAGS_OFFSET, FRAME_ALIGNMENT, HDR_TYPE_DATA, HDR_TYPE_PAD, MAX_UDP_PAY
 import { nakLength, nakSessionId, nakStreamId, nakTermId, nakTermOffset } from "../protocol/nakFrame.js";
 import { rttmAsksForReply, rttmDeltaHi, rttmDeltaLo, rttmEchoHi, rttmEchoLo, rttmReceiverIdHi, rttmReceiverIdLo, rttmSessionId, rttmStreamId } from "../protocol/rttmFrame.js";
 import {
+  SETUP_GROUP_FLAG,
   setupActiveTermId,
   setupInitialTermId,
   setupMtu,
@@ -41,6 +42,7 @@ import {
 import {
   SM_SEND_SETUP_FLAG,
   SM_LENGTH,
+  SM_WITH_GROUP_TAG_LENGTH,
   smConsumptionTermId,
   smConsumptionTermOffset,
   smGroupTagHi,
@@ -52,6 +54,7 @@ import {
   smSessionId,
   smStreamId,
   writeStatusMessage,
+  writeStatusMessageWithGroupTag,
 } from "../protocol/statusMessageFrame.js";
 import type { RandomSource } from "../random.js";
 import { createCongestionControl } from "../strategy/congestionControl.js";
@@ -65,7 +68,8 @@ import { EngineUsageError, InvalidArgumentError, UnsupportedChannelError } from 
 import { NetworkPublication, PublicationState, type Destination, type PublicationDestinations } from "./networkPublication.js";
 import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
-import { ImageState, PublicationImage } from "./publicationImage.js";
+import { DRAINING_SM_EOS_MULTIPLE, ImageState, PublicationImage } from "./publicationImage.js";
+import { SessionCoolDowns } from "./sessionCoolDowns.js";
 import { Subscription, type SubscriptionOptions } from "./subscription.js";
 
 export { NO_DEADLINE_NS };
@@ -189,9 +193,24 @@ class ReceiveEndpoint {
   readonly dynamicControlIp: number;
   readonly dynamicControlPort: number;
   nextRegistrationNs = 0;
+  /**
+   * `group=` on the subscription channel, or undefined to infer it (Aeron's InferableBoolean): group
+   * semantics (multicast NAK delays) when the channel is multicast or the SETUP has the GROUP flag.
+   */
+  readonly receiverGroup: boolean | undefined;
+  /** Subscriptions whose channel has `rejoin=false`. */
+  readonly noRejoin = new Set<Subscription>();
+  /** Sessions whose SETUPs and data are ignored for now (Aeron's ON_COOL_DOWN). */
+  readonly coolDowns = new SessionCoolDowns();
+  /** Its last subscription closed while images drain: closed once they are gone. */
+  closing = false;
+  /** The group tag its SMs carry (`gtag` of the first subscription), as two i32 halves. */
+  readonly groupTag: { readonly lo: number; readonly hi: number } | undefined;
   constructor(readonly info: EndpointInfo, params: StreamParams, receiverIdLo: number, receiverIdHi: number,
-    control: { ip: number; port: number }, dynamicControl: { ip: number; port: number }) {
+    control: { ip: number; port: number }, dynamicControl: { ip: number; port: number }, receiverGroup: boolean | undefined) {
     this.params = params;
+    this.receiverGroup = receiverGroup;
+    this.groupTag = params.groupTag === undefined ? undefined : groupTagToInt32Pair(params.groupTag);
     this.receiverIdLo = receiverIdLo;
     this.receiverIdHi = receiverIdHi;
     this.controlIp = control.ip;
@@ -376,7 +395,7 @@ export class Engine implements FrameVisitor {
         multicastGroupIp: multicast ? endpointIp : 0,
         interfaceIp,
       };
-      endpoint = new ReceiveEndpoint(info, params, this.random.nextUint32() | 0, this.random.nextUint32() | 0, control, dynamicControl);
+      endpoint = new ReceiveEndpoint(info, params, this.random.nextUint32() | 0, this.random.nextUint32() | 0, control, dynamicControl, uri.group);
       if (dynamicControl.ip !== 0) this.dynamicReceivers.push(endpoint);
       this.receiveEndpoints.set(key, endpoint);
       this.endpointsById.set(info.id, endpoint);
@@ -385,14 +404,17 @@ export class Engine implements FrameVisitor {
     const subscription = new Subscription(canonical, streamId, params.sessionId, this.nextRegistrationId++, endpoint.info.id, options,
       (s) => this.onSubscriptionClosed(s));
     endpoint.subscriptions.push(subscription);
+    endpoint.closing = false;
+    if (!params.rejoin) endpoint.noRejoin.add(subscription);
     this.subscriptions.push(subscription);
     this.counters.values[Counter.SUBSCRIPTIONS_ACTIVE]! += 1;
     // Existing images of this stream become visible to the new subscription at once.
     const streamImages = endpoint.images.get(streamId);
     if (streamImages !== undefined) {
       for (const image of streamImages.values()) {
-        // A late subscriber joins at the image's current (rebuilt) position: it sees messages from now on.
-        if (image.state === ImageState.ACTIVE && subscription.matches(streamId, image.sessionId)) subscription.addImage(image, image.rebuildPosition);
+        // A late subscriber joins where the slowest subscriber is (the rebuild position when there
+        // is none), as Aeron's PublicationImage.joinPosition: it reads what they have yet to read.
+        if (image.state === ImageState.ACTIVE && subscription.matches(streamId, image.sessionId)) subscription.addImage(image, Math.min(image.rebuildPosition, image.consumptionPosition()));
       }
     }
     return subscription;
@@ -478,6 +500,8 @@ export class Engine implements FrameVisitor {
       const image = images[i]!;
       const wasActive = image.state === ImageState.ACTIVE;
       if (image.onTimeout(nowNs)) {
+        // An image removed without end of stream (liveness timeout) puts its session on cool-down.
+        if (wasActive && image.endOfStreamPosition < 0) this.coolDownSession(nowNs, image);
         this.removeImage(image);
         i--;
       } else if (wasActive && image.state === ImageState.END_OF_STREAM) {
@@ -635,11 +659,16 @@ export class Engine implements FrameVisitor {
       // A SETUP for a session we know (our SM was lost): answer sooner.
       return;
     }
+    if (endpoint.coolDowns.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
+      values[Counter.FRAMES_DROPPED_COOL_DOWN]! += 1;
+      return;
+    }
     const termLength = setupTermLength(view, frameOffset);
     const mtu = setupMtu(view, frameOffset);
     const termOffset = setupTermOffset(view, frameOffset);
     const initialTermId = setupInitialTermId(view, frameOffset);
     const activeTermId = setupActiveTermId(view, frameOffset);
+    const setupFlags = view.getUint8(frameOffset + FLAGS_OFFSET);
     // Aeron's rules: term length a power of two in 64 KiB..1 GiB (LogBufferDescriptor.checkTermLength),
     // mtu above the 32-byte header, a multiple of 32, at most 65504 (Configuration.validateMtuLength);
     // and a term offset that is frame-aligned inside the term, in a term not before the initial one.
@@ -687,7 +716,10 @@ export class Engine implements FrameVisitor {
         initialRttNs: this.config.rttInitialNs,
         tcpMode: this.config.cubicTcpMode,
       }),
-      nakDelay: params.isMulticast
+      // Aeron's DriverConductor.isMulticastSemantics: `group=` on the subscription decides, else a
+      // multicast channel or a SETUP with the GROUP flag (multicast and MDC senders set it) gets
+      // the multicast (randomised, implosion-avoiding) NAK delay; unicast gets the static one.
+      nakDelay: (endpoint.receiverGroup ?? (params.isMulticast || (setupFlags & SETUP_GROUP_FLAG) !== 0))
         ? new OptimalMulticastDelayGenerator(this.random, this.config.nakMulticastMaxBackoffNs, this.config.nakMulticastGroupSize)
         : new StaticDelayGenerator(params.nakDelayNs, params.nakRetryDelayNs),
       config: this.config,
@@ -774,6 +806,15 @@ export class Engine implements FrameVisitor {
     }
     const endpoint = this.frameEndpoint;
     if (!(endpoint instanceof ReceiveEndpoint)) return;
+    // Aeron's ReceiveChannelEndpoint.onRttMeasurement takes only RTTMs for its own receiver id (or
+    // 0): on multicast every receiver hears every other receiver's reply, and taking those as its
+    // own RTT fed CUBIC garbage (issue #12, item 6).
+    const idLo = rttmReceiverIdLo(view, frameOffset);
+    const idHi = rttmReceiverIdHi(view, frameOffset);
+    if ((idLo !== endpoint.receiverIdLo || idHi !== endpoint.receiverIdHi) && (idLo !== 0 || idHi !== 0)) {
+      values[Counter.RTTM_REPLIES_OTHER_RECEIVER]! += 1;
+      return;
+    }
     const image = endpoint.findImage(streamId, sessionId);
     if (image === undefined) return;
     if (image.sourcePinned && (image.sourceIp !== this.frameFromIp || image.sourcePort !== this.frameFromPort)) {
@@ -885,6 +926,10 @@ export class Engine implements FrameVisitor {
       return;
     }
     if (endOfStream) return;
+    if (endpoint.coolDowns.isCoolingDown(this.frameNowNs, streamId, sessionId)) {
+      values[Counter.FRAMES_DROPPED_COOL_DOWN]! += 1;
+      return;
+    }
     const pending = this.pendingSetups.get(sessionId);
     if (pending !== undefined && pending.streamId === streamId && pending.expiresNs - this.frameNowNs > 0) return;
     if (this.pendingSetups.size >= PENDING_SETUP_CAPACITY || this.controlCount >= CONTROL_QUEUE_CAPACITY) {
@@ -927,11 +972,20 @@ export class Engine implements FrameVisitor {
     streamId: number): boolean {
     const slot = batch.claim(receiver.info.id, ip, port);
     if (slot < 0) return false;
-    writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, sessionId, streamId, 0, 0, 0, receiver.receiverIdLo,
-      receiver.receiverIdHi);
-    batch.commit(slot, SM_LENGTH);
+    // Aeron's sendSetupElicitingStatusMessage carries the receiver's group tag (`gtag`) as every
+    // SM does, so tagged flow control can count this receiver from its first SM.
+    const groupTag = receiver.groupTag;
+    const length = groupTag === undefined ? SM_LENGTH : SM_WITH_GROUP_TAG_LENGTH;
+    if (groupTag === undefined) {
+      writeStatusMessage(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, sessionId, streamId, 0, 0, 0, receiver.receiverIdLo,
+        receiver.receiverIdHi);
+    } else {
+      writeStatusMessageWithGroupTag(batch.view, batch.slotOffset(slot), SM_SEND_SETUP_FLAG, sessionId, streamId, 0, 0, 0,
+        receiver.receiverIdLo, receiver.receiverIdHi, groupTag.lo, groupTag.hi);
+    }
+    batch.commit(slot, length);
     const values = this.counters.values;
-    values[Counter.BYTES_SENT]! += SM_LENGTH;
+    values[Counter.BYTES_SENT]! += length;
     values[Counter.DATAGRAMS_SENT]! += 1;
     values[Counter.FRAMES_SENT]! += 1;
     values[Counter.STATUS_MESSAGES_SENT]! += 1;
@@ -1208,10 +1262,40 @@ export class Engine implements FrameVisitor {
     this.releaseImageAccount(image);
     const endpoint = this.endpointsById.get(image.endpointId);
     if (endpoint instanceof ReceiveEndpoint) {
-      const streamImages = endpoint.images.get(image.streamId);
-      if (streamImages?.get(image.sessionId) === image) streamImages.delete(image.sessionId);
-      if (streamImages !== undefined && streamImages.size === 0) endpoint.images.delete(image.streamId);
+      this.forgetImage(endpoint, image);
+      if (endpoint.closing && !this.images.some((other) => other.endpointId === endpoint.info.id)) this.closeReceiveEndpoint(endpoint);
     }
+  }
+
+  private forgetImage(endpoint: ReceiveEndpoint, image: PublicationImage): void {
+    const streamImages = endpoint.images.get(image.streamId);
+    if (streamImages?.get(image.sessionId) === image) streamImages.delete(image.sessionId);
+    if (streamImages !== undefined && streamImages.size === 0) endpoint.images.delete(image.streamId);
+  }
+
+  /**
+   * After an image went without end of stream, its session is ON_COOL_DOWN (Aeron's
+   * DataPacketDispatcher.removePublicationImage): its SETUPs and data are ignored until the image
+   * would have drained in Aeron (5 status message intervals; DriverConductor.transitionToLinger then
+   * removes the cool-down), or for as long as the stream is subscribed when a subscription linked to
+   * the image has `rejoin=false`.
+   */
+  private coolDownSession(nowNs: number, image: PublicationImage): void {
+    const endpoint = this.endpointsById.get(image.endpointId);
+    if (!(endpoint instanceof ReceiveEndpoint)) return;
+    let rejoin = true;
+    for (const subscriber of image.subscribers) if (endpoint.noRejoin.has(subscriber.subscription)) rejoin = false;
+    const expiryNs = rejoin ? nowNs + DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs : Infinity;
+    endpoint.coolDowns.add(nowNs, image.streamId, image.sessionId, expiryNs);
+  }
+
+  private closeReceiveEndpoint(endpoint: ReceiveEndpoint): void {
+    endpoint.closing = false;
+    const dynamicIndex = this.dynamicReceivers.indexOf(endpoint);
+    if (dynamicIndex >= 0) this.dynamicReceivers.splice(dynamicIndex, 1);
+    for (const [key, e] of this.receiveEndpoints) if (e === endpoint) this.receiveEndpoints.delete(key);
+    this.endpointsById.delete(endpoint.info.id);
+    this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
   }
 
   private onSubscriptionClosed(subscription: Subscription): void {
@@ -1227,16 +1311,23 @@ export class Engine implements FrameVisitor {
     if (!(endpoint instanceof ReceiveEndpoint)) return;
     const i = endpoint.subscriptions.indexOf(subscription);
     if (i >= 0) endpoint.subscriptions.splice(i, 1);
-    // Images nobody subscribes to any more go away.
-    for (const image of [...this.images]) {
-      if (image.endpointId === endpoint.info.id && !endpoint.hasSubscriber(image.streamId, image.sessionId)) this.removeImage(image);
+    endpoint.noRejoin.delete(subscription);
+    if (!endpoint.subscriptions.some((s) => s.streamId === subscription.streamId)) endpoint.coolDowns.forgetStream(subscription.streamId);
+    // Images nobody subscribes to any more drain: out of the dispatcher, they send status messages
+    // with the EOS flag for a while (Aeron's PublicationImage.deactivate), then go.
+    let draining = false;
+    for (const image of this.images) {
+      if (image.endpointId !== endpoint.info.id || image.isDraining || endpoint.hasSubscriber(image.streamId, image.sessionId)) continue;
+      this.detachSubscribers(image);
+      this.forgetImage(endpoint, image);
+      if (this.lastImage === image) this.lastImage = undefined;
+      image.startDraining(this.lastNowNs);
+      draining = true;
     }
     if (endpoint.subscriptions.length === 0) {
-      const dynamicIndex = this.dynamicReceivers.indexOf(endpoint);
-      if (dynamicIndex >= 0) this.dynamicReceivers.splice(dynamicIndex, 1);
-      for (const [key, e] of this.receiveEndpoints) if (e === endpoint) this.receiveEndpoints.delete(key);
-      this.endpointsById.delete(endpoint.info.id);
-      this.endpointEvents.push({ type: "close", endpointId: endpoint.info.id });
+      // The socket stays open while its images drain (Aeron's endpoint image reference count).
+      if (draining || this.images.some((image) => image.endpointId === endpoint.info.id)) endpoint.closing = true;
+      else this.closeReceiveEndpoint(endpoint);
     }
   }
 

@@ -26,7 +26,7 @@ import {
 } from "../logbuffer/index.js";
 import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET } from "../protocol/dataHeader.js";
 import { writeHeartbeat } from "../protocol/dataFrame.js";
-import { SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
+import { SETUP_GROUP_FLAG, SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
 import { RTTM_LENGTH, writeRttmHalves } from "../protocol/rttmFrame.js";
 import { i64HiOf, i64LoOf } from "../protocol/int64.js";
 import { RetransmitHandler, bottomResendWindow, type RetransmitSender } from "../strategy/retransmitHandler.js";
@@ -547,7 +547,10 @@ export class NetworkPublication implements RetransmitSender {
     if (slot < 0) return this.batchFull();
     const activeTermId = this.computeTermId(this.senderPosition);
     const termOffset = this.senderPosition & (this.termLength - 1);
-    writeSetup(batch.view, batch.slotOffset(slot), 0, termOffset, this.sessionId, this.streamId, this.initialTermId,
+    // Aeron's NetworkPublication sets GROUP for multicast and MDC (UdpChannel.hasGroupSemantics):
+    // receivers then pick group (multicast) NAK delays (issue #12, item 9).
+    const flags = this.params.isMulticast || this.params.isMultiDestination ? SETUP_GROUP_FLAG : 0;
+    writeSetup(batch.view, batch.slotOffset(slot), flags, termOffset, this.sessionId, this.streamId, this.initialTermId,
       activeTermId, this.termLength, this.mtu, this.params.ttl);
     this.commitAll(batch, slot, SETUP_LENGTH);
     this.lastSetupNs = nowNs;

@@ -28,13 +28,25 @@ import type { TransmitBatch } from "../transmitBatch.js";
 import { Counter, type Counters } from "./counters.js";
 import type { Image, ImageSource } from "./subscription.js";
 
+/** Status message intervals an image drains for after its last subscriber left (Aeron's SM_EOS_MULTIPLE). */
+export const DRAINING_SM_EOS_MULTIPLE = 5;
+
 export const ImageState = {
   /** Receiving and readable. */
   ACTIVE: 0,
-  /** End of stream reached by every subscriber; kept (and answering with EOS SMs) until silent. */
+  /**
+   * End of stream reached by every subscriber; sends EOS SMs (every SM interval) for 5 SM intervals
+   * (Aeron's DRAINING after checkEosForDrainTransition), then goes.
+   */
   END_OF_STREAM: 1,
-  /** Removed: liveness timeout, or no subscriber left. */
+  /** Removed: liveness timeout, or drained. */
   CLOSED: 2,
+  /**
+   * Its last subscriber left (Aeron's DRAINING): no longer in the dispatcher, it sends status
+   * messages with the EOS flag, the first at once, then every status message interval, for
+   * 5 × that interval (Aeron's SM_EOS_MULTIPLE), and is then removed.
+   */
+  DRAINING: 3,
 } as const;
 export type ImageState = (typeof ImageState)[keyof typeof ImageState];
 
@@ -106,7 +118,8 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   private readonly rebuilder = new TermRebuilder();
   private readonly nakTimer: NakTimer;
-  private readonly congestionControl: CongestionControl;
+  /** The receiver's congestion control (static window or CUBIC): read-only outside, for tests and reports. */
+  readonly congestionControl: CongestionControl;
   private readonly config: EngineConfig;
   private readonly counters: Counters;
   private readonly receiverIdLo: number;
@@ -117,8 +130,13 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   private readonly reliable: boolean;
 
   private windowLength: number;
+  /** The window the latest status message carried: a change forces the next one (Aeron's trackRebuild). */
+  private lastSmWindowLength: number;
   private lastSmPosition: number;
-  private lastSmLimit: number;
+  /** Data ending beyond it is dropped: last SM position + termLength / 2 (Aeron's lastOverrunThreshold). */
+  private lastOverrunThreshold: number;
+  /** When DRAINING began (the last subscriber left). */
+  private drainingSinceNs = 0;
   private smDeadlineNs: number;
   private forceSm = true;
   private lastPacketNs: number;
@@ -158,14 +176,31 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     this.hwmPosition = this.joinPosition;
     this.cleanPosition = this.joinPosition - (this.joinPosition & (this.termLength - 1));
     this.windowLength = o.congestionControl.initialWindowLength();
+    this.lastSmWindowLength = this.windowLength;
     this.lastSmPosition = this.joinPosition;
-    this.lastSmLimit = this.joinPosition + this.windowLength;
+    this.lastOverrunThreshold = this.joinPosition + (this.termLength >> 1);
     this.smDeadlineNs = o.nowNs;
     this.lastPacketNs = o.nowNs;
   }
 
   get isClosed(): boolean {
     return this.state === ImageState.CLOSED;
+  }
+
+  /**
+   * The last subscriber left (Aeron's PublicationImage.deactivate): the image stops taking frames
+   * and sends status messages with the EOS flag, the first at once, so that the sender drops this
+   * receiver at once (it ends a unicast linger early, min flow control stops waiting for it).
+   */
+  startDraining(nowNs: number): void {
+    if (this.state !== ImageState.ACTIVE && this.state !== ImageState.END_OF_STREAM) return;
+    this.state = ImageState.DRAINING;
+    this.drainingSinceNs = nowNs;
+    this.forceSm = true;
+  }
+
+  get isDraining(): boolean {
+    return this.state === ImageState.DRAINING;
   }
 
   /** When the latest DATA, PAD or heartbeat frame was accepted (or the image was created). */
@@ -198,7 +233,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
    * the window. Returns nothing: drops are counted.
    */
   onDataFrame(nowNs: number, view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number, type: number): void {
-    if (this.state === ImageState.CLOSED) return;
+    if (this.state === ImageState.CLOSED || this.state === ImageState.DRAINING) return;
     const values = this.counters.values;
     const termId = view.getInt32(frameOffset + DATA_TERM_ID_OFFSET, true);
     const termOffset = view.getInt32(frameOffset + DATA_TERM_OFFSET_OFFSET, true);
@@ -214,14 +249,18 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     // window is checked against the bytes that arrived (as Aeron does), the HWM moves to the term end.
     const proposedPosition = packetPosition + (isHeartbeat ? 0 : isPad ? frameLength : align(frameLength, FRAME_ALIGNMENT));
     const receivedEnd = isPad ? packetPosition + DATA_HEADER_LENGTH : proposedPosition;
-    // A heartbeat may sit past the window by up to one padding frame: the sender's position jumps
-    // over the padding at a term's end (up to a whole maximum-length message, a term / 8), and
-    // that jump can end beyond the limit the sender was given. Rejecting such a heartbeat hides
-    // the sender's position, and so any tail loss before it, until the image times out (found by
+    // Aeron's PublicationImage drops data only beyond the last SM position + termLength / 2, not
+    // beyond the window it advertised: under max flow control or MDC a faster receiver lets the
+    // sender run ahead of this one's window, and dropping that in-window data only to NAK it back
+    // costs a retransmission per frame (issue #12, item 3).
+    // A heartbeat may sit past that by up to one padding frame: the sender's position jumps over
+    // the padding at a term's end (up to a whole maximum-length message, a term / 8), and that jump
+    // can end beyond the limit the sender was given. Rejecting such a heartbeat hides the sender's
+    // position, and so any tail loss before it, until the image times out (found by
     // test/sim/fuzz.test.ts: a partition healed while the sender sat just past a term's end left
     // the image deaf to every heartbeat). A heartbeat carries no data, so the slack (a quarter
     // term) costs no buffer; it keeps the HWM within a term of the rebuild position.
-    const overrunLimit = isHeartbeat ? this.lastSmLimit + (this.termLength >> 2) : this.lastSmLimit;
+    const overrunLimit = isHeartbeat ? this.lastOverrunThreshold + (this.termLength >> 2) : this.lastOverrunThreshold;
     if (receivedEnd > overrunLimit) {
       values[Counter.FLOW_CONTROL_OVER_RUNS]! += 1;
       return;
@@ -302,6 +341,22 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
    */
   onTimeout(nowNs: number): boolean {
     if (this.state === ImageState.CLOSED) return true;
+    if (this.state === ImageState.DRAINING) {
+      // Aeron's DRAINING -> LINGER: drained (no subscriber is left to drain) and 5 status message
+      // intervals since it began, by which time 5 or 6 EOS status messages went out.
+      if (nowNs - this.drainingSinceNs > DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs) {
+        this.state = ImageState.CLOSED;
+        return true;
+      }
+      return false;
+    }
+    if (this.state === ImageState.END_OF_STREAM && nowNs - this.drainingSinceNs > DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs) {
+      // Aeron drains an image that reached end of stream the same way (checkEosForDrainTransition,
+      // then DRAINING -> LINGER after 5 SM intervals): its EOS SMs stop and it goes, without a
+      // cool-down (the session ended).
+      this.state = ImageState.CLOSED;
+      return true;
+    }
     this.trackRebuild(nowNs);
     this.cleanBehindSubscribers();
     if (nowNs - this.lastPacketNs >= this.config.imageLivenessTimeoutNs) {
@@ -312,6 +367,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     if (this.state === ImageState.ACTIVE && this.endOfStreamPosition >= 0 && this.consumptionPosition() >= this.endOfStreamPosition &&
         this.rebuildPosition >= this.endOfStreamPosition) {
       this.state = ImageState.END_OF_STREAM;
+      this.drainingSinceNs = nowNs;
       this.forceSm = true;
     }
     return false;
@@ -341,23 +397,38 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     const outcome = this.congestionControl.onTrackRebuild(nowNs, this.consumptionPosition(), this.lastSmPosition, this.hwmPosition,
       starting, this.rebuildPosition, this.lossFound);
     this.windowLength = congestionOutcomeWindowBytes(outcome);
-    if (congestionOutcomeForceSm(outcome)) this.forceSm = true;
+    // Aeron's trackRebuild schedules a status message when the window changes, not only when the
+    // subscriber moved a quarter window or congestion control forces one.
+    if (congestionOutcomeForceSm(outcome) || this.windowLength !== this.lastSmWindowLength) this.forceSm = true;
   }
 
-  /** GapHandler: the first gap between the rebuild position and the HWM. */
+  /**
+   * GapHandler: the first gap between the rebuild position and the HWM. Reliable or not, it arms
+   * the NAK timer (Aeron's LossDetector); when the timer fires a reliable stream NAKs the gap and
+   * an unreliable one fills it with padding (sendNak). Filling at once, on the first scan, turned
+   * every reordering into loss (issue #12, item 7).
+   */
   onGap(termId: number, termOffset: number, length: number): void {
-    if (this.reliable) {
-      // A loss event for congestion control is a new gap, as Aeron's LossDetector reports it: the
-      // same gap found again by every scan until its retransmission arrives is not more loss (it
-      // cut CUBIC's window by β per scan, down to one MTU, on the first tail drop).
-      if (this.nakTimer.onGap(this.scanNowNs, termId, termOffset, length)) this.lossFound = true;
-      return;
-    }
-    this.lossFound = true;
-    // An unreliable stream fills the gap with padding instead of asking for it again.
+    // A loss event for congestion control is a new gap, as Aeron's LossDetector reports it: the
+    // same gap found again by every scan until its retransmission arrives is not more loss (it
+    // cut CUBIC's window by β per scan, down to one MTU, on the first tail drop).
+    if (this.nakTimer.onGap(this.scanNowNs, termId, termOffset, length)) this.lossFound = true;
+  }
+
+  /**
+   * An unreliable stream's gap whose NAK delay passed: fill it with padding (Aeron's
+   * PublicationImage.processPendingLoss and TermGapFiller.tryFillGap), unless a frame arrived
+   * there since (the next scan then finds the gap smaller or gone).
+   */
+  private fillGap(termId: number, termOffset: number, length: number): void {
     const index = indexByTerm(this.initialTermId, termId);
     const term = this.log.readableTerm(index) ?? this.allocateTerm(index);
     if (term === null) return;
+    // Bounded: a gap is within one term. Aeron's tryFillGap checks every aligned slot, from the end.
+    const words = term.words;
+    for (let offset = termOffset + length - FRAME_ALIGNMENT; offset >= termOffset; offset -= FRAME_ALIGNMENT) {
+      if (Atomics.load(words, offset >> 2) !== 0) return;
+    }
     const view = term.view;
     view.setInt32(termOffset + DATA_TERM_OFFSET_OFFSET, termOffset, true);
     view.setInt32(termOffset + DATA_TERM_ID_OFFSET, termId, true);
@@ -365,6 +436,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     Atomics.store(term.words, termOffset >> 2, length);
     this.log.markWritten(index, termOffset, termOffset + DATA_HEADER_LENGTH);
     this.counters.values[Counter.LOSS_GAP_FILLS]! += 1;
+    this.dirty = true;
   }
 
   private cleanBehindSubscribers(): void {
@@ -383,6 +455,11 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   deadlineNs(): number {
     if (this.state === ImageState.CLOSED) return this.lastPacketNs; // due: the engine removes it
     let deadline = this.smDeadlineNs;
+    if (this.state === ImageState.DRAINING) {
+      if (this.forceSm) return this.drainingSinceNs;
+      const end = this.drainingSinceNs + DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs + 1;
+      return end < deadline ? end : deadline;
+    }
     if (this.forceSm || this.dirty || this.smThresholdPassed()) return this.lastPacketNs < deadline ? this.lastPacketNs : deadline;
     const nak = this.nakTimer.deadlineNs();
     if (nak < deadline) deadline = nak;
@@ -390,6 +467,10 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     if (liveness < deadline) deadline = liveness;
     const cc = this.congestionControl.nextDeadlineNs();
     if (cc < deadline) deadline = cc;
+    if (this.state === ImageState.END_OF_STREAM) {
+      const end = this.drainingSinceNs + DRAINING_SM_EOS_MULTIPLE * this.config.statusMessageIntervalNs + 1;
+      if (end < deadline) deadline = end;
+    }
     return deadline === NO_DEADLINE_NS ? NO_DEADLINE_NS : deadline;
   }
 
@@ -404,6 +485,9 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
   pollTransmit(nowNs: number, batch: TransmitBatch): boolean {
     if (this.state === ImageState.CLOSED) return true;
     if (batch.remaining === 0) return false;
+    if (this.state === ImageState.DRAINING) {
+      return this.forceSm || this.smDeadlineNs - nowNs <= 0 ? this.sendStatusMessage(nowNs, batch) : true;
+    }
     if (this.dirty) this.trackRebuild(nowNs);
     this.batch = batch;
     this.nakTimer.poll(nowNs, this);
@@ -430,6 +514,10 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
 
   /** NakSink: the NAK timer fired for the active gap. */
   sendNak(termId: number, termOffset: number, length: number): void {
+    if (!this.reliable) {
+      this.fillGap(termId, termOffset, length);
+      return;
+    }
     const batch = this.batch;
     if (batch === undefined) return;
     const slot = batch.claim(this.endpointId, this.controlIp, this.controlPort);
@@ -449,7 +537,7 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     const position = this.consumptionPosition();
     const termOffset = position & (this.termLength - 1);
     const termId = (this.initialTermId + Math.floor(position / this.termLength)) | 0;
-    const flags = this.state === ImageState.END_OF_STREAM ? SM_EOS_FLAG : 0;
+    const flags = this.state === ImageState.END_OF_STREAM || this.state === ImageState.DRAINING ? SM_EOS_FLAG : 0;
     const offset = batch.slotOffset(slot);
     if (this.hasGroupTag) {
       writeStatusMessageWithGroupTag(batch.view, offset, flags, this.sessionId, this.streamId, termId, termOffset, this.windowLength,
@@ -464,8 +552,8 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     }
     this.counters.values[Counter.STATUS_MESSAGES_SENT]! += 1;
     this.lastSmPosition = position;
-    const limit = position + this.windowLength;
-    if (limit > this.lastSmLimit) this.lastSmLimit = limit;
+    this.lastSmWindowLength = this.windowLength;
+    this.lastOverrunThreshold = position + (this.termLength >> 1);
     this.smDeadlineNs = nowNs + this.config.statusMessageIntervalNs;
     this.forceSm = false;
     return true;

@@ -1,8 +1,11 @@
 // Reassembles fragmented messages for a subscriber (Aeron's FragmentAssembler). An unfragmented
 // fragment (BEGIN|END) goes straight to the delegate, pointing into the term, with no copy. A
 // BEGIN fragment starts an assembly in the session's buffer, middle fragments append, and the END
-// fragment completes it: the delegate then sees the whole message in the assembly buffer, with the
-// header of the last fragment. Each session has one buffer, made when its first fragmented message
+// fragment completes it: the delegate then sees the whole message in the assembly buffer, with a
+// header built as Aeron's BufferBuilder.completeHeader builds it: the FIRST fragment's header
+// (term id, term offset, session, stream, reserved value), its frame length set to header + whole
+// message, its flags OR'd with the last fragment's (BEGIN|END), and a position after the last
+// fragment. Each session has one buffer, made when its first fragmented message
 // arrives and grown (to the next power of two) only when a larger message comes; a completed
 // message is delivered before the buffer is reused, so the delegate must copy what it keeps.
 //
@@ -11,7 +14,10 @@
 import { BEGIN_FLAG, END_FLAG, UNFRAGMENTED } from "../protocol/dataHeader.js";
 import { FRAME_ALIGNMENT, align } from "../protocol/frameHeader.js";
 import { ByteCopier } from "./byteCopy.js";
-import type { FragmentHeader } from "./fragmentHeader.js";
+import { FragmentHeader } from "./fragmentHeader.js";
+import { TermBuffer } from "./logBuffers.js";
+import { DATA_HEADER_LENGTH } from "../protocol/dataHeader.js";
+import { FLAGS_OFFSET } from "../protocol/frameHeader.js";
 import type { FragmentHandler } from "./termReader.js";
 import { LogBufferConfigError, MAX_MESSAGE_LENGTH_LIMIT } from "./logBufferDescriptor.js";
 
@@ -28,6 +34,12 @@ export class AssemblyBuffer {
   nextTermOffset = -1;
   /** Term id of the fragments being assembled. */
   termId = 0;
+  /** The first fragment's 32-byte header, copied at BEGIN (a one-frame term the complete header reads). */
+  readonly firstHeader = new TermBuffer(new ArrayBuffer(DATA_HEADER_LENGTH), 0, DATA_HEADER_LENGTH, 0);
+  /** Term offset of the first fragment. */
+  firstFrameOffset = 0;
+  /** The header handed to the delegate with a complete message (made at the first BEGIN). */
+  completeHeader: FragmentHeader | undefined;
 
   constructor(initialCapacity: number) {
     this.bytes = new Uint8Array(initialCapacity);
@@ -86,6 +98,9 @@ export class FragmentAssembler implements FragmentHandler {
         this.sessions.set(sessionId, assembly);
       }
       assembly.reset();
+      assembly.completeHeader ??= new FragmentHeader(header.initialTermId, header.positionBitsToShift, assembly.firstHeader);
+      assembly.firstHeader.bytes.set(header.term.bytes.subarray(header.frameOffset, header.frameOffset + DATA_HEADER_LENGTH));
+      assembly.firstFrameOffset = header.frameOffset;
       this.append(assembly, buffer, offset, length, header);
       return;
     }
@@ -98,8 +113,14 @@ export class FragmentAssembler implements FragmentHandler {
     this.append(assembly, buffer, offset, length, header);
     if ((flags & END_FLAG) !== 0) {
       const messageLength = assembly.limit;
+      const complete = assembly.completeHeader!;
+      const first = assembly.firstHeader;
+      first.view.setInt32(0, DATA_HEADER_LENGTH + messageLength, true);
+      first.view.setUint8(FLAGS_OFFSET, first.view.getUint8(FLAGS_OFFSET) | flags);
+      complete.frameOffset = 0;
+      complete.fragmentedFrameLength = assembly.nextTermOffset - assembly.firstFrameOffset;
       assembly.reset();
-      this.delegate.onFragment(assembly.bytes, 0, messageLength, header);
+      this.delegate.onFragment(assembly.bytes, 0, messageLength, complete);
     }
   }
 

@@ -19,6 +19,12 @@ export class FragmentHeader {
   term: TermBuffer;
   /** Offset of the fragment's frame in the term (set by the reader). */
   frameOffset = 0;
+  /**
+   * For a reassembled message's header (FragmentAssembler): the bytes its fragments occupy in the
+   * term, so that `position` is after the last fragment, as Aeron's Header.fragmentedFrameLength.
+   * -1 for a fragment's own header.
+   */
+  fragmentedFrameLength = -1;
 
   constructor(initialTermId: number, positionBitsToShift: number, term: TermBuffer) {
     this.initialTermId = initialTermId | 0;
@@ -74,7 +80,10 @@ export class FragmentHeader {
 
   /** Stream position just after this fragment (frame-aligned), as in Aeron's Header.position(). */
   get position(): number {
-    const end = this.frameOffset + align(this.frameLength, FRAME_ALIGNMENT);
+    // A reassembled message's header is a copy of its first fragment's: its frame lies elsewhere, so
+    // the position counts from the term offset field, over every fragment.
+    const end = this.fragmentedFrameLength >= 0 ? this.termOffset + this.fragmentedFrameLength
+      : this.frameOffset + align(this.frameLength, FRAME_ALIGNMENT);
     return computePosition(this.termId, end, this.positionBitsToShift, this.initialTermId);
   }
 }
