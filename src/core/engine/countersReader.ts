@@ -101,7 +101,9 @@ const SYSTEM_COUNTERS: readonly SystemCounter[] = (() => {
   }
   let next = PETREL_SYSTEM_COUNTER_BASE_ID;
   for (let petrelId = 0; petrelId < COUNTER_COUNT; petrelId++) {
-    if (!mapped.has(petrelId)) list.push({ id: next++, petrelId, label: COUNTER_NAMES[petrelId] ?? `counter ${petrelId}` });
+    // Ids the enum leaves unused (reserved ranges) are not counters.
+    const label = COUNTER_NAMES[petrelId];
+    if (!mapped.has(petrelId) && label !== undefined) list.push({ id: next++, petrelId, label });
   }
   return list.sort((a, b) => a.id - b.id);
 })();
