@@ -33,7 +33,11 @@ export function interopLengths(count: number, maxLength: number): Int32Array {
 }
 
 /** Compiles the C clients into a temporary directory; throws with the compiler's output on failure. */
-export function buildClients(): { pub: string; sub: string; dir: string } {
+/**
+ * Compiles C clients (test/interop/clients/<name>.c) against libaeron into a temporary folder:
+ * interop_pub and interop_sub always, plus `extra`. `paths` names every one built.
+ */
+export function buildClients(extra: ReadonlyArray<string> = []): { pub: string; sub: string; dir: string; paths: Record<string, string> } {
   const bin = AERON_BIN!;
   const out = resolve(bin, "..", "..");
   const include = join(out, "src", "aeron-client", "src", "main", "c");
@@ -41,12 +45,14 @@ export function buildClients(): { pub: string; sub: string; dir: string } {
   if (!existsSync(library)) throw new Error(`no ${library}: build the peer with ../shared/aeron/build.sh`);
   const dir = mkdtempSync(join(tmpdir(), "petrel-interop-"));
   const sources = join(import.meta.dirname, "clients");
-  for (const name of ["interop_pub", "interop_sub"]) {
+  const paths: Record<string, string> = {};
+  for (const name of ["interop_pub", "interop_sub", ...extra]) {
     const result = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", `-I${include}`, "-o", join(dir, name),
       join(sources, `${name}.c`), library, "-lpthread", "-ldl", "-lm", "-lrt", "-luuid"], { encoding: "utf8" });
     if (result.status !== 0) throw new Error(`cc ${name}.c failed (${result.status}): ${result.stderr}${result.error?.message ?? ""}`);
+    paths[name] = join(dir, name);
   }
-  return { pub: join(dir, "interop_pub"), sub: join(dir, "interop_sub"), dir };
+  return { pub: paths["interop_pub"]!, sub: paths["interop_sub"]!, dir, paths };
 }
 
 /** A running aeronmd in its own Aeron directory. */

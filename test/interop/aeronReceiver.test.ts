@@ -13,9 +13,7 @@
 // Every message is checked for index, length and every byte (interop_common.h's content rule).
 // Skipped with a printed reason when PETREL_AERON_BIN is unset; CI sets it. New C clients:
 // test/interop/clients/interop_watch_pub.c and interop_lossy_sub.c.
-import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Counter } from "../../src/core/engine/counters.js";
 import { Engine } from "../../src/core/engine/engine.js";
@@ -24,28 +22,13 @@ import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { Prng } from "../../src/sim/prng.js";
 import { checkMessage, freeUdpPort, offerSome, SeededDropFilter, StreamChecker } from "../drivers/streamSupport.js";
-import { AERON_BIN, buildClients, Client, interopLengths, interopMessageLength, interopSkipReason, MediaDriver } from "./aeronPeer.js";
+import { buildClients, Client, interopLengths, interopMessageLength, interopSkipReason, MediaDriver } from "./aeronPeer.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261205);
 const STREAM = 1002;
 const MAX_LENGTH = 200;
 const skipReason = interopSkipReason();
 if (skipReason !== undefined) console.log(`interop with Aeron (receiver side) skipped: ${skipReason}`);
-
-/** Compiles this file's own C clients (beside the shared ones aeronPeer.ts builds). */
-function buildReceiverClients(dir: string): { watchPub: string; lossySub: string } {
-  const out = resolve(AERON_BIN!, "..", "..");
-  const include = join(out, "src", "aeron-client", "src", "main", "c");
-  const library = join(out, "build", "lib", "libaeron_static.a");
-  if (!existsSync(library)) throw new Error(`no ${library}: build the peer with ../shared/aeron/build.sh`);
-  const sources = join(import.meta.dirname, "clients");
-  for (const name of ["interop_watch_pub", "interop_lossy_sub"]) {
-    const result = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", `-I${include}`, "-o", join(dir, name),
-      join(sources, `${name}.c`), library, "-lpthread", "-ldl", "-lm", "-lrt", "-luuid"], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`cc ${name}.c failed (${result.status}): ${result.stderr}${result.error?.message ?? ""}`);
-  }
-  return { watchPub: join(dir, "interop_watch_pub"), lossySub: join(dir, "interop_lossy_sub") };
-}
 
 /** CLOCK_MONOTONIC in seconds, the clock the C clients print (process.hrtime reads it on Linux). */
 function monotonicS(): number {
@@ -78,13 +61,13 @@ class GapChecker {
   }
 }
 
-let shared: { pub: string; sub: string; dir: string } | undefined;
+let shared: ReturnType<typeof buildClients> | undefined;
 let own: { watchPub: string; lossySub: string } | undefined;
 
 describe.skipIf(skipReason !== undefined)("interop with the Aeron C media driver: Petrel's receiver side", () => {
   beforeAll(() => {
-    shared = buildClients();
-    own = buildReceiverClients(shared.dir);
+    shared = buildClients(["interop_watch_pub", "interop_lossy_sub"]);
+    own = { watchPub: shared.paths["interop_watch_pub"]!, lossySub: shared.paths["interop_lossy_sub"]! };
   });
   afterAll(() => {
     if (shared !== undefined) rmSync(shared.dir, { recursive: true, force: true });
