@@ -225,8 +225,70 @@ uint32_t SocketsDriver::BuildMessage(uint32_t first, uint32_t end, bool gso, Out
   }
   out->first_slot = first;
   out->slots = count;
+  out->stride = 1;
   out->segment = count > 1 ? segment : 0;
+  out->span = count;
   return count;
+}
+
+// Pairs of a full datagram and a shorter tail, repeated (a stream of messages one fragment longer
+// than the mtu carries: 1408, 56, 1408, 56, ...): alternating lengths defeat one GSO run, so the
+// pairs go as two runs, the full datagrams then the tails. The receiver orders frames by term
+// offset; the two runs leave in one sendmmsg call. Returns how many pairs from `first` (0 or 1 when
+// the slots do not form such a run worth splitting).
+uint32_t SocketsDriver::PairRun(uint32_t first, uint32_t end) const {
+  if (first + 3 >= end) return 0;
+  const int32_t endpoint_id = tx_.endpoint_ids[first];
+  const uint32_t ip = tx_.ips[first];
+  const uint16_t port = tx_.ports[first];
+  const int32_t full = tx_.lengths[first];
+  const int32_t tail = tx_.lengths[first + 1];
+  if (tail >= full) return 0;
+  uint32_t pairs = 0;
+  while (first + 2 * pairs + 1 < end && pairs < kGsoSegmentsMax &&
+         static_cast<uint64_t>(pairs + 1) * static_cast<uint32_t>(full) <= kGsoBytesMax) {
+    const uint32_t a = first + 2 * pairs;
+    const uint32_t b = a + 1;
+    if (tx_.lengths[a] != full || tx_.lengths[b] != tail) break;
+    if (tx_.endpoint_ids[a] != endpoint_id || tx_.ips[a] != ip || tx_.ports[a] != port) break;
+    if (tx_.endpoint_ids[b] != endpoint_id || tx_.ips[b] != ip || tx_.ports[b] != port) break;
+    pairs++;
+  }
+  return pairs;
+}
+
+// Points header `message` at its slots' iovecs (from tx_iovs_[iovs]) and destination, with the
+// UDP_SEGMENT cmsg when it is a GSO run.
+void SocketsDriver::FillHeader(uint32_t message, const Outgoing& out, uint32_t iovs) {
+  mmsghdr& header = tx_headers_[message];
+  memset(&header, 0, sizeof(header));
+  sockaddr_in& address = tx_addresses_[message];
+  memset(&address, 0, sizeof(address));
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(tx_.ips[out.first_slot]);
+  address.sin_port = htons(tx_.ports[out.first_slot]);
+  for (uint32_t k = 0; k < out.slots; k++) {
+    const uint32_t slot = out.first_slot + k * out.stride;
+    iovec& iov = tx_iovs_[iovs + k];
+    iov.iov_base = tx_.bytes + static_cast<size_t>(slot) * tx_.slot_length;
+    iov.iov_len = static_cast<size_t>(tx_.lengths[slot]);
+  }
+  header.msg_hdr.msg_name = &address;
+  header.msg_hdr.msg_namelen = sizeof(address);
+  header.msg_hdr.msg_iov = &tx_iovs_[iovs];
+  header.msg_hdr.msg_iovlen = out.slots;
+  if (out.segment != 0) {
+    ControlBuffer& control = tx_control_[message];
+    memset(&control, 0, sizeof(control));
+    header.msg_hdr.msg_control = control.bytes;
+    header.msg_hdr.msg_controllen = sizeof(control.bytes);
+    cmsghdr* cmsg = CMSG_FIRSTHDR(&header.msg_hdr);
+    cmsg->cmsg_level = SOL_UDP;
+    cmsg->cmsg_type = UDP_SEGMENT;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t segment = static_cast<uint16_t>(out.segment);
+    memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
+  }
 }
 
 // setTransmit(bytes, lengths, ips, ports, endpointIds, capacity, slotLength): serve a new transmit
@@ -282,48 +344,66 @@ Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
     uint32_t iovs = 0;
     uint32_t next = slot;
     while (next < end && messages < kMessagesMax && tx_.endpoint_ids[next] == endpoint->id) {
+      const uint32_t pairs = endpoint->gso && messages + 2 <= kMessagesMax ? PairRun(next, end) : 0;
+      if (pairs >= 2) {
+        // The full datagrams, then the tails; the pair run is complete only once both are sent.
+        outgoing_[messages] = Outgoing{next, pairs, 2, static_cast<uint32_t>(tx_.lengths[next]), 0};
+        outgoing_[messages + 1] = Outgoing{next + 1, pairs, 2, static_cast<uint32_t>(tx_.lengths[next + 1]), 2 * pairs};
+        FillHeader(messages, outgoing_[messages], iovs);
+        FillHeader(messages + 1, outgoing_[messages + 1], iovs + pairs);
+        iovs += 2 * pairs;
+        next += 2 * pairs;
+        messages += 2;
+        pair_runs_++;
+        continue;
+      }
       Outgoing& out = outgoing_[messages];
       uint32_t covered = BuildMessage(next, end, endpoint->gso, &out);
-      mmsghdr& header = tx_headers_[messages];
-      memset(&header, 0, sizeof(header));
-      sockaddr_in& address = tx_addresses_[messages];
-      memset(&address, 0, sizeof(address));
-      address.sin_family = AF_INET;
-      address.sin_addr.s_addr = htonl(tx_.ips[next]);
-      address.sin_port = htons(tx_.ports[next]);
-      for (uint32_t k = 0; k < covered; k++) {
-        iovec& iov = tx_iovs_[iovs + k];
-        iov.iov_base = tx_.bytes + static_cast<size_t>(next + k) * tx_.slot_length;
-        iov.iov_len = static_cast<size_t>(tx_.lengths[next + k]);
-      }
-      header.msg_hdr.msg_name = &address;
-      header.msg_hdr.msg_namelen = sizeof(address);
-      header.msg_hdr.msg_iov = &tx_iovs_[iovs];
-      header.msg_hdr.msg_iovlen = covered;
-      if (out.segment != 0) {
-        ControlBuffer& control = tx_control_[messages];
-        memset(&control, 0, sizeof(control));
-        header.msg_hdr.msg_control = control.bytes;
-        header.msg_hdr.msg_controllen = sizeof(control.bytes);
-        cmsghdr* cmsg = CMSG_FIRSTHDR(&header.msg_hdr);
-        cmsg->cmsg_level = SOL_UDP;
-        cmsg->cmsg_type = UDP_SEGMENT;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-        const uint16_t segment = static_cast<uint16_t>(out.segment);
-        memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
-      }
+      FillHeader(messages, out, iovs);
       iovs += covered;
       next += covered;
       messages++;
     }
     int sent = sendmmsg(endpoint->fd, tx_headers_, messages, 0);
     if (sent > 0) {
+      // A pair run's first half sent without its second leaves the run unconsumed: the next send
+      // repeats its full datagrams (duplicates the protocol ignores) rather than losing its tails.
       for (int m = 0; m < sent; m++) {
-        slot += outgoing_[m].slots;
+        slot += outgoing_[m].span;
         datagrams_sent_ += outgoing_[m].slots;
         if (outgoing_[m].segment != 0) gso_sends_++;
       }
       send_calls_++;
+      if (outgoing_[sent - 1].span == 0) {
+        // A pair run's full datagrams went but not its tails: send the tails now, so that every
+        // pass still consumes slots (or stops on EAGAIN, leaving the run to be sent again).
+        const Outgoing& tails = outgoing_[sent];
+        int more;
+        do {
+          more = sendmmsg(endpoint->fd, &tx_headers_[sent], 1, 0);
+        } while (more < 0 && errno == EINTR);
+        if (more == 1) {
+          slot += tails.span;
+          datagrams_sent_ += tails.slots;
+          if (tails.segment != 0) gso_sends_++;
+          continue;
+        }
+        const int tail_error = more == 0 ? EAGAIN : errno;
+        if (tail_error == EAGAIN || tail_error == EWOULDBLOCK || tail_error == ENOBUFS) {
+          would_block_++;
+          break;
+        }
+        if (tails.segment != 0 && (tail_error == EINVAL || tail_error == EIO || tail_error == EMSGSIZE)) {
+          // The path cannot segment the tails: the run goes again without GSO (its full
+          // datagrams twice, which the protocol ignores).
+          endpoint->gso = false;
+          Record(tail_error, "sendmmsg(UDP_SEGMENT)", endpoint->id);
+          continue;
+        }
+        Record(tail_error, "sendmmsg", endpoint->id);
+        dropped_ += tails.slots;
+        slot += tails.span;
+      }
       continue;
     }
     const int error = sent == 0 ? EAGAIN : errno;
@@ -341,9 +421,11 @@ Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
     }
     // A hard error on the first message (ECONNREFUSED from an earlier ICMP, ENETUNREACH, EPERM):
     // drop that message's datagrams, count them, and carry on with the rest.
+    // (A pair run's first half fails for the whole run: drop both halves.)
     Record(error, "sendmmsg", endpoint->id);
-    dropped_ += outgoing_[0].slots;
-    slot += outgoing_[0].slots;
+    const uint32_t lost = outgoing_[0].span != 0 ? outgoing_[0].span : 2 * outgoing_[0].slots;
+    dropped_ += lost;
+    slot += lost;
   }
   return Napi::Number::New(env, slot - start);
 }
@@ -564,6 +646,7 @@ Napi::Value SocketsDriver::Stats(const Napi::CallbackInfo& info) {
   result.Set("receiveCalls", Napi::Number::New(env, static_cast<double>(receive_calls_)));
   result.Set("gsoSends", Napi::Number::New(env, static_cast<double>(gso_sends_)));
   result.Set("groReceives", Napi::Number::New(env, static_cast<double>(gro_receives_)));
+  result.Set("pairRuns", Napi::Number::New(env, static_cast<double>(pair_runs_)));
   result.Set("wouldBlock", Napi::Number::New(env, static_cast<double>(would_block_)));
   result.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
   result.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));

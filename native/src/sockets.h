@@ -38,7 +38,9 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   struct Outgoing {
     uint32_t first_slot;
     uint32_t slots;
+    uint32_t stride;   // 1: consecutive slots; 2: every other slot (one half of a pair run)
     uint32_t segment;  // 0: a single datagram, no UDP_SEGMENT cmsg
+    uint32_t span;     // batch slots this message completes once sent (0: the first half of a pair run)
   };
   // A GRO receive in the staging area, split into slots by DrainStaged.
   struct Staged {
@@ -70,6 +72,8 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   void Record(int error, const char* syscall, int32_t endpoint_id, std::string detail = std::string());
   void RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id);
   uint32_t BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out);
+  uint32_t PairRun(uint32_t first, uint32_t end) const;
+  void FillHeader(uint32_t message, const Outgoing& out, uint32_t iovs);
   uint32_t DrainStaged(uint32_t count);
 
   BatchView tx_;
@@ -105,6 +109,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   int32_t last_endpoint_id_ = -1;
   uint64_t datagrams_sent_ = 0;
   uint64_t datagrams_received_ = 0;
+  uint64_t pair_runs_ = 0;
   uint64_t send_calls_ = 0;
   uint64_t receive_calls_ = 0;
   uint64_t gso_sends_ = 0;

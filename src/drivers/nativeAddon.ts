@@ -38,6 +38,8 @@ export interface NativeSocketsStats {
   readonly receiveCalls: number;
   readonly gsoSends: number;
   readonly groReceives: number;
+  /** Full-datagram/tail pair runs sent as two GSO runs. */
+  readonly pairRuns: number;
   readonly wouldBlock: number;
   readonly dropped: number;
   readonly truncated: number;

@@ -217,6 +217,46 @@ describe("sockets driver batch ABI", () => {
     expect(() => d.waitForReceive!(5000)).toThrow(RangeError);
   });
 
+  it("native: full datagrams alternating with tails go as two GSO runs, and every datagram arrives whole", async () => {
+    if (!native) return;
+    const d = makeDriver("native");
+    const rx = d.open(endpoint(1, "receive", 0, 4 * 1024 * 1024));
+    d.open(endpoint(2, "send", 0));
+    await d.ready();
+    // What a stream of 1400 B messages at the default mtu (1408) sends: 1408, 56, 1408, 56, ...
+    const plan: number[] = [];
+    for (let i = 0; i < 40; i++) plan.push(1408, 56);
+    plan.push(1408);
+    const batch = d.transmit;
+    batch.clear();
+    for (const length of plan) {
+      const slot = batch.claim(2, LOCALHOST, rx.localPort);
+      const offset = batch.slotOffset(slot);
+      batch.bytes[offset] = slot;
+      for (let k = 1; k < length; k++) batch.bytes[offset + k] = (slot * 7 + k) & 255;
+      batch.commit(slot, length);
+    }
+    expect(d.transmitBatch(batch)).toBe(plan.length);
+    const seen = new Map<number, number>();
+    const receive = d.receive;
+    const got = await receiveAtLeast(d, plan.length, (i) => {
+      const offset = receive.slotOffset(i);
+      const slot = receive.bytes[offset]!;
+      const length = receive.lengths[i]!;
+      for (let k = 1; k < length; k++) if (receive.bytes[offset + k] !== ((slot * 7 + k) & 255)) throw new Error(`slot ${slot} byte ${k} differs`);
+      expect(seen.has(slot), `slot ${slot} twice`).toBe(false);
+      seen.set(slot, length);
+    });
+    expect(got).toBe(plan.length);
+    plan.forEach((length, slot) => expect(seen.get(slot), `slot ${slot}`).toBe(length));
+    const stats = d.stats() as ReturnType<Driver["stats"]> & { pairRuns?: number };
+    if (d instanceof NativeSocketsDriver && d.gso) {
+      expect(stats.pairRuns).toBeGreaterThanOrEqual(1);
+      expect(stats.gsoSends).toBeGreaterThanOrEqual(2);
+    }
+    expect(stats.datagramsSent).toBe(plan.length);
+  });
+
   it("native: armWake calls back from the event loop once a socket is readable, never while disarmed, and survives closes", async () => {
     if (!native) return;
     const d = makeDriver("native");
