@@ -19,6 +19,8 @@ export const USAGE = `usage:
   petrel sim --list                list the scenarios
   petrel sim --replay JSON|FILE    run runScenario with {"seed", "schedule", "options"} (what a failing fuzz test
                                    prints), print its result line and exit 0 (ok) or 1 (a violation)
+  petrel stat [--once] [--dir DIR] [--interval MS] [--count N] [--json]
+                                   a live view of every running Petrel client on this host (AeronStat)
   petrel help
 
 options for sim:

@@ -6,6 +6,7 @@
 //                                   experimentScenarios.ts): its figures and checks
 //   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
 //                                   test prints it
+//   petrel stat [--once] [--dir D]  a live view of every running Petrel client on the host (AeronStat)
 // Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";
 import { formatScenarioResult, runScenario } from "../sim/scenario.js";
@@ -13,6 +14,7 @@ import { parseSimArgs, UsageError, USAGE } from "./args.js";
 import { EXPERIMENTS, formatExperiment, runExperiment } from "./experimentScenarios.js";
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
+import { runStat } from "./stat.js";
 
 function main(argv: ReadonlyArray<string>): number {
   let request;
@@ -69,4 +71,12 @@ function main(argv: ReadonlyArray<string>): number {
   return summary.invariants.every((i) => i.ok) ? 0 : 1;
 }
 
-process.exitCode = main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv[0] === "stat") {
+  // The live view runs until interrupted (or --once / --count), so it is asynchronous.
+  void runStat(argv.slice(1)).then((code) => {
+    process.exitCode = code;
+  });
+} else {
+  process.exitCode = main(argv);
+}

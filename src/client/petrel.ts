@@ -31,6 +31,7 @@ import type { Image } from "../core/engine/subscription.js";
 import type { RandomSource } from "../core/random.js";
 import { formatIpv4 } from "../core/address.js";
 import { DgramDriver } from "../drivers/dgramDriver.js";
+import { StatPublisher, type StatOptions } from "../drivers/stat.js";
 import type { Driver } from "../drivers/driver.js";
 import { DriverError } from "../drivers/driverError.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../drivers/runtime.js";
@@ -70,6 +71,11 @@ export interface PetrelOptions {
   readonly receiveFilter?: DatagramFilter;
   /** Monotonic nanoseconds (default performance.now()). */
   readonly clockNs?: () => number;
+  /**
+   * Publishes this client's counters and stream positions for `petrel stat` (default: on, every
+   * 1 s, into /dev/shm/petrel or $PETREL_STAT_DIR); false turns it off.
+   */
+  readonly stat?: boolean | StatOptions;
 }
 
 export interface AddPublicationOptions {
@@ -121,6 +127,8 @@ export class Petrel implements AsyncDisposable {
   readonly clockNs: () => number;
   /** @internal */
   readonly closeTimeoutMs: number;
+  /** Writes this client's statistics for `petrel stat` (undefined with `stat: false`). */
+  readonly stat: StatPublisher | undefined;
   private readonly idleMode: ClientIdleStrategy;
   private readonly maxParkMs: number;
   private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [] };
@@ -176,6 +184,7 @@ export class Petrel implements AsyncDisposable {
         this.erroredEndpoints.add(endpoint.id);
       },
     });
+    this.stat = options.stat === false ? undefined : new StatPublisher(this.engine, options.stat === true || options.stat === undefined ? {} : options.stat);
     // cycle() reports its own failures; this catches a bug in the loop itself, which would
     // otherwise be an unhandled rejection that ends the process.
     this.loop = this.run().catch((error: unknown) => this.emitError(error));
@@ -305,6 +314,7 @@ export class Petrel implements AsyncDisposable {
     this.running = false;
     this.wake();
     await this.loop;
+    this.stat?.stop();
     this.engine.close();
     // One last cycle hands the close events to the driver; then every socket goes.
     try {

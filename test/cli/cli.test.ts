@@ -161,14 +161,17 @@ describe("petrel CLI", () => {
     expect(names).toEqual(expect.arrayContaining(["fc-min", "fc-max", "fc-tagged", "nak-implosion", "cubic", "cubic-2flows", "cubic-2flows-tcp", "bbr"]));
   });
 
+  // 10 s: a CUBIC receiver that sends a status message on every window change (Aeron's trackRebuild)
+  // gives its window to the sender at once, overshoots the queue at startup and recovers after K
+  // (about 1.7 s); utilisation is measured from 4 s.
   it("cubic prints utilisation and queueing delay, exits 0, with the in-process trace hash", () => {
-    const r = petrel("sim", "cubic", "--seed", "2", "--duration", "3s");
+    const r = petrel("sim", "cubic", "--seed", "2", "--duration", "10s");
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/petrel sim cubic: seed 2, 3\.000 s simulated/);
+    expect(r.stdout).toMatch(/petrel sim cubic: seed 2, 10\.000 s simulated/);
     expect(r.stdout).toMatch(/utilisation\s+\d+\.\d% of 100 Mbit\/s/);
     expect(r.stdout).toMatch(/queueing\s+delay mean \d+\.\d+ ms, p99 \d+\.\d+ ms/);
     expect(r.stdout).toMatch(/checks\s+all hold/);
-    const expected = runBottleneck(2, { cc: "cubic", flows: 1, durationNs: 3e9, warmupNs: 1.2e9, secondFlowStartNs: 1e9 });
+    const expected = runBottleneck(2, { cc: "cubic", flows: 1, durationNs: 10e9, warmupNs: 4e9, secondFlowStartNs: 1e9 });
     expect(traceHash(r.stdout)).toBe(expected.traceHash);
   });
 
@@ -180,13 +183,19 @@ describe("petrel CLI", () => {
     expect(traceHash(r.stdout)).toBe(runNakImplosion(21).traceHash);
   });
 
-  it("cubic-2flows-tcp prints the flows and Jain's index, and exits 1 when a check fails (2 s: not converged)", () => {
+  it("cubic-2flows-tcp prints the flows and Jain's index, and all checks hold", () => {
     const r = petrel("sim", "cubic-2flows-tcp", "--seed", "1", "--duration", "2s");
-    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/flows\s+flow 0 [\d.]+ Mbit\/s \([+-][\d.]+% of the fair share\), flow 1/);
     expect(r.stdout).toMatch(/fairness\s+Jain's index 0\.\d{3}/);
+    traceHash(r.stdout);
+  });
+
+  it("exits 1 and names the failed check when an experiment's check fails (cubic, 2 s: still in its startup)", () => {
+    const r = petrel("sim", "cubic", "--seed", "2", "--duration", "2s");
+    expect(r.status, r.stdout + r.stderr).toBe(1);
     expect(r.stdout).toMatch(/checks\s+FAILED/);
-    expect(r.stdout).toMatch(/FAIL each flow within ±20% of the fair share/);
+    expect(r.stdout).toMatch(/FAIL utilisation ≥ 80% after startup/);
     traceHash(r.stdout);
   });
 
