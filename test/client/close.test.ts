@@ -121,12 +121,14 @@ describe("close drains: 20,000 offers over UDP loopback arrive whatever the clos
         void subscriber.close();
       },
     });
-    // A slow reader (a pause every 500 messages): the queue still holds messages when the close comes.
+    // A slow reader (60 ms every 500 messages, 2.4 s in all): the queue still holds messages when
+    // the image goes, which is 1 s after end of stream (the image drains with EOS status messages
+    // for 5 SM intervals, as Aeron's does).
     let queuedAtClose = -1;
     subscriber.on("imageUnavailable", (event) => {
       queuedAtClose = event.subscription.queuedMessages;
     });
-    const reading = readAll(subscription, (received) => (received % 500 === 0 ? new Promise((r) => setTimeout(r, 2)) : undefined));
+    const reading = readAll(subscription, (received) => (received % 500 === 0 ? new Promise((r) => setTimeout(r, 60)) : undefined));
     const publisher = await launch();
     const publication = await publisher.addPublication(channel, STREAM_ID);
     await offerAll(publication);
