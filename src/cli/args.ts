@@ -19,6 +19,9 @@ export const USAGE = `usage:
   petrel sim --list                list the scenarios
   petrel sim --replay JSON|FILE    run runScenario with {"seed", "schedule", "options"} (what a failing fuzz test
                                    prints), print its result line and exit 0 (ok) or 1 (a violation)
+  petrel replay JOURNAL [--set NAME=VALUE]... [--quiet]
+                                   replay a journal of a live run on a fresh engine and check every
+                                   output (petrel replay --help)
   petrel help
 
 options for sim:

@@ -6,6 +6,8 @@
 //                                   experimentScenarios.ts): its figures and checks
 //   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
 //                                   test prints it
+//   petrel replay JOURNAL           a fresh engine over a journal of a live run, every output checked
+//                                   (replayCommand.ts)
 // Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";
 import { formatScenarioResult, runScenario } from "../sim/scenario.js";
@@ -13,8 +15,10 @@ import { parseSimArgs, UsageError, USAGE } from "./args.js";
 import { EXPERIMENTS, formatExperiment, runExperiment } from "./experimentScenarios.js";
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
+import { runReplayCommand } from "./replayCommand.js";
 
 function main(argv: ReadonlyArray<string>): number {
+  if (argv[0] === "replay") return runReplayCommand(argv.slice(1));
   let request;
   try {
     request = parseSimArgs(argv, parseArgs);

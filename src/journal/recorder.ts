@@ -1,0 +1,538 @@
+// Records a live run: every input that reaches the core and a digest of every output, so that
+// `petrel replay` (replay.ts) can run a fresh Engine over the journal and check it bit for bit.
+//
+// What reaches the core, and who records it:
+// - the runtime's calls (received datagrams, timer calls, pollTransmit with a hash of each datagram
+//   it produced, endpoint events): EngineRuntime calls this recorder as its RuntimeJournal;
+// - the application's commands: the application makes them through this recorder
+//   (addPublication / addSubscription / close, JournaledPublication.offer,
+//   JournaledSubscription.poll), which forwards each to the engine and records it with its result;
+// - the engine's random draws and host-name lookups: createEngine() wraps the RandomSource and
+//   resolveHost it is given.
+//
+// Records follow the call they describe; what the engine did during the call (draws, image events,
+// a refused transport check) precedes it. Failed offers and empty polls repeated back to back are
+// coalesced into one record with a count (they change nothing, and a spinning application makes
+// millions). Nothing here allocates per message: a record is copied into the writer's block buffer.
+import { Engine, type EndpointEvent, type EngineOptions } from "../core/engine/engine.js";
+import type { Publication } from "../core/engine/publication.js";
+import type { Image, MessageHandler, Subscription, SubscriptionOptions } from "../core/engine/subscription.js";
+import type { FragmentHeader } from "../core/logbuffer/fragmentHeader.js";
+import type { RandomSource } from "../core/random.js";
+import type { TransmitBatch } from "../core/transmitBatch.js";
+import type { RuntimeJournal } from "../drivers/runtime.js";
+import { isInertOfferResult, JournalUsageError, RecordType } from "./format.js";
+import { FNV_OFFSET, fnv1a, fnvMixU32 } from "./hash.js";
+import { JournalWriter, type JournalWriterOptions } from "./writer.js";
+
+export type JournalRecorderOptions = JournalWriterOptions;
+
+const RUN_NONE = 0;
+const RUN_OFFER = 1;
+const RUN_POLL = 2;
+const MAX_HANDLES = 0xffff;
+
+export class JournalRecorder implements RuntimeJournal {
+  readonly writer: JournalWriter;
+  private engineRef: Engine | undefined;
+  private readonly publications: JournaledPublication[] = [];
+  private readonly subscriptions: JournaledSubscription[] = [];
+  private applicationWork = false;
+  /** > 0 inside a poll handler or an image callback: commands there cannot be replayed in place. */
+  nested = 0;
+  // A run of identical inert offers or empty polls not yet written.
+  private runKind = RUN_NONE;
+  private runHandle = 0;
+  private runValue = 0;
+  private runLength = 0;
+  private runCount = 0;
+
+  constructor(options: JournalRecorderOptions) {
+    this.writer = new JournalWriter(options);
+  }
+
+  /** The engine made by createEngine(). */
+  get engine(): Engine {
+    if (this.engineRef === undefined) throw new JournalUsageError("createEngine() first");
+    return this.engineRef;
+  }
+
+  /** Whether recording goes on (false once closed or at the size limit). */
+  get recording(): boolean {
+    return this.writer.stopped === undefined;
+  }
+
+  /**
+   * Makes the engine this journal records, with `options` (recorded in the journal's first record,
+   * so that a replay builds the same engine). Its RandomSource and resolveHost are wrapped so that
+   * their answers are recorded. A custom imageLogAllocator cannot be replayed (a replay uses the
+   * default); it is noted in the journal.
+   */
+  createEngine(options: EngineOptions): Engine {
+    if (this.engineRef !== undefined) throw new JournalUsageError("a journal records one engine");
+    const seed = (options.random as { seed?: unknown }).seed;
+    this.writer.json(RecordType.ENGINE, {
+      format: 1,
+      payloads: this.writer.payloadHash ? "hash" : "full",
+      seed: typeof seed === "number" ? seed : null,
+      customAllocator: options.imageLogAllocator !== undefined,
+      resolveHost: options.resolveHost !== undefined,
+      options: {
+        config: options.config ?? {},
+        nowNs: options.nowNs ?? 0,
+        ...(options.maxImages !== undefined ? { maxImages: options.maxImages } : {}),
+        ...(options.imageLogBudgetBytes !== undefined ? { imageLogBudgetBytes: options.imageLogBudgetBytes } : {}),
+        ...(options.maxImagesPerSource !== undefined ? { maxImagesPerSource: options.maxImagesPerSource } : {}),
+        ...(options.sharedLogs !== undefined ? { sharedLogs: options.sharedLogs } : {}),
+      },
+    });
+    const resolveHost = options.resolveHost;
+    const engine = new Engine({
+      ...options,
+      random: new RecordingRandom(options.random, this),
+      ...(resolveHost === undefined ? {} : {
+        resolveHost: (name: string) => {
+          const ip = resolveHost(name);
+          this.sideJson(RecordType.RESOLVE, { name, ip });
+          return ip;
+        },
+      }),
+    });
+    this.engineRef = engine;
+    return engine;
+  }
+
+  // ---------------------------------------------------------------- application commands
+
+  addPublication(channel: string, streamId: number): JournaledPublication {
+    return this.addPublicationOf(channel, streamId, false);
+  }
+
+  addExclusivePublication(channel: string, streamId: number): JournaledPublication {
+    return this.addPublicationOf(channel, streamId, true);
+  }
+
+  private addPublicationOf(channel: string, streamId: number, exclusive: boolean): JournaledPublication {
+    const engine = this.command();
+    const h = this.publications.length;
+    if (h >= MAX_HANDLES) throw new JournalUsageError(`a journal records at most ${MAX_HANDLES} publications`);
+    let publication: Publication;
+    try {
+      publication = exclusive ? engine.addExclusivePublication(channel, streamId) : engine.addPublication(channel, streamId);
+    } catch (error) {
+      this.json(RecordType.ADD_PUBLICATION, { h, channel, streamId, exclusive, error: describeError(error) });
+      throw error;
+    }
+    this.json(RecordType.ADD_PUBLICATION, { h, channel, streamId, exclusive, sessionId: publication.sessionId });
+    const handle = new JournaledPublication(publication, h, this);
+    this.publications.push(handle);
+    return handle;
+  }
+
+  addSubscription(channel: string, streamId: number, options: SubscriptionOptions = {}): JournaledSubscription {
+    const engine = this.command();
+    const h = this.subscriptions.length;
+    if (h >= MAX_HANDLES) throw new JournalUsageError(`a journal records at most ${MAX_HANDLES} subscriptions`);
+    const onAvailable = options.onAvailableImage;
+    const onUnavailable = options.onUnavailableImage;
+    const wrapped: SubscriptionOptions = {
+      onAvailableImage: (image: Image) => {
+        this.sideJson(RecordType.IMAGE_AVAILABLE, { h, sessionId: image.sessionId, streamId: image.streamId, joinPosition: image.joinPosition });
+        this.callApplication(onAvailable, image);
+      },
+      onUnavailableImage: (image: Image) => {
+        this.sideJson(RecordType.IMAGE_UNAVAILABLE, { h, sessionId: image.sessionId, streamId: image.streamId });
+        this.callApplication(onUnavailable, image);
+      },
+    };
+    let subscription: Subscription;
+    try {
+      subscription = engine.addSubscription(channel, streamId, wrapped);
+    } catch (error) {
+      this.json(RecordType.ADD_SUBSCRIPTION, { h, channel, streamId, error: describeError(error) });
+      throw error;
+    }
+    this.json(RecordType.ADD_SUBSCRIPTION, { h, channel, streamId });
+    const handle = new JournaledSubscription(subscription, h, this);
+    this.subscriptions.push(handle);
+    return handle;
+  }
+
+  /** Engine.close(), recorded. */
+  closeEngine(): void {
+    this.command().close();
+    this.json(RecordType.ENGINE_CLOSE, {});
+  }
+
+  /** Ends the journal (END "closed") and closes its file. The engine goes on unrecorded. */
+  close(): void {
+    this.settle();
+    this.writer.end("closed");
+  }
+
+  private callApplication(callback: ((image: Image) => void) | undefined, image: Image): void {
+    if (callback === undefined) return;
+    this.nested++;
+    try {
+      callback(image);
+    } finally {
+      this.nested--;
+    }
+  }
+
+  /** The engine, for a command; refuses commands from inside a poll handler or image callback. */
+  command(): Engine {
+    if (this.nested > 0) {
+      throw new JournalUsageError("a journaled engine takes no command from inside a poll handler or an image callback " +
+        "(it could not be replayed at the same point): act after the poll returns");
+    }
+    this.applicationWork = true;
+    return this.engine;
+  }
+
+  // ---------------------------------------------------------------- records
+
+  /** Writes a pending run of inert offers or empty polls (before any other record). */
+  private settle(): void {
+    const kind = this.runKind;
+    if (kind === RUN_NONE) return;
+    this.runKind = RUN_NONE;
+    const w = this.writer;
+    if (kind === RUN_OFFER) {
+      const at = w.begin(RecordType.OFFER_REPEAT, 20);
+      if (at < 0) return;
+      const v = w.view;
+      v.setUint16(at, this.runHandle, true);
+      v.setUint16(at + 2, 0, true);
+      v.setFloat64(at + 4, this.runValue, true);
+      v.setUint32(at + 12, this.runLength, true);
+      v.setUint32(at + 16, this.runCount, true);
+    } else {
+      const at = w.begin(RecordType.POLL_EMPTY, 12);
+      if (at < 0) return;
+      const v = w.view;
+      v.setUint16(at, this.runHandle, true);
+      v.setUint16(at + 2, 0, true);
+      v.setUint32(at + 4, this.runValue, true);
+      v.setUint32(at + 8, this.runCount, true);
+    }
+  }
+
+  json(type: number, value: unknown): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    this.writer.json(type, value);
+  }
+
+  /** A record of something the engine did during a call (written before the call's own record). */
+  sideJson(type: number, value: unknown): void {
+    this.json(type, value);
+  }
+
+  recordRandomU32(value: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    const at = this.writer.begin(RecordType.RANDOM_U32, 4);
+    if (at >= 0) this.writer.view.setUint32(at, value, true);
+  }
+
+  recordRandomF64(value: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    const at = this.writer.begin(RecordType.RANDOM_F64, 8);
+    if (at >= 0) this.writer.view.setFloat64(at, value, true);
+  }
+
+  recordOffer(h: number, buffer: Uint8Array, offset: number, length: number, result: number): void {
+    if (this.writer.stopped !== undefined) return;
+    if (isInertOfferResult(result)) {
+      if (this.runKind === RUN_OFFER && this.runHandle === h && this.runValue === result && this.runLength === length && this.runCount < 0xffffffff) {
+        this.runCount++;
+        return;
+      }
+      this.settle();
+      this.runKind = RUN_OFFER;
+      this.runHandle = h;
+      this.runValue = result;
+      this.runLength = length;
+      this.runCount = 1;
+      return;
+    }
+    this.applicationWork = true;
+    this.settle();
+    const w = this.writer;
+    const hashed = w.payloadHash;
+    const at = w.begin(RecordType.OFFER, 16 + (hashed ? 4 : length));
+    if (at < 0) return;
+    const v = w.view;
+    v.setUint16(at, h, true);
+    v.setUint8(at + 2, hashed ? 1 : 0);
+    v.setUint8(at + 3, 0);
+    v.setFloat64(at + 4, result, true);
+    v.setUint32(at + 12, length, true);
+    if (hashed) v.setUint32(at + 16, fnv1a(buffer, offset, length), true);
+    else copyBytes(buffer, offset, w.bytes, at + 16, length);
+  }
+
+  recordPoll(h: number, fragmentLimit: number, fragments: number, messages: number, digest: number): void {
+    if (this.writer.stopped !== undefined) return;
+    if (fragments === 0) {
+      if (this.runKind === RUN_POLL && this.runHandle === h && this.runValue === fragmentLimit && this.runCount < 0xffffffff) {
+        this.runCount++;
+        return;
+      }
+      this.settle();
+      this.runKind = RUN_POLL;
+      this.runHandle = h;
+      this.runValue = fragmentLimit;
+      this.runCount = 1;
+      return;
+    }
+    this.applicationWork = true;
+    this.settle();
+    const w = this.writer;
+    const at = w.begin(RecordType.POLL, 20);
+    if (at < 0) return;
+    const v = w.view;
+    v.setUint16(at, h, true);
+    v.setUint16(at + 2, 0, true);
+    v.setUint32(at + 4, fragmentLimit, true);
+    v.setUint32(at + 8, fragments, true);
+    v.setUint32(at + 12, messages, true);
+    v.setUint32(at + 16, digest, true);
+  }
+
+  // ---------------------------------------------------------------- RuntimeJournal
+
+  onDatagram(nowNs: number, fromIp: number, fromPort: number, endpointId: number, bytes: Uint8Array, offset: number, length: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    const w = this.writer;
+    const at = w.begin(RecordType.DATAGRAM, 20 + length);
+    if (at < 0) return;
+    const v = w.view;
+    v.setFloat64(at, nowNs, true);
+    v.setUint32(at + 8, fromIp, true);
+    v.setUint16(at + 12, fromPort, true);
+    v.setUint16(at + 14, 0, true);
+    v.setInt32(at + 16, endpointId, true);
+    copyBytes(bytes, offset, w.bytes, at + 20, length);
+  }
+
+  onTimeout(nowNs: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    const at = this.writer.begin(RecordType.TIMEOUT, 8);
+    if (at >= 0) this.writer.view.setFloat64(at, nowNs, true);
+  }
+
+  onTransmit(nowNs: number, batch: TransmitBatch, count: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.settle();
+    const w = this.writer;
+    const at = w.begin(RecordType.TRANSMIT, 16 + 16 * count);
+    if (at < 0) return;
+    const v = w.view;
+    v.setFloat64(at, nowNs, true);
+    v.setUint16(at + 8, batch.capacity, true);
+    v.setUint16(at + 10, count, true);
+    v.setUint32(at + 12, batch.slotLength, true);
+    const slotLength = batch.slotLength;
+    const bytes = batch.bytes;
+    for (let i = 0, p = at + 16; i < count; i++, p += 16) {
+      const length = batch.lengths[i]!;
+      v.setUint16(p, length, true);
+      v.setUint16(p + 2, batch.destinationPorts[i]!, true);
+      v.setUint32(p + 4, batch.destinationIps[i]!, true);
+      v.setInt32(p + 8, batch.endpointIds[i]!, true);
+      v.setUint32(p + 12, fnv1a(bytes, i * slotLength, length), true);
+    }
+  }
+
+  onEndpointEvent(event: EndpointEvent): void {
+    this.json(RecordType.ENDPOINT_EVENT, event);
+  }
+
+  onTransportCheckFailed(channel: string, mtuBytes: number, role: "send" | "receive", error: unknown): void {
+    const { name, message } = describeError(error);
+    this.sideJson(RecordType.TRANSPORT_CHECK_FAILED, { channel, mtuBytes, role, name, message });
+  }
+
+  takeApplicationWork(): boolean {
+    const work = this.applicationWork;
+    this.applicationWork = false;
+    return work;
+  }
+
+  onCycleEnd(nowNs: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.writer.maybeFlush(nowNs);
+  }
+}
+
+/** A Publication whose offers and close are recorded. tryClaim is not journaled (use offer). */
+export class JournaledPublication {
+  readonly publication: Publication;
+  readonly handle: number;
+  private readonly recorder: JournalRecorder;
+
+  constructor(publication: Publication, handle: number, recorder: JournalRecorder) {
+    this.publication = publication;
+    this.handle = handle;
+    this.recorder = recorder;
+  }
+
+  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset): number {
+    if (this.recorder.nested > 0) this.recorder.command();
+    const result = this.publication.offer(buffer, offset, length);
+    this.recorder.recordOffer(this.handle, buffer, offset, length, result);
+    return result;
+  }
+
+  addDestination(channel: string): void {
+    this.destination(RecordType.ADD_DESTINATION, channel, true);
+  }
+
+  removeDestination(channel: string): void {
+    this.destination(RecordType.REMOVE_DESTINATION, channel, false);
+  }
+
+  private destination(type: number, channel: string, add: boolean): void {
+    this.recorder.command();
+    try {
+      if (add) this.publication.addDestination(channel);
+      else this.publication.removeDestination(channel);
+    } catch (error) {
+      this.recorder.json(type, { h: this.handle, channel, error: describeError(error) });
+      throw error;
+    }
+    this.recorder.json(type, { h: this.handle, channel });
+  }
+
+  close(): void {
+    this.recorder.command();
+    this.publication.close();
+    this.recorder.json(RecordType.CLOSE_PUBLICATION, { h: this.handle });
+  }
+
+  get sessionId(): number {
+    return this.publication.sessionId;
+  }
+  get streamId(): number {
+    return this.publication.streamId;
+  }
+  get channel(): string {
+    return this.publication.channel;
+  }
+  get isConnected(): boolean {
+    return this.publication.isConnected;
+  }
+  get isClosed(): boolean {
+    return this.publication.isClosed;
+  }
+  get position(): number {
+    return this.publication.position;
+  }
+  get positionLimit(): number {
+    return this.publication.positionLimit;
+  }
+  get maxPayloadLength(): number {
+    return this.publication.maxPayloadLength;
+  }
+  get maxMessageLength(): number {
+    return this.publication.maxMessageLength;
+  }
+}
+
+/** A Subscription whose polls are recorded with a digest of the messages each delivered. */
+export class JournaledSubscription {
+  readonly subscription: Subscription;
+  readonly handle: number;
+  private readonly recorder: JournalRecorder;
+  private handler: MessageHandler | undefined;
+  private digest = FNV_OFFSET;
+  private messages = 0;
+  /** Made once: forwards each message to the poll's handler after folding it into the digest. */
+  private readonly forward: MessageHandler;
+
+  constructor(subscription: Subscription, handle: number, recorder: JournalRecorder) {
+    this.subscription = subscription;
+    this.handle = handle;
+    this.recorder = recorder;
+    this.forward = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void => {
+      this.messages++;
+      this.digest = fnv1a(buffer, offset, length, fnvMixU32(this.digest, length));
+      this.handler!(buffer, offset, length, header);
+    };
+  }
+
+  poll(handler: MessageHandler, fragmentLimit: number): number {
+    const recorder = this.recorder;
+    if (recorder.nested > 0) recorder.command();
+    this.handler = handler;
+    this.digest = FNV_OFFSET;
+    this.messages = 0;
+    let fragments: number;
+    recorder.nested++;
+    try {
+      fragments = this.subscription.poll(this.forward, fragmentLimit);
+    } finally {
+      recorder.nested--;
+      this.handler = undefined;
+    }
+    recorder.recordPoll(this.handle, fragmentLimit, fragments, this.messages, this.digest);
+    return fragments;
+  }
+
+  close(): void {
+    this.recorder.command();
+    this.subscription.close();
+    this.recorder.json(RecordType.CLOSE_SUBSCRIPTION, { h: this.handle });
+  }
+
+  get channel(): string {
+    return this.subscription.channel;
+  }
+  get streamId(): number {
+    return this.subscription.streamId;
+  }
+  get images(): readonly Image[] {
+    return this.subscription.images;
+  }
+  get isConnected(): boolean {
+    return this.subscription.isConnected;
+  }
+  get isClosed(): boolean {
+    return this.subscription.isClosed;
+  }
+}
+
+/** Wraps the engine's RandomSource: each draw is recorded before it is returned. */
+class RecordingRandom implements RandomSource {
+  constructor(private readonly inner: RandomSource, private readonly recorder: JournalRecorder) {}
+
+  nextUint32(): number {
+    const value = this.inner.nextUint32();
+    this.recorder.recordRandomU32(value);
+    return value;
+  }
+
+  nextDouble(): number {
+    const value = this.inner.nextDouble();
+    this.recorder.recordRandomF64(value);
+    return value;
+  }
+}
+
+/** Copies without a subarray view (short copies, the common case) or with one (long ones). */
+function copyBytes(source: Uint8Array, sourceOffset: number, target: Uint8Array, targetOffset: number, length: number): void {
+  if (length <= 256) {
+    for (let i = 0; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
+  } else {
+    target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
+  }
+}
+
+export function describeError(error: unknown): { name: string; message: string } {
+  return error instanceof Error ? { name: error.name, message: error.message } : { name: "Error", message: String(error) };
+}
