@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   fuzz: async () => (await import("./fuzz.js")).runFuzzBench(),
   hostile: async () => (await import("./hostile.js")).runHostileBench(),
   "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
+  journal: async () => (await import("./journal.js")).runJournalBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).

@@ -5,7 +5,8 @@
 // whole records. Every block carries the CRC-32 of its payload, the file header its own. All
 // numbers are little-endian.
 //
-// A record is a 32-bit word, type in the low 8 bits and body length in the high 24, then the body.
+// A record is a 32-bit word, type in the low 8 bits and body length in the high 24, then the body,
+// then zero padding to the next multiple of 4 bytes (records start 4-byte aligned).
 // Records are written after the engine call they describe; what the engine did during that call
 // (random draws, image events, a transport check that failed) is written before it, in order.
 
@@ -36,7 +37,7 @@ export const RecordType = {
   TIMEOUT: 3,
   /**
    * nowNs f64, capacity u16, count u16, slotLength u32; then per datagram: length u16, port u16,
-   * ip u32, endpointId i32, FNV-1a hash u32 (16 bytes).
+   * ip u32, endpointId i32, hash u32 (16 bytes; hash.ts).
    */
   TRANSMIT: 4,
   /** JSON: an endpoint event the runtime polled ({type: "open", endpoint} or {type: "close", endpointId}). */
@@ -65,8 +66,13 @@ export const RecordType = {
   IMAGE_AVAILABLE: 18,
   /** JSON {h, sessionId, streamId}: onUnavailableImage during the next call. */
   IMAGE_UNAVAILABLE: 19,
-  /** handle u16, mode u8 (0 payload, 1 hash), pad u8, result f64, length u32, then the payload or its hash u32. */
-  OFFER: 20,
+  /**
+   * Offers in a row on one publication: handle u16, mode u8 (0 payload, 1 hash), pad u8, count u32,
+   * result of the last f64; then per offer its length u32 and its payload (zero-padded to 4 bytes)
+   * or, in hash mode, its hash u32. Every offer but the last returned a position (> 0); the last
+   * returned `result` (a position, ADMIN_ACTION or MAX_POSITION_EXCEEDED).
+   */
+  OFFERS: 20,
   /** handle u16, pad u16, result f64, length u32, count u32: `count` failed offers in a row (same result). */
   OFFER_REPEAT: 21,
   /** handle u16, pad u16, fragmentLimit u32, fragments u32, messages u32, digest u32. */

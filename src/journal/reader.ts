@@ -9,7 +9,7 @@ import {
   BLOCK_HEADER_BYTES, BLOCK_MAGIC, FILE_FLAG_PAYLOAD_HASH, FILE_HEADER_BYTES, FILE_MAGIC, FORMAT_VERSION, JournalFormatError,
   RECORD_HEADER_BYTES, RecordType, recordTypeName, segmentPath,
 } from "./format.js";
-import { blockCrc } from "./writer.js";
+import { blockCrc } from "./segmentFiles.js";
 
 export interface JournalHeader {
   readonly version: number;
@@ -81,7 +81,7 @@ export class JournalReader {
     this.type = type;
     this.bodyOffset = at + RECORD_HEADER_BYTES;
     this.bodyLength = length;
-    this.position = at + RECORD_HEADER_BYTES + length;
+    this.position = (at + RECORD_HEADER_BYTES + length + 3) & ~3;
     this.index++;
     if (type === RecordType.END) this.finished = true;
     return true;

@@ -22,7 +22,7 @@ import type { RandomSource } from "../core/random.js";
 import type { TransmitBatch } from "../core/transmitBatch.js";
 import type { RuntimeJournal } from "../drivers/runtime.js";
 import { isInertOfferResult, JournalUsageError, RecordType } from "./format.js";
-import { FNV_OFFSET, fnv1a, fnvMixU32 } from "./hash.js";
+import { HASH_SEED, hashBytes, hashMixU32, WordView } from "./hash.js";
 import { JournalWriter, type JournalWriterOptions } from "./writer.js";
 
 export type JournalRecorderOptions = JournalWriterOptions;
@@ -46,9 +46,22 @@ export class JournalRecorder implements RuntimeJournal {
   private runValue = 0;
   private runLength = 0;
   private runCount = 0;
+  // The OFFERS record successful offers go into while nothing else is recorded.
+  private offersOpen = false;
+  private offersHandle = 0;
+  private offersBodyAt = 0;
+  private offersCount = 0;
+  private offersLast = 0;
+  private offersLimit = 0;
+  private readonly sourceWords = new WordView();
+  private readonly datagramWords = new WordView();
+  private readonly transmitWords = new WordView();
+  /** For JournaledSubscription's digests. */
+  readonly messageWords = new WordView();
 
   constructor(options: JournalRecorderOptions) {
     this.writer = new JournalWriter(options);
+    this.writer.beforeFlush = () => this.closeOffers();
   }
 
   /** The engine made by createEngine(). */
@@ -194,6 +207,7 @@ export class JournalRecorder implements RuntimeJournal {
 
   /** Writes a pending run of inert offers or empty polls (before any other record). */
   private settle(): void {
+    if (this.offersOpen) this.closeOffers();
     const kind = this.runKind;
     if (kind === RUN_NONE) return;
     this.runKind = RUN_NONE;
@@ -259,19 +273,50 @@ export class JournalRecorder implements RuntimeJournal {
       return;
     }
     this.applicationWork = true;
-    this.settle();
     const w = this.writer;
     const hashed = w.payloadHash;
-    const at = w.begin(RecordType.OFFER, 16 + (hashed ? 4 : length));
-    if (at < 0) return;
-    const v = w.view;
-    v.setUint16(at, h, true);
-    v.setUint8(at + 2, hashed ? 1 : 0);
-    v.setUint8(at + 3, 0);
-    v.setFloat64(at + 4, result, true);
-    v.setUint32(at + 12, length, true);
-    if (hashed) v.setUint32(at + 16, fnv1a(buffer, offset, length), true);
-    else copyBytes(buffer, offset, w.bytes, at + 16, length);
+    const entryBytes = 4 + (hashed ? 4 : (length + 3) & ~3);
+    let at = w.position;
+    if (this.offersOpen && this.offersHandle === h && at + entryBytes <= this.offersLimit) {
+      // The common case: one more offer on the publication of the open OFFERS record.
+      w.position = at + entryBytes;
+    } else {
+      this.settle();
+      const bodyAt = w.begin(RecordType.OFFERS, 16 + entryBytes);
+      if (bodyAt < 0) return;
+      const v = w.view;
+      v.setUint16(bodyAt, h, true);
+      v.setUint8(bodyAt + 2, hashed ? 1 : 0);
+      v.setUint8(bodyAt + 3, 0);
+      this.offersOpen = true;
+      this.offersHandle = h;
+      this.offersBodyAt = bodyAt;
+      this.offersCount = 0;
+      this.offersLimit = w.growthLimit(bodyAt);
+      at = bodyAt + 16;
+    }
+    this.offersCount++;
+    this.offersLast = result;
+    w.view.setUint32(at, length, true);
+    if (hashed) {
+      w.view.setUint32(at + 4, hashBytes(this.sourceWords, buffer, offset, length), true);
+    } else {
+      copyBytes(this.sourceWords, buffer, offset, w, at + 4, length);
+      for (let i = at + 4 + length, end = at + entryBytes; i < end; i++) w.bytes[i] = 0;
+    }
+    // Only the last offer of a record may have failed (ADMIN_ACTION, MAX_POSITION_EXCEEDED).
+    if (result <= 0) this.closeOffers();
+  }
+
+  /** Completes the open OFFERS record: its count, its last result and its length. */
+  private closeOffers(): void {
+    if (!this.offersOpen) return;
+    this.offersOpen = false;
+    const w = this.writer;
+    const bodyAt = this.offersBodyAt;
+    w.view.setUint32(bodyAt + 4, this.offersCount, true);
+    w.view.setFloat64(bodyAt + 8, this.offersLast, true);
+    w.setBodyLength(bodyAt, w.position - bodyAt);
   }
 
   recordPoll(h: number, fragmentLimit: number, fragments: number, messages: number, digest: number): void {
@@ -316,7 +361,7 @@ export class JournalRecorder implements RuntimeJournal {
     v.setUint16(at + 12, fromPort, true);
     v.setUint16(at + 14, 0, true);
     v.setInt32(at + 16, endpointId, true);
-    copyBytes(bytes, offset, w.bytes, at + 20, length);
+    copyBytes(this.datagramWords, bytes, offset, w, at + 20, length);
   }
 
   onTimeout(nowNs: number): void {
@@ -345,7 +390,7 @@ export class JournalRecorder implements RuntimeJournal {
       v.setUint16(p + 2, batch.destinationPorts[i]!, true);
       v.setUint32(p + 4, batch.destinationIps[i]!, true);
       v.setInt32(p + 8, batch.endpointIds[i]!, true);
-      v.setUint32(p + 12, fnv1a(bytes, i * slotLength, length), true);
+      v.setUint32(p + 12, hashBytes(this.transmitWords, bytes, i * slotLength, length), true);
     }
   }
 
@@ -450,7 +495,7 @@ export class JournaledSubscription {
   readonly handle: number;
   private readonly recorder: JournalRecorder;
   private handler: MessageHandler | undefined;
-  private digest = FNV_OFFSET;
+  private digest = HASH_SEED;
   private messages = 0;
   /** Made once: forwards each message to the poll's handler after folding it into the digest. */
   private readonly forward: MessageHandler;
@@ -461,7 +506,7 @@ export class JournaledSubscription {
     this.recorder = recorder;
     this.forward = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void => {
       this.messages++;
-      this.digest = fnv1a(buffer, offset, length, fnvMixU32(this.digest, length));
+      this.digest = hashBytes(recorder.messageWords, buffer, offset, length, hashMixU32(this.digest, length));
       this.handler!(buffer, offset, length, header);
     };
   }
@@ -470,7 +515,7 @@ export class JournaledSubscription {
     const recorder = this.recorder;
     if (recorder.nested > 0) recorder.command();
     this.handler = handler;
-    this.digest = FNV_OFFSET;
+    this.digest = HASH_SEED;
     this.messages = 0;
     let fragments: number;
     recorder.nested++;
@@ -524,13 +569,22 @@ class RecordingRandom implements RandomSource {
   }
 }
 
-/** Copies without a subarray view (short copies, the common case) or with one (long ones). */
-function copyBytes(source: Uint8Array, sourceOffset: number, target: Uint8Array, targetOffset: number, length: number): void {
-  if (length <= 256) {
-    for (let i = 0; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
-  } else {
-    target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
+/**
+ * Copies into the writer's block (at a 4-byte-aligned offset) without a view: by words where the
+ * source is aligned too (a datagram's receive slot, most applications' buffers), else by bytes.
+ */
+function copyBytes(sourceWords: WordView, source: Uint8Array, sourceOffset: number, writer: JournalWriter, targetOffset: number, length: number): void {
+  const start = source.byteOffset + sourceOffset;
+  let i = 0;
+  if ((start & 3) === 0 && (targetOffset & 3) === 0) {
+    const from = sourceWords.of(source);
+    const to = writer.words;
+    const words = length >>> 2;
+    for (let k = 0, s = start >>> 2, t = targetOffset >>> 2; k < words; k++) to[t + k] = from[s + k]!;
+    i = words * 4;
   }
+  const target = writer.bytes;
+  for (; i < length; i++) target[targetOffset + i] = source[sourceOffset + i]!;
 }
 
 export function describeError(error: unknown): { name: string; message: string } {

@@ -1,6 +1,6 @@
 // Replays a journal: a fresh Engine, built with the recorded options, is given every recorded call
 // in order, with the recorded random draws, and every output is checked against the recording:
-// each pollTransmit's datagrams (count, length, destination, endpoint and FNV-1a hash), each poll's
+// each pollTransmit's datagrams (count, length, destination, endpoint and hash), each poll's
 // delivered messages (fragments, messages and a digest of their bytes), each offer's result, each
 // endpoint and image event, each command's session id or error. The first difference stops the
 // replay and is reported with its record index, its time, what was expected and what came.
@@ -12,7 +12,7 @@ import type { RandomSource } from "../core/random.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import { formatIpv4 } from "../core/address.js";
 import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } from "./format.js";
-import { FNV_OFFSET, fnv1a, fnvMixU32 } from "./hash.js";
+import { HASH_SEED, hashBytes, hashMixU32, WordView } from "./hash.js";
 import { hex, JournalReader } from "./reader.js";
 import { describeError } from "./recorder.js";
 
@@ -92,6 +92,8 @@ interface SideRecord {
 }
 
 const CONTEXT_RECORDS = 8;
+/** An offer inside an OFFERS record: any position will do (the record's last result pins the final one). */
+const POSITIVE = Number.POSITIVE_INFINITY;
 
 export function replayJournal(path: string, options: ReplayOptions = {}): ReplayResult {
   return new Replayer(path, options).run();
@@ -113,11 +115,13 @@ class Replayer {
   private readonly contextType = new Uint8Array(CONTEXT_RECORDS);
   private readonly contextNow = new Float64Array(CONTEXT_RECORDS);
   private readonly counts: ReplayCounts = { datagramsIn: 0, timeouts: 0, transmitPolls: 0, datagramsOut: 0, commands: 0, offers: 0, polls: 0, messages: 0, randomDraws: 0 };
-  private digest = FNV_OFFSET;
+  private digest = HASH_SEED;
   private delivered = 0;
+  private readonly messageWords = new WordView();
+  private readonly transmitWords = new WordView();
   private readonly digestHandler: MessageHandler = (buffer, offset, length) => {
     this.delivered++;
-    this.digest = fnv1a(buffer, offset, length, fnvMixU32(this.digest, length));
+    this.digest = hashBytes(this.messageWords, buffer, offset, length, hashMixU32(this.digest, length));
   };
 
   constructor(private readonly path: string, options: ReplayOptions) {
@@ -268,8 +272,8 @@ class Replayer {
         if (got !== expected) throw new DivergenceSignal("endpoint event", expected, got);
         break;
       }
-      case RecordType.OFFER:
-        this.offer(v.getUint16(at, true), v.getFloat64(at + 4, true), v.getUint32(at + 12, true), v.getUint8(at + 2) === 1 ? -1 : at + 16, 1);
+      case RecordType.OFFERS:
+        this.offers();
         break;
       case RecordType.OFFER_REPEAT:
         this.offer(v.getUint16(at, true), v.getFloat64(at + 4, true), v.getUint32(at + 12, true), -1, v.getUint32(at + 16, true));
@@ -278,7 +282,7 @@ class Replayer {
         this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), 1, v.getUint32(at + 8, true), v.getUint32(at + 12, true), v.getUint32(at + 16, true));
         break;
       case RecordType.POLL_EMPTY:
-        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0, FNV_OFFSET);
+        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0, HASH_SEED);
         break;
       default:
         this.command(engine, r.type, JSON.parse(r.text()) as CommandRecord);
@@ -353,7 +357,7 @@ class Replayer {
         : undefined;
       const got = i < count
         ? { length: batch.lengths[i]!, port: batch.destinationPorts[i]!, ip: batch.destinationIps[i]!, endpoint: batch.endpointIds[i]!,
-          hash: fnv1a(batch.bytes, i * slotLength, batch.lengths[i]!) }
+          hash: hashBytes(this.transmitWords, batch.bytes, i * slotLength, batch.lengths[i]!) }
         : undefined;
       if (expected === undefined || got === undefined || expected.length !== got.length || expected.port !== got.port ||
           expected.ip !== got.ip || expected.endpoint !== got.endpoint || (checkHash && expected.hash !== got.hash)) {
@@ -365,6 +369,26 @@ class Replayer {
       }
     }
     this.counts.datagramsOut += count;
+  }
+
+  /** An OFFERS record: each offer again, every result but the last a position, the last as recorded. */
+  private offers(): void {
+    const r = this.reader;
+    const v = r.view;
+    const at = r.bodyOffset;
+    const h = v.getUint16(at, true);
+    const hashed = v.getUint8(at + 2) === 1;
+    const count = v.getUint32(at + 4, true);
+    const last = v.getFloat64(at + 8, true);
+    const end = at + r.bodyLength;
+    let p = at + 16;
+    for (let k = 0; k < count; k++) {
+      if (p + 4 > end) throw new JournalFormatError(this.path, "malformed", `OFFERS record ${r.index} is shorter than its ${count} offers`);
+      const length = v.getUint32(p, true);
+      const expected = k === count - 1 ? last : POSITIVE;
+      this.offer(h, expected, length, hashed ? -1 : p + 4, 1);
+      p += 4 + (hashed ? 4 : (length + 3) & ~3);
+    }
   }
 
   private offer(h: number, expected: number, length: number, payloadAt: number, repeat: number): void {
@@ -381,9 +405,9 @@ class Replayer {
     for (let k = 0; k < repeat; k++) {
       const result = publication.offer(source, offset, length);
       this.counts.offers++;
-      if (result !== expected) {
+      if (expected === POSITIVE ? !(result > 0) : result !== expected) {
         throw new DivergenceSignal(`offer of ${length} B on publication ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} failed offers in a row)` : ""}`,
-          `result ${expected}`, `result ${result}${isInertOfferResult(result) ? " (not appended)" : ""}`);
+          expected === POSITIVE ? "a position (appended)" : `result ${expected}`, `result ${result}${isInertOfferResult(result) ? " (not appended)" : ""}`);
       }
     }
   }
@@ -393,7 +417,7 @@ class Replayer {
     if (subscription === undefined) throw new JournalFormatError(this.path, "malformed", `a poll on subscription ${h}, which was never added`);
     const checkDigest = !this.reader.header.payloadHash;
     for (let k = 0; k < repeat; k++) {
-      this.digest = FNV_OFFSET;
+      this.digest = HASH_SEED;
       this.delivered = 0;
       const read = subscription.poll(this.digestHandler, fragmentLimit);
       this.counts.polls++;

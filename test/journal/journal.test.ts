@@ -1,6 +1,7 @@
 // Goal: a journal of a live run replays bit-exact, and a replay that departs from it says where.
 // - Two processes (a publisher and a subscriber on the native sockets driver over 127.0.0.1, with
-//   seeded receive-side loss on both) each record a journal; a fresh engine replays each one and
+//   seeded receive-side loss on both) each record a journal (the publisher's written by a writer
+//   thread, the subscriber's on its own thread); a fresh engine replays each one and
 //   every transmitted datagram and delivered message matches (the loss made NAKs and retransmits,
 //   so those paths are in the journals too). `petrel replay` says the same from the command line.
 // - A flipped byte is caught by a block's CRC-32: a JournalFormatError naming the file.
@@ -73,7 +74,8 @@ beforeAll(async () => {
   const common = { port, count: COUNT, seed: SEED, lossPerMille: 20, timeoutMs: 60_000 };
   const subscriber = startPeer({ ...common, role: "subscriber", journal: subscriberJournal });
   await nextLine(subscriber);
-  const publisher = startPeer({ ...common, role: "publisher", journal: publisherJournal });
+  // The publisher writes its journal from a writer thread, the subscriber from its own thread.
+  const publisher = startPeer({ ...common, role: "publisher", journal: publisherJournal, writerThread: true });
   await nextLine(publisher);
   subscriberResult = await nextLine(subscriber);
   publisher.child.stdin!.end("stop\n");

@@ -17,6 +17,8 @@ export interface JournalPeerArgs {
   readonly journal: string;
   readonly timeoutMs: number;
   readonly payloadHash?: boolean;
+  /** Write the journal's blocks from a worker thread. */
+  readonly writerThread?: boolean;
 }
 
 function print(value: unknown): void {
@@ -26,7 +28,7 @@ function print(value: unknown): void {
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? "{}") as JournalPeerArgs;
   const channel = `aeron:udp?endpoint=127.0.0.1:${args.port}|term-length=128k`;
-  const recorder = new JournalRecorder({ path: args.journal, ...(args.payloadHash === true ? { payloadHash: true } : {}) });
+  const recorder = new JournalRecorder({ path: args.journal, payloadHash: args.payloadHash === true, writerThread: args.writerThread === true });
   const engine = recorder.createEngine({ random: new Prng(args.seed).fork(args.role) });
   const driver = createSocketsDriver({ prefer: "native" });
   const filter = new SeededDropFilter(args.seed + (args.role === "publisher" ? 1 : 2), args.lossPerMille, 1000);
