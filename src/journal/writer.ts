@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { BLOCK_HEADER_BYTES, BLOCK_MAGIC, FILE_HEADER_BYTES, RECORD_BODY_MAX, RECORD_HEADER_BYTES, RecordType, segmentPath } from "./format.js";
 import { rollsOver, SegmentFiles } from "./segmentFiles.js";
-import { WriterControl, type WriterThreadData } from "./writerThread.js";
+import { WriterControl, type WriterThreadData } from "./writerControl.js";
 
 export interface JournalWriterOptions {
   /** The first segment's file; later segments are `<path>.1`, `<path>.2`, ... */

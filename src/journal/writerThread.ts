@@ -3,31 +3,9 @@
 // waits on the file system. The recording thread fills slot i, stores its length in state[i] and
 // notifies; this thread writes slots in order, stores 0 and notifies back (a full ring makes the
 // recording thread wait: back-pressure, counted). Control words: see WriterControl.
-import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { SegmentFiles, type SegmentFilesOptions } from "./segmentFiles.js";
-
-export const WriterControl = {
-  /** Set by the recording thread: no more blocks after those pending. */
-  CLOSE: 0,
-  /** Set by this thread when every block is written and the file closed (1), or on failure (2). */
-  DONE: 1,
-  /** Segments written (for stats). */
-  SEGMENTS: 2,
-  /** Time spent writing, microseconds (for stats). */
-  WRITE_US: 3,
-  WORDS: 4,
-} as const;
-
-export interface WriterThreadData extends SegmentFilesOptions {
-  readonly slots: number;
-  readonly blockBytes: number;
-  readonly blocks: SharedArrayBuffer;
-  /** Int32 per slot: the pending block's length, 0 when free. */
-  readonly state: SharedArrayBuffer;
-  readonly control: SharedArrayBuffer;
-  /** Where a failure is reported (the recording thread reads it synchronously). */
-  readonly errors: MessagePort;
-}
+import { parentPort, workerData } from "node:worker_threads";
+import { SegmentFiles } from "./segmentFiles.js";
+import { WriterControl, type WriterThreadData } from "./writerControl.js";
 
 function run(data: WriterThreadData): void {
   const state = new Int32Array(data.state);
@@ -57,4 +35,4 @@ function run(data: WriterThreadData): void {
   Atomics.notify(control, WriterControl.DONE);
 }
 
-if (parentPort !== null && workerData !== undefined && (workerData as { blocks?: unknown }).blocks !== undefined) run(workerData as WriterThreadData);
+if (parentPort !== null) run(workerData as WriterThreadData);

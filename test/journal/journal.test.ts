@@ -65,7 +65,8 @@ beforeAll(async () => {
   const out = join(dir, "peer");
   const tsc = spawnSync(join(root, "node_modules", ".bin", "tsc"), ["--ignoreConfig", "--outDir", out, "--rootDir", root,
     "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", "--strict",
-    join(root, "test", "journal", "journalPeer.ts"), join(root, "src", "cli", "petrel.ts")], { encoding: "utf8", cwd: root });
+    join(root, "test", "journal", "journalPeer.ts"), join(root, "src", "journal", "writerThread.ts"), join(root, "src", "cli", "petrel.ts")],
+    { encoding: "utf8", cwd: root });
   if (tsc.status !== 0) throw new Error(`compiling the journal peer failed: ${tsc.stdout}${tsc.stderr}`);
   writeFileSync(join(out, "package.json"), '{"type":"module"}\n');
   peerScript = join(out, "test", "journal", "journalPeer.js");
