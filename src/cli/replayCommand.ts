@@ -2,20 +2,36 @@
 // a live run (src/journal) and checks every output against the recording. Prints progress on
 // stderr about once a second, then the result; exit 0 bit-exact, 1 a divergence, 2 bad arguments
 // or a journal that cannot be read (missing, corrupt, another version).
+// `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
+// to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
+// delivered; exit 0, or 2 for bad arguments or an unreadable capture.
+import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "../core/config/engineConfig.js";
 import { JournalFormatError } from "../journal/format.js";
 import { formatSeconds, replayJournal, type ReplayResult } from "../journal/replay.js";
+import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
 
 export const REPLAY_USAGE = `usage: petrel replay JOURNAL [options]
-  runs a fresh engine over JOURNAL (recorded by JournalRecorder; later segments JOURNAL.1, ... follow
-  it) and checks every transmitted datagram and delivered message against the recording
+       petrel replay CAPTURE.pcap --as subscriber|publisher --channel CHANNEL --stream ID [options]
+  JOURNAL: runs a fresh engine over a journal (recorded by JournalRecorder; later segments
+  JOURNAL.1, ... follow it) and checks every transmitted datagram and delivered message against
+  the recording.
+  CAPTURE.pcap: feeds a capture of Aeron traffic to a fresh engine playing one end of CHANNEL
+  (a subscriber: the datagrams to the channel's port; a publisher: what its receiver sent it, with
+  the session of the capture's first SETUP for the stream) and prints the SMs, NAKs, SETUPs and
+  RTT measurements it would send and the messages it would deliver.
 options:
-  --set NAME=VALUE   replay with an engine configuration field changed (an EngineConfig number,
-                     e.g. --set initialReceiverWindowBytes=32768): shows where the run departs
-  --quiet            no progress on stderr
+  --set NAME=VALUE   an engine configuration field changed (an EngineConfig number, e.g.
+                     --set initialReceiverWindowBytes=32768): for a journal, shows where the run departs
+  --quiet            no progress on stderr (journal)
+  --as ROLE          subscriber or publisher (capture)
+  --channel CHANNEL  the Aeron channel, e.g. aeron:udp?endpoint=127.0.0.1:20121 (capture)
+  --stream ID        the stream id (capture)
+  --seed N           the engine's random seed (capture; default 1)
+  --summary          only the totals, not a line per frame and delivery (capture)
   -h, --help         this text
-exit codes: 0 bit-exact, 1 a divergence, 2 bad arguments or an unreadable journal`;
+exit codes: 0 bit-exact (a capture: replayed), 1 a divergence, 2 bad arguments or an unreadable file`;
 
 export function runReplayCommand(argv: ReadonlyArray<string>): number {
   let parsed;
@@ -23,7 +39,10 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { set: { type: "string", multiple: true }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: {
+        set: { type: "string", multiple: true }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        as: { type: "string" }, channel: { type: "string" }, stream: { type: "string" }, seed: { type: "string" }, summary: { type: "boolean" },
+      },
     });
   } catch (error) {
     return usage(error instanceof Error ? error.message : String(error));
@@ -44,6 +63,8 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     }
     config[name] = Number(match[2]);
   }
+  const capture = parsed.values.as !== undefined || /\.pcap$/i.test(path);
+  if (capture) return replayCapture(path, parsed.values, config as Partial<EngineConfig>);
   const stderr = process.stderr;
   const quiet = parsed.values.quiet === true;
   let result: ReplayResult;
@@ -66,6 +87,48 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   }
   process.stdout.write(`${formatReplayResult(result)}\n`);
   return result.ok ? 0 : 1;
+}
+
+interface CaptureArgs {
+  readonly as?: string | undefined;
+  readonly channel?: string | undefined;
+  readonly stream?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly summary?: boolean | undefined;
+}
+
+function replayCapture(path: string, args: CaptureArgs, config: Partial<EngineConfig>): number {
+  if (args.as !== "subscriber" && args.as !== "publisher") return usage(`a capture needs --as subscriber or --as publisher${args.as === undefined ? "" : ` (got '${args.as}')`}`);
+  if (args.channel === undefined) return usage("a capture needs --channel, e.g. aeron:udp?endpoint=127.0.0.1:20121");
+  const streamId = Number(args.stream);
+  if (args.stream === undefined || !Number.isInteger(streamId)) return usage(`a capture needs --stream ID, an integer${args.stream === undefined ? "" : ` (got '${args.stream}')`}`);
+  const seed = args.seed === undefined ? 1 : Number(args.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) return usage(`--seed '${args.seed}': expected an integer 0..2^53-1`);
+  if (!existsSync(path)) {
+    process.stderr.write(`petrel replay: ${path}: no such capture file\n`);
+    return 2;
+  }
+  const out = process.stdout;
+  let result: PcapReplayResult;
+  try {
+    result = replayPcap(path, new Uint8Array(readFileSync(path)), {
+      as: args.as, channel: args.channel, streamId, seed, config,
+      ...(args.summary === true ? {} : { onLine: (text: string) => void out.write(`${text}\n`) }),
+    });
+  } catch (error) {
+    if (error instanceof PcapReplayError || (error instanceof Error && /Channel|Unsupported|InvalidArgument/.test(error.name))) {
+      process.stderr.write(`petrel replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const s = result.sent;
+  const session = result.session === undefined ? "" : `, as session ${result.session.sessionId} (initial term ${result.session.initialTermId}, term length ${result.session.termLength})`;
+  out.write(`petrel replay ${path} as ${args.as} of ${args.channel} stream ${streamId}${session}: ${fmt(result.packets)} packets, ` +
+    `${fmt(result.fed)} handed to the engine over ${result.capturedSeconds.toFixed(3)} s\n` +
+    `  sent      ${fmt(s.sm)} SMs, ${fmt(s.nak)} NAKs, ${fmt(s.setup)} SETUPs, ${fmt(s.rttm)} RTTMs, ${fmt(s.data)} data/heartbeat datagrams, ${fmt(s.other)} other\n` +
+    `  delivered ${fmt(result.messages)} messages, ${fmt(result.messageBytes)} B\n`);
+  return 0;
 }
 
 function usage(message: string): number {

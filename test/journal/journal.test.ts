@@ -8,6 +8,7 @@
 // - A missing file, a file that is not a journal and another format version are typed errors.
 // - A changed engine (another receiver window) is reported as a divergence at the subscriber's first
 //   status message, the first output the option changes.
+// - `petrel replay` does the same from the command line (exit 0, 1, 2), and replays a capture.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -176,6 +177,19 @@ describe("journal of a live run", () => {
     const bad = spawnSync(process.execPath, [cli, "replay", join(dir, "nothing.pjournal")], { encoding: "utf8" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/nothing\.pjournal: no such journal file/);
+  });
+
+  it("petrel replay feeds a capture to an engine playing one end", () => {
+    const cli = join(dir, "peer", "src", "cli", "petrel.js");
+    const capture = join(root, "test", "fixtures", "aeron-unicast-loss.pcap");
+    const r = spawnSync(process.execPath, [cli, "replay", capture, "--as", "subscriber", "--channel", "aeron:udp?endpoint=127.0.0.1:20121",
+      "--stream", "1003", "--summary"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/delivered 2,000 messages, 64,000 B/);
+    expect(r.stdout).toMatch(/sent\s+\d+ SMs, 0 NAKs/);
+    const missing = spawnSync(process.execPath, [cli, "replay", capture, "--as", "subscriber", "--stream", "1003"], { encoding: "utf8" });
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/a capture needs --channel/);
   });
 });
 
