@@ -12,7 +12,7 @@ import type { RandomSource } from "../core/random.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import { formatIpv4 } from "../core/address.js";
 import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } from "./format.js";
-import { HASH_SEED, hashBytes, hashMixU32, WordView } from "./hash.js";
+import { Digest, hashBytes, WordView } from "./hash.js";
 import { hex, JournalReader } from "./reader.js";
 import { describeError } from "./recorder.js";
 
@@ -115,13 +115,12 @@ class Replayer {
   private readonly contextType = new Uint8Array(CONTEXT_RECORDS);
   private readonly contextNow = new Float64Array(CONTEXT_RECORDS);
   private readonly counts: ReplayCounts = { datagramsIn: 0, timeouts: 0, transmitPolls: 0, datagramsOut: 0, commands: 0, offers: 0, polls: 0, messages: 0, randomDraws: 0 };
-  private digest = HASH_SEED;
+  private readonly digest = new Digest();
   private delivered = 0;
-  private readonly messageWords = new WordView();
   private readonly transmitWords = new WordView();
   private readonly digestHandler: MessageHandler = (buffer, offset, length) => {
     this.delivered++;
-    this.digest = hashBytes(this.messageWords, buffer, offset, length, hashMixU32(this.digest, length));
+    this.digest.add(buffer, offset, length);
   };
 
   constructor(private readonly path: string, options: ReplayOptions) {
@@ -282,7 +281,7 @@ class Replayer {
         this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), 1, v.getUint32(at + 8, true), v.getUint32(at + 12, true), v.getUint32(at + 16, true));
         break;
       case RecordType.POLL_EMPTY:
-        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0, HASH_SEED);
+        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0, 0);
         break;
       default:
         this.command(engine, r.type, JSON.parse(r.text()) as CommandRecord);
@@ -417,14 +416,15 @@ class Replayer {
     if (subscription === undefined) throw new JournalFormatError(this.path, "malformed", `a poll on subscription ${h}, which was never added`);
     const checkDigest = !this.reader.header.payloadHash;
     for (let k = 0; k < repeat; k++) {
-      this.digest = HASH_SEED;
+      this.digest.reset();
       this.delivered = 0;
       const read = subscription.poll(this.digestHandler, fragmentLimit);
+      const digestValue = read === 0 ? 0 : this.digest.value();
       this.counts.polls++;
       this.counts.messages += this.delivered;
-      if (read !== fragments || this.delivered !== messages || (checkDigest && this.digest !== digest)) {
+      if (read !== fragments || this.delivered !== messages || (checkDigest && digestValue !== digest)) {
         throw new DivergenceSignal(`poll(limit ${fragmentLimit}) on subscription ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} empty polls in a row)` : ""}`,
-          `${fragments} fragments, ${messages} messages, digest ${hex(digest)}`, `${read} fragments, ${this.delivered} messages, digest ${hex(this.digest)}`);
+          `${fragments} fragments, ${messages} messages, digest ${hex(digest)}`, `${read} fragments, ${this.delivered} messages, digest ${hex(digestValue)}`);
       }
     }
   }
