@@ -45,6 +45,9 @@ interface RunResult {
   readonly messagesPerSecond: number;
   readonly delivered: number;
   readonly journals?: { readonly publisher: string; readonly subscriber: string };
+  /** Both recorders: times the loop waited for the writer thread, and time spent writing (ms). */
+  readonly writerWaits?: number;
+  readonly writeMs?: number;
 }
 
 /** Minimal surfaces both the plain and the journaled handles offer. */
@@ -103,13 +106,22 @@ function run(o: Options, journalDir: string | undefined, writerThread = false): 
     }
     if (now - started > o.durationMs + 30_000) throw new Error("no messages arrived");
   }
-  for (const recorder of [pubJournal, subJournal]) recorder?.close();
+  let writerWaits = 0;
+  let writeMs = 0;
+  for (const recorder of [pubJournal, subJournal]) {
+    if (recorder === undefined) continue;
+    recorder.close();
+    writerWaits += recorder.writer.stats().writerWaits;
+    writeMs += recorder.writer.stats().writeNs / 1e6;
+  }
   void pub.runtime.close();
   void sub.runtime.close();
   return {
     messagesPerSecond: result,
     delivered,
-    ...(journalDir === undefined ? {} : { journals: { publisher: join(journalDir, "publisher.pjournal"), subscriber: join(journalDir, "subscriber.pjournal") } }),
+    ...(journalDir === undefined ? {} : {
+      journals: { publisher: join(journalDir, "publisher.pjournal"), subscriber: join(journalDir, "subscriber.pjournal") }, writerWaits, writeMs,
+    }),
   };
 }
 
@@ -160,7 +172,8 @@ export async function runJournalBench(argv: ReadonlyArray<string> = process.argv
     }
     console.log("(target: journals >= 0.80x the msgs/s without)");
     const journals = last!.journals!;
-    console.log(`\n(b) journal size, last writer-thread run (${fmt(last!.delivered)} messages delivered, warm-up included)`);
+    console.log(`\n(b) journal size, last writer-thread run (${fmt(last!.delivered)} messages delivered, warm-up included; ` +
+      `${fmt(last!.writeMs!)} ms of writes on the writer threads, the loop waited for them ${fmt(last!.writerWaits!)} times)`);
     console.log("side          bytes          per 10^6 messages");
     for (const [name, path] of Object.entries(journals)) {
       const bytes = journalBytes(path);
