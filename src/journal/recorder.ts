@@ -402,6 +402,8 @@ export class JournalRecorder implements RuntimeJournal {
   }
 
   takeApplicationWork(): boolean {
+    // Once recording has stopped (closed, size limit) the runtime transmits every cycle again.
+    if (this.writer.stopped !== undefined) return true;
     const work = this.applicationWork;
     this.applicationWork = false;
     return work;

@@ -124,7 +124,8 @@ export class JournalWriter {
       throw new RangeError(`journal record of ${bodyLength} bytes does not fit a block of ${this.blockBytes}`);
     }
     const needed = RECORD_HEADER_BYTES + bodyLength + 3;
-    if (this.totalWritten + this.position + needed + END_RESERVE_BYTES + BLOCK_HEADER_BYTES > this.maxBytes) {
+    // A segment header may come before the block (a segment rolling over): counted too.
+    if (this.totalWritten + this.position + needed + END_RESERVE_BYTES + BLOCK_HEADER_BYTES + FILE_HEADER_BYTES > this.maxBytes) {
       this.end("limit");
       return -1;
     }
@@ -152,7 +153,7 @@ export class JournalWriter {
    */
   growthLimit(bodyAt: number): number {
     return Math.min(this.blockBytes - END_RESERVE_BYTES, bodyAt + RECORD_BODY_MAX,
-      this.maxBytes - this.totalWritten - END_RESERVE_BYTES - BLOCK_HEADER_BYTES);
+      this.maxBytes - this.totalWritten - END_RESERVE_BYTES - BLOCK_HEADER_BYTES - FILE_HEADER_BYTES);
   }
 
   /** Sets the body length of the record begun at `bodyAt` (a grown record). */
