@@ -75,7 +75,7 @@ export const RecordType = {
   OFFERS: 20,
   /** handle u16, pad u16, result f64, length u32, count u32: `count` failed offers in a row (same result). */
   OFFER_REPEAT: 21,
-  /** handle u16, pad u16, fragmentLimit u32, fragments u32, messages u32, digest u32. */
+  /** handle u16, pad u16, fragmentLimit u32, fragments u32, digest u32 (of the log ranges the poll consumed). */
   POLL: 22,
   /** handle u16, pad u16, fragmentLimit u32, count u32: `count` polls in a row that read nothing. */
   POLL_EMPTY: 23,

@@ -1,5 +1,5 @@
 // The journal's digest of a transmitted datagram and of an offered payload (in hash mode), and
-// (Digest) of the messages a poll delivered: over little-endian 4-byte words, two running sums (Fletcher's
+// (Digest, digestLogRange) of the log a poll consumed: over little-endian 4-byte words, two running sums (Fletcher's
 // construction: the second sums the first, so the order of words counts), then the tail bytes, the
 // length and a final avalanche (murmur3's fmix32). Not cryptographic: it detects divergence, it
 // does not resist forgery (the blocks' CRC-32 detects corruption).
@@ -73,8 +73,8 @@ export function hashBytes(view: WordView, bytes: Uint8Array, offset: number, len
 }
 
 /**
- * A poll's digest: the two sums run on over every delivered message (its length, then its bytes
- * as in hashBytes), with one final avalanche when read. Cheaper than a hash per message.
+ * A poll's digest: the two sums run on over each image's consumed log range (its length, then its
+ * bytes as in hashBytes), with one final avalanche when read.
  */
 export class Digest {
   private a = HASH_SEED | 0;
@@ -117,5 +117,27 @@ export class Digest {
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
     return (h ^ (h >>> 16)) >>> 0;
+  }
+}
+
+/** What digestLogRange reads: an image source's log and geometry (a PublicationImage or an IPC publication). */
+export interface LogSource {
+  readonly termLength: number;
+  readonly log: { readableTerm(index: number): { readonly bytes: Uint8Array } | null };
+}
+
+/**
+ * Adds the log bytes between two stream positions of an image to `digest`: what a poll consumed,
+ * every delivered message's frames (one pass over the range instead of a call per message).
+ */
+export function digestLogRange(digest: Digest, source: LogSource, from: number, to: number): void {
+  const termLength = source.termLength;
+  for (let p = from; p < to;) {
+    const termCount = Math.floor(p / termLength);
+    const offset = p - termCount * termLength;
+    const length = Math.min(to - p, termLength - offset);
+    const term = source.log.readableTerm(termCount % 3);
+    if (term !== null) digest.add(term.bytes, offset, length);
+    p += length;
   }
 }

@@ -17,12 +17,11 @@
 import { Engine, type EndpointEvent, type EngineOptions } from "../core/engine/engine.js";
 import type { Publication } from "../core/engine/publication.js";
 import type { Image, MessageHandler, Subscription, SubscriptionOptions } from "../core/engine/subscription.js";
-import type { FragmentHeader } from "../core/logbuffer/fragmentHeader.js";
 import type { RandomSource } from "../core/random.js";
 import type { TransmitBatch } from "../core/transmitBatch.js";
 import type { RuntimeJournal } from "../drivers/runtime.js";
 import { isInertOfferResult, JournalUsageError, RecordType } from "./format.js";
-import { Digest, hashBytes, WordView } from "./hash.js";
+import { Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
 import { JournalWriter, type JournalWriterOptions } from "./writer.js";
 
 export type JournalRecorderOptions = JournalWriterOptions;
@@ -317,7 +316,7 @@ export class JournalRecorder implements RuntimeJournal {
     w.setBodyLength(bodyAt, w.position - bodyAt);
   }
 
-  recordPoll(h: number, fragmentLimit: number, fragments: number, messages: number, digest: number): void {
+  recordPoll(h: number, fragmentLimit: number, fragments: number, digest: number): void {
     if (this.writer.stopped !== undefined) return;
     if (fragments === 0) {
       if (this.runKind === RUN_POLL && this.runHandle === h && this.runValue === fragmentLimit && this.runCount < 0xffffffff) {
@@ -334,15 +333,14 @@ export class JournalRecorder implements RuntimeJournal {
     this.applicationWork = true;
     this.settle();
     const w = this.writer;
-    const at = w.begin(RecordType.POLL, 20);
+    const at = w.begin(RecordType.POLL, 16);
     if (at < 0) return;
     const v = w.view;
     v.setUint16(at, h, true);
     v.setUint16(at + 2, 0, true);
     v.setUint32(at + 4, fragmentLimit, true);
     v.setUint32(at + 8, fragments, true);
-    v.setUint32(at + 12, messages, true);
-    v.setUint32(at + 16, digest, true);
+    v.setUint32(at + 12, digest, true);
   }
 
   // ---------------------------------------------------------------- RuntimeJournal
@@ -489,43 +487,49 @@ export class JournaledPublication {
   }
 }
 
-/** A Subscription whose polls are recorded with a digest of the messages each delivered. */
+/**
+ * A Subscription whose polls are recorded with a digest of what they delivered: the log bytes each
+ * image's position moved over (the delivered messages' frames), hashed in one pass after the poll.
+ */
 export class JournaledSubscription {
   readonly subscription: Subscription;
   readonly handle: number;
   private readonly recorder: JournalRecorder;
-  private handler: MessageHandler | undefined;
   private readonly digest = new Digest();
-  private messages = 0;
-  /** Made once: forwards each message to the poll's handler after folding it into the digest. */
-  private readonly forward: MessageHandler;
+  /** Each image's position before the poll (grown when a subscription has more images). */
+  private before = new Float64Array(4);
 
   constructor(subscription: Subscription, handle: number, recorder: JournalRecorder) {
     this.subscription = subscription;
     this.handle = handle;
     this.recorder = recorder;
-    this.forward = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void => {
-      this.messages++;
-      this.digest.add(buffer, offset, length);
-      this.handler!(buffer, offset, length, header);
-    };
   }
 
   poll(handler: MessageHandler, fragmentLimit: number): number {
     const recorder = this.recorder;
     if (recorder.nested > 0) recorder.command();
-    this.handler = handler;
-    this.digest.reset();
-    this.messages = 0;
+    const images = this.subscription.images;
+    const count = images.length;
+    if (count > this.before.length) this.before = new Float64Array(2 * count);
+    const before = this.before;
+    for (let i = 0; i < count; i++) before[i] = images[i]!.position;
     let fragments: number;
     recorder.nested++;
     try {
-      fragments = this.subscription.poll(this.forward, fragmentLimit);
+      fragments = this.subscription.poll(handler, fragmentLimit);
     } finally {
       recorder.nested--;
-      this.handler = undefined;
     }
-    recorder.recordPoll(this.handle, fragmentLimit, fragments, this.messages, fragments === 0 ? 0 : this.digest.value());
+    let digest = 0;
+    if (fragments > 0) {
+      this.digest.reset();
+      for (let i = 0; i < count; i++) {
+        const image = images[i]!;
+        if (image.position > before[i]!) digestLogRange(this.digest, image.source, before[i]!, image.position);
+      }
+      digest = this.digest.value();
+    }
+    recorder.recordPoll(this.handle, fragmentLimit, fragments, digest);
     return fragments;
   }
 
