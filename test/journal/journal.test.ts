@@ -4,7 +4,8 @@
 //   thread, the subscriber's on its own thread); a fresh engine replays each one and
 //   every transmitted datagram and delivered message matches (the loss made NAKs and retransmits,
 //   so those paths are in the journals too). `petrel replay` says the same from the command line.
-// - A flipped byte is caught by a block's CRC-32: a JournalFormatError naming the file.
+// - A flipped byte is caught by a block's CRC-32: a JournalFormatError naming the file. A journal
+//   cut short mid-block replays up to its last complete block and says it ended uncleanly.
 // - A missing file, a file that is not a journal and another format version are typed errors.
 // - A changed engine (another receiver window) is reported as a divergence at the subscriber's first
 //   status message, the first output the option changes.
@@ -127,6 +128,17 @@ describe("journal of a live run", () => {
     expect((caught as JournalFormatError).reason).toBe("checksum");
     expect((caught as JournalFormatError).file).toBe(damaged);
     expect((caught as Error).message).toMatch(/fails its CRC-32 .*the journal is corrupt/);
+  });
+
+  it("replays a journal cut short (its process died mid-write) up to its last complete block", () => {
+    const cut = copyOf(subscriberJournal, "cut.pjournal");
+    const bytes = readFileSync(cut);
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    const result = replayJournal(cut);
+    expect(result.divergence, JSON.stringify(result.divergence)).toBeUndefined();
+    expect(result.end).toBe("unclean");
+    expect(result.truncatedTail).toBe(true);
+    expect(result.records).toBeGreaterThan(0);
   });
 
   it("refuses a missing file, a file that is not a journal and another version with typed errors", () => {
