@@ -9,11 +9,6 @@ export { DgramDriver } from "./dgramDriver.js";
 export { createSocketsDriver, type SocketsDriverOptions } from "./socketsDriver.js";
 export { UringDriver, UringUnavailableError, createUringDriver, type UringDriverOptions, type UringFeatures, type UringStats } from "./uringDriver.js";
 export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeJournal, type RuntimeOptions, type RuntimeCounters } from "./runtime.js";
-// Journals of live runs (docs/JOURNAL.md): the recorder a runtime takes, and the replay.
-export {
-  JournalRecorder, JournaledPublication, JournaledSubscription, JournalReader, JournalFormatError, JournalUsageError, JournalWriteError,
-  replayJournal, type JournalRecorderOptions, type Divergence, type ReplayOptions, type ReplayResult,
-} from "../journal/index.js";
 export {
   BackoffIdleStrategy,
   BusySpinIdleStrategy,
