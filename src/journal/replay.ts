@@ -149,7 +149,7 @@ class Replayer {
         this.contextIndex[slot] = reader.index;
         this.contextType[slot] = reader.type;
         this.contextNow[slot] = this.nowNs;
-        if ((reader.index & 0xffff) === 0 && this.options.onProgress !== undefined) {
+        if ((reader.index & 1023) === 0 && this.options.onProgress !== undefined) {
           const now = performance.now();
           if (now - lastProgress >= interval) {
             lastProgress = now;

@@ -7,8 +7,8 @@
 // - A flipped byte is caught by a block's CRC-32: a JournalFormatError naming the file. A journal
 //   cut short mid-block replays up to its last complete block and says it ended uncleanly.
 // - A missing file, a file that is not a journal and another format version are typed errors.
-// - A changed engine (another receiver window) is reported as a divergence at the subscriber's first
-//   status message, the first output the option changes.
+// - A changed engine is reported as a divergence at the first output the change alters: another
+//   receiver window at the subscriber's first status message, another mtu at the publisher's SETUP.
 // - `petrel replay` does the same from the command line (exit 0, 1, 2), and replays a capture.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -159,16 +159,8 @@ describe("journal of a live run", () => {
 
   it("reports a changed engine at the first output it changes", () => {
     // The receiver window goes into every status message: the first SM the subscriber sent is the
-    // first output that differs. Find its record: the first pollTransmit that produced a datagram.
-    const reader = new JournalReader(subscriberJournal);
-    let firstTransmit = -1;
-    while (reader.next()) {
-      if (reader.type === RecordType.TRANSMIT && reader.view.getUint16(reader.bodyOffset + 10, true) > 0) {
-        firstTransmit = reader.index;
-        break;
-      }
-    }
-    reader.close();
+    // first output that differs. Its record: the first pollTransmit that produced a datagram.
+    const firstTransmit = firstOutput(subscriberJournal);
     expect(firstTransmit).toBeGreaterThan(0);
     const result = replayJournal(subscriberJournal, { config: { initialReceiverWindowBytes: 32 * 1024 } });
     expect(result.ok).toBe(false);
@@ -176,6 +168,11 @@ describe("journal of a live run", () => {
     expect(result.divergence!.recordType).toBe("TRANSMIT");
     expect(result.divergence!.got).toMatch(/first frame SM/);
     expect(result.divergence!.context.length).toBeGreaterThan(0);
+    // The publisher's default mtu goes into its SETUP, its first datagram.
+    const publisherChanged = replayJournal(publisherJournal, { config: { mtuBytes: 4096 } });
+    expect(publisherChanged.ok).toBe(false);
+    expect(publisherChanged.divergence!.recordIndex).toBe(firstOutput(publisherJournal));
+    expect(publisherChanged.divergence!.got).toMatch(/first frame SETUP/);
   });
 
   it("petrel replay prints the result and exits 0 on a match, 1 on a divergence", () => {
@@ -204,6 +201,19 @@ describe("journal of a live run", () => {
     expect(missing.stderr).toMatch(/a capture needs --channel/);
   });
 });
+
+/** The index of a journal's first pollTransmit record that produced a datagram. */
+function firstOutput(path: string): number {
+  const reader = new JournalReader(path);
+  try {
+    while (reader.next()) {
+      if (reader.type === RecordType.TRANSMIT && reader.view.getUint16(reader.bodyOffset + 10, true) > 0) return reader.index;
+    }
+    return -1;
+  } finally {
+    reader.close();
+  }
+}
 
 function crc32Of(bytes: Uint8Array): number {
   let crc = 0xffffffff;

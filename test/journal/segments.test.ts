@@ -1,6 +1,7 @@
 // Goal: the journal's bounds and options hold on a live in-process run (a publisher and a
 // subscriber engine, each on its own runtime and sockets driver over 127.0.0.1):
-// - small segments roll over into `<path>.1`, `<path>.2`, ... and a replay reads them in order;
+// - small segments roll over into `<path>.1`, `<path>.2`, ... and a replay reads them in order,
+//   reporting its progress as it goes;
 // - a size limit stops recording with an END "limit" record, and the journal up to it still
 //   replays bit-exact (the limit keeps a journal's beginning, which is what a replay needs);
 // - with payloads recorded as length + hash, the journal is smaller and still replays (outputs
@@ -78,6 +79,12 @@ describe("journal bounds", () => {
       expect(result.end).toBe("closed");
     }
     expect(replayJournal(run.subscriber).counts.messages).toBe(20_000);
+    // A long replay reports progress as it goes (here at every chance: interval 0).
+    const progress: Array<{ records: number; bytesRead: number; totalBytes: number }> = [];
+    replayJournal(run.subscriber, { progressIntervalMs: 0, onProgress: (p) => progress.push(p) });
+    expect(progress.length).toBeGreaterThan(1);
+    for (let i = 1; i < progress.length; i++) expect(progress[i]!.records).toBeGreaterThan(progress[i - 1]!.records);
+    expect(progress.at(-1)!.bytesRead).toBeLessThanOrEqual(progress.at(-1)!.totalBytes);
   });
 
   it("stops at its size limit with an END record, and what it kept replays", async () => {
