@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   hostile: async () => (await import("./hostile.js")).runHostileBench(),
   client: async () => (await import("./client.js")).runClientBench(),
   "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
+  journal: async () => (await import("./journal.js")).runJournalBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).

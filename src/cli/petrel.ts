@@ -7,6 +7,8 @@
 //   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
 //                                   test prints it
 //   petrel stat [--once] [--dir D]  a live view of every running Petrel client on the host (AeronStat)
+//   petrel replay JOURNAL           a fresh engine over a journal of a live run, every output checked
+//                                   (replayCommand.ts)
 // Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";
 import { formatScenarioResult, runScenario } from "../sim/scenario.js";
@@ -15,8 +17,10 @@ import { EXPERIMENTS, formatExperiment, runExperiment } from "./experimentScenar
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
 import { runStat } from "./stat.js";
+import { runReplayCommand } from "./replayCommand.js";
 
 function main(argv: ReadonlyArray<string>): number {
+  if (argv[0] === "replay") return runReplayCommand(argv.slice(1));
   let request;
   try {
     request = parseSimArgs(argv, parseArgs);

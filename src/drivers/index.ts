@@ -8,7 +8,7 @@ export { NativeSocketsDriver } from "./nativeSocketsDriver.js";
 export { DgramDriver } from "./dgramDriver.js";
 export { createSocketsDriver, type SocketsDriverOptions } from "./socketsDriver.js";
 export { UringDriver, UringUnavailableError, createUringDriver, type UringDriverOptions, type UringFeatures, type UringStats } from "./uringDriver.js";
-export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeOptions, type RuntimeCounters } from "./runtime.js";
+export { EngineRuntime, monotonicClockNs, type DatagramFilter, type RuntimeJournal, type RuntimeOptions, type RuntimeCounters } from "./runtime.js";
 export {
   BackoffIdleStrategy,
   BusySpinIdleStrategy,

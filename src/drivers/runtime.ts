@@ -11,7 +11,8 @@
 // Mode (a), the application's thread: call doWork() yourself between your own offer/poll calls,
 // or start() a loop that calls doWork() and an optional application callback, idling by strategy.
 // Nothing here allocates per datagram or per cycle.
-import type { Engine, EndpointInfo } from "../core/engine/engine.js";
+import type { Engine, EndpointEvent, EndpointInfo } from "../core/engine/engine.js";
+import type { TransmitBatch } from "../core/transmitBatch.js";
 import type { Driver, OpenedEndpoint } from "./driver.js";
 import { DriverError } from "./driverError.js";
 import { BusySpinIdleStrategy, type IdleAgent, type IdleStrategy } from "./idleStrategy.js";
@@ -23,6 +24,26 @@ import { fitDriverMtu } from "./slots.js";
  */
 export interface DatagramFilter {
   drop(nowNs: number, fromIp: number, fromPort: number, endpointId: number, bytes: Uint8Array, offset: number, length: number): boolean;
+}
+
+/**
+ * Sees every call the runtime makes into the engine, after the call: src/journal's recorder
+ * implements it to record a live run. With a journal the runtime calls pollTransmit only in cycles
+ * that had work (a datagram, a timer, an endpoint event, an application command, a send left over),
+ * as the simulator does, so that an idle busy-spinning loop records nothing.
+ */
+export interface RuntimeJournal {
+  onDatagram(nowNs: number, fromIp: number, fromPort: number, endpointId: number, bytes: Uint8Array, offset: number, length: number): void;
+  onTimeout(nowNs: number): void;
+  /** pollTransmit(nowNs, batch) filled slots [0, count) of an emptied batch. */
+  onTransmit(nowNs: number, batch: TransmitBatch, count: number): void;
+  onEndpointEvent(event: EndpointEvent): void;
+  /** The runtime's transport check (slot lengths) refused an add; the add throws `error`. */
+  onTransportCheckFailed(channel: string, mtuBytes: number, role: "send" | "receive", error: unknown): void;
+  /** True when the application acted on the engine since the last call (and resets it). */
+  takeApplicationWork(): boolean;
+  /** The end of a duty cycle: the journal may write its block (on its cadence). */
+  onCycleEnd(nowNs: number): void;
 }
 
 export interface RuntimeOptions {
@@ -37,6 +58,8 @@ export interface RuntimeOptions {
   readonly transmitBatchesPerCycle?: number;
   /** Called when opening an endpoint fails (default: rethrow from doWork). */
   readonly onEndpointError?: (error: DriverError, endpoint: EndpointInfo) => void;
+  /** Records every call into the engine (src/journal: JournalRecorder). Default none. */
+  readonly journal?: RuntimeJournal;
 }
 
 export function monotonicClockNs(): number {
@@ -62,6 +85,7 @@ export class EngineRuntime implements IdleAgent {
   private readonly receiveBatches: number;
   private readonly transmitBatches: number;
   private readonly onEndpointError: ((error: DriverError, endpoint: EndpointInfo) => void) | undefined;
+  private readonly journal: RuntimeJournal | undefined;
   private readonly opened = new Map<number, OpenedEndpoint>();
   /** Slots [pendingStart, transmit.count) of the transmit batch still to send. */
   private pendingStart = 0;
@@ -78,13 +102,23 @@ export class EngineRuntime implements IdleAgent {
     this.receiveBatches = options.receiveBatchesPerCycle ?? 4;
     this.transmitBatches = options.transmitBatchesPerCycle ?? 16;
     this.onEndpointError = options.onEndpointError;
+    const journal = (this.journal = options.journal);
     driver.transmit.clear();
     // Slots follow the channel: every publication and subscription added from now on is checked
     // against the driver's slots at add time (they grow, or the add throws SlotTooSmallError), and
     // so are the publications the engine already has. Nothing is truncated later, and doWork never
     // meets a datagram longer than a slot.
     for (const publication of engine.publications) fitDriverMtu(driver, publication.channel, publication.mtu, "send");
-    engine.setTransportCheck((channel, mtuBytes, role) => fitDriverMtu(this.driver, channel, mtuBytes, role));
+    engine.setTransportCheck(journal === undefined
+      ? (channel, mtuBytes, role) => fitDriverMtu(this.driver, channel, mtuBytes, role)
+      : (channel, mtuBytes, role) => {
+        try {
+          fitDriverMtu(this.driver, channel, mtuBytes, role);
+        } catch (error) {
+          journal.onTransportCheckFailed(channel, mtuBytes, role, error);
+          throw error;
+        }
+      });
   }
 
   /** The socket opened for an engine endpoint (its ephemeral port, buffer sizes), if open. */
@@ -105,6 +139,7 @@ export class EngineRuntime implements IdleAgent {
     const driver = this.driver;
     const rx = driver.receive;
     const filter = this.filter;
+    const journal = this.journal;
     for (let b = 0; b < this.receiveBatches; b++) {
       const count = driver.pollBatch(rx);
       if (count === 0) break;
@@ -120,6 +155,7 @@ export class EngineRuntime implements IdleAgent {
           continue;
         }
         engine.handleDatagram(nowNs, ip, port, endpointId, rx.bytes, offset, length);
+        if (journal !== undefined) journal.onDatagram(nowNs, ip, port, endpointId, rx.bytes, offset, length);
       }
       this.counters.datagramsReceived += count;
       work += count;
@@ -128,9 +164,13 @@ export class EngineRuntime implements IdleAgent {
 
     if (engine.pollTimeout() <= nowNs) {
       engine.handleTimeout(nowNs);
+      if (journal !== undefined) journal.onTimeout(nowNs);
       work++;
     }
-    work += this.transmit(nowNs);
+    if (journal === undefined) return work + this.transmit(nowNs);
+    // Journaling: poll the engine's output only when something happened (see RuntimeJournal).
+    if (journal.takeApplicationWork() || work > 0 || this.pendingStart < driver.transmit.count) work += this.transmit(nowNs);
+    journal.onCycleEnd(nowNs);
     return work;
   }
 
@@ -152,6 +192,7 @@ export class EngineRuntime implements IdleAgent {
       tx.clear();
       this.pendingStart = 0;
       const count = this.engine.pollTransmit(nowNs, tx);
+      if (this.journal !== undefined) this.journal.onTransmit(nowNs, tx, count);
       if (count === 0) break;
       const n = driver.transmitBatch(tx, 0);
       this.pendingStart = n;
@@ -170,6 +211,7 @@ export class EngineRuntime implements IdleAgent {
     let work = 0;
     for (let event = this.engine.pollEndpointEvent(); event !== undefined; event = this.engine.pollEndpointEvent()) {
       work++;
+      this.journal?.onEndpointEvent(event);
       if (event.type === "close") {
         this.driver.close(event.endpointId);
         this.opened.delete(event.endpointId);

@@ -1,0 +1,164 @@
+// `petrel replay <journal> [--set name=value]... [--quiet]`: runs a fresh engine over a journal of
+// a live run (src/journal) and checks every output against the recording. Prints progress on
+// stderr about once a second, then the result; exit 0 bit-exact, 1 a divergence, 2 bad arguments
+// or a journal that cannot be read (missing, corrupt, another version).
+// `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
+// to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
+// delivered; exit 0, or 2 for bad arguments or an unreadable capture.
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "../core/config/engineConfig.js";
+import { JournalFormatError } from "../journal/format.js";
+import { formatSeconds, replayJournal, type ReplayResult } from "../journal/replay.js";
+import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
+
+export const REPLAY_USAGE = `usage: petrel replay JOURNAL [options]
+       petrel replay CAPTURE.pcap --as subscriber|publisher --channel CHANNEL --stream ID [options]
+  JOURNAL: runs a fresh engine over a journal (recorded by JournalRecorder; later segments
+  JOURNAL.1, ... follow it) and checks every transmitted datagram and delivered message against
+  the recording.
+  CAPTURE.pcap: feeds a capture of Aeron traffic to a fresh engine playing one end of CHANNEL
+  (a subscriber: the datagrams to the channel's port; a publisher: what its receiver sent it, with
+  the session of the capture's first SETUP for the stream) and prints the SMs, NAKs, SETUPs and
+  RTT measurements it would send and the messages it would deliver.
+options:
+  --set NAME=VALUE   an engine configuration field changed (an EngineConfig number, e.g.
+                     --set initialReceiverWindowBytes=32768): for a journal, shows where the run departs
+  --quiet            no progress on stderr (journal)
+  --as ROLE          subscriber or publisher (capture)
+  --channel CHANNEL  the Aeron channel, e.g. aeron:udp?endpoint=127.0.0.1:20121 (capture)
+  --stream ID        the stream id (capture)
+  --seed N           the engine's random seed (capture; default 1)
+  --summary          only the totals, not a line per frame and delivery (capture)
+  -h, --help         this text
+exit codes: 0 bit-exact (a capture: replayed), 1 a divergence, 2 bad arguments or an unreadable file`;
+
+export function runReplayCommand(argv: ReadonlyArray<string>): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        set: { type: "string", multiple: true }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        as: { type: "string" }, channel: { type: "string" }, stream: { type: "string" }, seed: { type: "string" }, summary: { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+  if (parsed.values.help === true) {
+    process.stdout.write(`${REPLAY_USAGE}\n`);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) return usage(`replay takes one journal file, got ${parsed.positionals.length}`);
+  const path = parsed.positionals[0]!;
+  const config: Record<string, number> = {};
+  for (const setting of parsed.values.set ?? []) {
+    const match = /^([A-Za-z]+)=(-?\d+(?:\.\d+)?)$/.exec(setting);
+    if (match === null) return usage(`--set '${setting}': expected NAME=NUMBER`);
+    const name = match[1]!;
+    if (!(name in DEFAULT_ENGINE_CONFIG) || typeof (DEFAULT_ENGINE_CONFIG as unknown as Record<string, unknown>)[name] !== "number") {
+      return usage(`--set '${setting}': ${name} is not a numeric engine configuration field`);
+    }
+    config[name] = Number(match[2]);
+  }
+  const capture = parsed.values.as !== undefined || /\.pcap$/i.test(path);
+  if (capture) return replayCapture(path, parsed.values, config as Partial<EngineConfig>);
+  const stderr = process.stderr;
+  const quiet = parsed.values.quiet === true;
+  let result: ReplayResult;
+  try {
+    result = replayJournal(path, {
+      config: config as Partial<EngineConfig>,
+      ...(quiet ? {} : {
+        onProgress: (p) => {
+          const percent = p.totalBytes > 0 ? ` (${((100 * p.bytesRead) / p.totalBytes).toFixed(0)}%)` : "";
+          stderr.write(`petrel replay: ${p.records.toLocaleString("en-US")} records${percent}, ${p.recordedSeconds.toFixed(3)} s recorded in ${p.wallSeconds.toFixed(1)} s\n`);
+        },
+      }),
+    });
+  } catch (error) {
+    if (error instanceof JournalFormatError) {
+      stderr.write(`petrel replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stdout.write(`${formatReplayResult(result)}\n`);
+  return result.ok ? 0 : 1;
+}
+
+interface CaptureArgs {
+  readonly as?: string | undefined;
+  readonly channel?: string | undefined;
+  readonly stream?: string | undefined;
+  readonly seed?: string | undefined;
+  readonly summary?: boolean | undefined;
+}
+
+function replayCapture(path: string, args: CaptureArgs, config: Partial<EngineConfig>): number {
+  if (args.as !== "subscriber" && args.as !== "publisher") return usage(`a capture needs --as subscriber or --as publisher${args.as === undefined ? "" : ` (got '${args.as}')`}`);
+  if (args.channel === undefined) return usage("a capture needs --channel, e.g. aeron:udp?endpoint=127.0.0.1:20121");
+  const streamId = Number(args.stream);
+  if (args.stream === undefined || !Number.isInteger(streamId)) return usage(`a capture needs --stream ID, an integer${args.stream === undefined ? "" : ` (got '${args.stream}')`}`);
+  const seed = args.seed === undefined ? 1 : Number(args.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0) return usage(`--seed '${args.seed}': expected an integer 0..2^53-1`);
+  if (!existsSync(path)) {
+    process.stderr.write(`petrel replay: ${path}: no such capture file\n`);
+    return 2;
+  }
+  const out = process.stdout;
+  let result: PcapReplayResult;
+  try {
+    result = replayPcap(path, new Uint8Array(readFileSync(path)), {
+      as: args.as, channel: args.channel, streamId, seed, config,
+      ...(args.summary === true ? {} : { onLine: (text: string) => void out.write(`${text}\n`) }),
+    });
+  } catch (error) {
+    if (error instanceof PcapReplayError || (error instanceof Error && /Channel|Unsupported|InvalidArgument/.test(error.name))) {
+      process.stderr.write(`petrel replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const s = result.sent;
+  const session = result.session === undefined ? "" : `, as session ${result.session.sessionId} (initial term ${result.session.initialTermId}, term length ${result.session.termLength})`;
+  out.write(`petrel replay ${path} as ${args.as} of ${args.channel} stream ${streamId}${session}: ${fmt(result.packets)} packets, ` +
+    `${fmt(result.fed)} handed to the engine over ${result.capturedSeconds.toFixed(3)} s\n` +
+    `  sent      ${fmt(s.sm)} SMs, ${fmt(s.nak)} NAKs, ${fmt(s.setup)} SETUPs, ${fmt(s.rttm)} RTTMs, ${fmt(s.data)} data/heartbeat datagrams, ${fmt(s.other)} other\n` +
+    `  delivered ${fmt(result.messages)} messages, ${fmt(result.messageBytes)} B\n`);
+  return 0;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`petrel replay: ${message}\n\n${REPLAY_USAGE}\n`);
+  return 2;
+}
+
+const fmt = (n: number): string => n.toLocaleString("en-US");
+
+export function formatReplayResult(r: ReplayResult): string {
+  const speed = r.wallSeconds > 0 ? r.recordedSeconds / r.wallSeconds : 0;
+  const c = r.counts;
+  const lines = [
+    `petrel replay ${r.file}: ${fmt(r.records)} records (${fmt(r.bytes)} bytes), ${r.recordedSeconds.toFixed(3)} s recorded, ` +
+      `replayed in ${r.wallSeconds.toFixed(3)} s (${speed.toFixed(1)}x recorded speed)`,
+    `  seed ${r.seed ?? "not recorded (the draws are)"}; payloads ${r.payloadHash ? "recorded as length + hash: datagrams and deliveries checked by length" : "recorded in full"}`,
+    `  in   ${fmt(c.datagramsIn)} datagrams, ${fmt(c.timeouts)} timer calls, ${fmt(c.randomDraws)} random draws`,
+    `  app  ${fmt(c.commands)} commands, ${fmt(c.offers)} offers, ${fmt(c.polls)} polls delivering ${fmt(c.messages)} messages`,
+    `  out  ${fmt(c.transmitPolls)} transmit polls, ${fmt(c.datagramsOut)} datagrams checked`,
+  ];
+  const ending = r.end === "closed" ? "" : r.end === "limit" ? " (the journal stops at its size limit)" : " (no END record: the recording process did not close the journal)";
+  const tail = r.truncatedTail ? "; its last block was incomplete and was left out" : "";
+  if (r.divergence === undefined) {
+    lines.push(`  result bit-exact: every transmitted datagram and delivered message matches the recording${ending}${tail}`);
+  } else {
+    const d = r.divergence;
+    lines.push(`  DIVERGENCE at record ${d.recordIndex} (${d.recordType}, t=${formatSeconds(d.nowNs)}): ${d.what}`);
+    lines.push(`    expected ${d.expected}`);
+    lines.push(`    got      ${d.got}`);
+    if (d.context.length > 0) lines.push(`    after    ${d.context.join("\n             ")}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,549 @@
+// Replays a journal: a fresh Engine, built with the recorded options, is given every recorded call
+// in order, with the recorded random draws, and every output is checked against the recording:
+// each pollTransmit's datagrams (count, length, destination, endpoint and hash), each poll's
+// fragments and a digest of the log it consumed (the delivered messages' frames), each offer's
+// result, each endpoint and image event, each command's session id or error. The first difference
+// stops the replay and is reported with its record index, its time, what was expected and what came.
+import { Engine, type EngineOptions } from "../core/engine/engine.js";
+import type { EngineConfig } from "../core/config/engineConfig.js";
+import type { Publication } from "../core/engine/publication.js";
+import type { Image, MessageHandler, Subscription } from "../core/engine/subscription.js";
+import type { RandomSource } from "../core/random.js";
+import { TransmitBatch } from "../core/transmitBatch.js";
+import { formatIpv4 } from "../core/address.js";
+import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } from "./format.js";
+import { Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
+import { hex, JournalReader } from "./reader.js";
+import { describeError } from "./recorder.js";
+
+export interface ReplayProgress {
+  readonly records: number;
+  readonly bytesRead: number;
+  readonly totalBytes: number;
+  /** Recorded time covered so far, seconds from the first timed record. */
+  readonly recordedSeconds: number;
+  readonly wallSeconds: number;
+}
+
+export interface ReplayOptions {
+  /** Engine configuration overrides (a changed engine: the replay shows where it departs). */
+  readonly config?: Partial<EngineConfig>;
+  /** Called about every `progressIntervalMs` (default 1000) during a long replay. */
+  readonly onProgress?: (progress: ReplayProgress) => void;
+  readonly progressIntervalMs?: number;
+}
+
+export interface Divergence {
+  /** Index of the record where the replay departed from the recording (0 = the journal's first record). */
+  readonly recordIndex: number;
+  readonly recordType: string;
+  /** The engine time of the latest timed record at that point, ns. */
+  readonly nowNs: number;
+  readonly what: string;
+  readonly expected: string;
+  readonly got: string;
+  /** The records before it, one line each (oldest first). */
+  readonly context: readonly string[];
+}
+
+export interface ReplayCounts {
+  datagramsIn: number;
+  timeouts: number;
+  transmitPolls: number;
+  datagramsOut: number;
+  commands: number;
+  offers: number;
+  polls: number;
+  messages: number;
+  randomDraws: number;
+}
+
+export interface ReplayResult {
+  readonly file: string;
+  /** True when every output matched (up to where the journal ends). */
+  readonly ok: boolean;
+  readonly divergence?: Divergence;
+  readonly records: number;
+  /** How the journal ended: "closed" (recorder closed), "limit" (size limit reached), "unclean" (no END record). */
+  readonly end: "closed" | "limit" | "unclean";
+  /** The last block was incomplete (the process died writing it); replayed up to it. */
+  readonly truncatedTail: boolean;
+  /** Offers were recorded as length + hash: datagrams and deliveries are checked by length only. */
+  readonly payloadHash: boolean;
+  readonly seed: number | null;
+  readonly recordedSeconds: number;
+  readonly wallSeconds: number;
+  readonly bytes: number;
+  readonly counts: ReplayCounts;
+}
+
+/** Thrown inside the replay (through engine callbacks too) when an output differs. */
+class DivergenceSignal extends Error {
+  constructor(readonly what: string, readonly expected: string, readonly got: string) {
+    super(what);
+  }
+}
+
+interface SideRecord {
+  readonly type: number;
+  readonly value: number;
+  readonly json: Record<string, unknown> | undefined;
+  readonly index: number;
+}
+
+const CONTEXT_RECORDS = 8;
+/** An offer inside an OFFERS record: any position will do (the record's last result pins the final one). */
+const POSITIVE = Number.POSITIVE_INFINITY;
+
+export function replayJournal(path: string, options: ReplayOptions = {}): ReplayResult {
+  return new Replayer(path, options).run();
+}
+
+class Replayer {
+  private readonly reader: JournalReader;
+  private readonly options: ReplayOptions;
+  private engine: Engine | undefined;
+  private readonly side: SideRecord[] = [];
+  private readonly publications: Array<Publication | undefined> = [];
+  private readonly subscriptions: Array<Subscription | undefined> = [];
+  private batch: TransmitBatch | undefined;
+  private scratch = new Uint8Array(4096);
+  private nowNs = 0;
+  private firstNowNs = -1;
+  private seed: number | null = null;
+  private readonly contextIndex = new Float64Array(CONTEXT_RECORDS);
+  private readonly contextType = new Uint8Array(CONTEXT_RECORDS);
+  private readonly contextNow = new Float64Array(CONTEXT_RECORDS);
+  private readonly counts: ReplayCounts = { datagramsIn: 0, timeouts: 0, transmitPolls: 0, datagramsOut: 0, commands: 0, offers: 0, polls: 0, messages: 0, randomDraws: 0 };
+  private readonly digest = new Digest();
+  private delivered = 0;
+  private before = new Float64Array(4);
+  private readonly transmitWords = new WordView();
+  private readonly countingHandler: MessageHandler = () => {
+    this.delivered++;
+  };
+
+  constructor(private readonly path: string, options: ReplayOptions) {
+    this.reader = new JournalReader(path);
+    this.options = options;
+  }
+
+  run(): ReplayResult {
+    const reader = this.reader;
+    const started = performance.now();
+    const interval = this.options.progressIntervalMs ?? 1000;
+    let lastProgress = started;
+    let end: ReplayResult["end"] = "unclean";
+    let divergence: Divergence | undefined;
+    try {
+      while (reader.next()) {
+        if (reader.index === 0 && reader.type !== RecordType.ENGINE) {
+          throw new JournalFormatError(this.path, "malformed", `the first record is ${recordTypeName(reader.type)}, not ENGINE`);
+        }
+        if (reader.type === RecordType.END) {
+          end = (JSON.parse(reader.text()) as { reason: "closed" | "limit" }).reason;
+          break;
+        }
+        this.apply();
+        const slot = reader.index % CONTEXT_RECORDS;
+        this.contextIndex[slot] = reader.index;
+        this.contextType[slot] = reader.type;
+        this.contextNow[slot] = this.nowNs;
+        if ((reader.index & 1023) === 0 && this.options.onProgress !== undefined) {
+          const now = performance.now();
+          if (now - lastProgress >= interval) {
+            lastProgress = now;
+            this.options.onProgress(this.progress(started));
+          }
+        }
+      }
+      if (divergence === undefined && this.side.length > 0) this.unconsumedSide();
+    } catch (error) {
+      if (!(error instanceof DivergenceSignal)) throw error;
+      divergence = {
+        recordIndex: reader.index,
+        recordType: recordTypeName(reader.type),
+        nowNs: this.nowNs,
+        what: error.what,
+        expected: error.expected,
+        got: error.got,
+        context: this.context(),
+      };
+    } finally {
+      reader.close();
+    }
+    return {
+      file: this.path,
+      ok: divergence === undefined,
+      ...(divergence === undefined ? {} : { divergence }),
+      records: divergence === undefined ? reader.index + 1 : reader.index,
+      end,
+      truncatedTail: reader.truncatedTail,
+      payloadHash: reader.header.payloadHash,
+      seed: this.seed,
+      recordedSeconds: this.firstNowNs < 0 ? 0 : (this.nowNs - this.firstNowNs) / 1e9,
+      wallSeconds: (performance.now() - started) / 1000,
+      bytes: reader.totalBytes,
+      counts: this.counts,
+    };
+  }
+
+  private progress(started: number): ReplayProgress {
+    return {
+      records: this.reader.index + 1,
+      bytesRead: this.reader.bytesRead,
+      totalBytes: this.reader.totalBytes,
+      recordedSeconds: this.firstNowNs < 0 ? 0 : (this.nowNs - this.firstNowNs) / 1e9,
+      wallSeconds: (performance.now() - started) / 1000,
+    };
+  }
+
+  private context(): string[] {
+    const lines: string[] = [];
+    const current = this.reader.index;
+    for (let k = CONTEXT_RECORDS; k >= 1; k--) {
+      const index = current - k;
+      if (index < 0) continue;
+      const slot = index % CONTEXT_RECORDS;
+      if (this.contextIndex[slot] !== index) continue;
+      lines.push(`#${index} ${recordTypeName(this.contextType[slot]!)} t=${formatSeconds(this.contextNow[slot]!)}`);
+    }
+    return lines;
+  }
+
+  private time(nowNs: number): void {
+    this.nowNs = nowNs;
+    if (this.firstNowNs < 0) this.firstNowNs = nowNs;
+  }
+
+  private requireEngine(): Engine {
+    if (this.engine === undefined) throw new JournalFormatError(this.path, "malformed", "a call record before the ENGINE record");
+    return this.engine;
+  }
+
+  /** Applies the current record. */
+  private apply(): void {
+    const r = this.reader;
+    const v = r.view;
+    const at = r.bodyOffset;
+    switch (r.type) {
+      case RecordType.ENGINE:
+        this.createEngine(JSON.parse(r.text()) as EngineRecord);
+        return;
+      case RecordType.RANDOM_U32:
+        this.side.push({ type: r.type, value: v.getUint32(at, true), json: undefined, index: r.index });
+        return;
+      case RecordType.RANDOM_F64:
+        this.side.push({ type: r.type, value: v.getFloat64(at, true), json: undefined, index: r.index });
+        return;
+      case RecordType.IMAGE_AVAILABLE:
+      case RecordType.IMAGE_UNAVAILABLE:
+      case RecordType.TRANSPORT_CHECK_FAILED:
+      case RecordType.RESOLVE:
+        this.side.push({ type: r.type, value: 0, json: JSON.parse(r.text()) as Record<string, unknown>, index: r.index });
+        return;
+      default:
+        break;
+    }
+    const engine = this.requireEngine();
+    switch (r.type) {
+      case RecordType.DATAGRAM: {
+        const nowNs = v.getFloat64(at, true);
+        this.time(nowNs);
+        engine.handleDatagram(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20);
+        this.counts.datagramsIn++;
+        break;
+      }
+      case RecordType.TIMEOUT: {
+        const nowNs = v.getFloat64(at, true);
+        this.time(nowNs);
+        engine.handleTimeout(nowNs);
+        this.counts.timeouts++;
+        break;
+      }
+      case RecordType.TRANSMIT:
+        this.transmit(engine);
+        break;
+      case RecordType.ENDPOINT_EVENT: {
+        const expected = r.text();
+        const event = engine.pollEndpointEvent();
+        const got = event === undefined ? "none" : JSON.stringify(event);
+        if (got !== expected) throw new DivergenceSignal("endpoint event", expected, got);
+        break;
+      }
+      case RecordType.OFFERS:
+        this.offers();
+        break;
+      case RecordType.OFFER_REPEAT:
+        this.offer(v.getUint16(at, true), v.getFloat64(at + 4, true), v.getUint32(at + 12, true), -1, v.getUint32(at + 16, true));
+        break;
+      case RecordType.POLL:
+        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), 1, v.getUint32(at + 8, true), v.getUint32(at + 12, true));
+        break;
+      case RecordType.POLL_EMPTY:
+        this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0);
+        break;
+      default:
+        this.command(engine, r.type, JSON.parse(r.text()) as CommandRecord);
+        break;
+    }
+    if (this.side.length > 0) this.unconsumedSide();
+  }
+
+  private createEngine(record: EngineRecord): void {
+    if (this.engine !== undefined) throw new JournalFormatError(this.path, "malformed", `a second ENGINE record at ${this.reader.index}`);
+    this.seed = record.seed;
+    const options: EngineOptions = {
+      ...record.options,
+      config: { ...record.options.config, ...(this.options.config ?? {}) },
+      random: new ReplayRandom(this),
+      ...(record.resolveHost === true ? {
+        resolveHost: (name: string) => this.takeSide(RecordType.RESOLVE, `resolveHost(${JSON.stringify(name)})`).json!["ip"] as number,
+      } : {}),
+    };
+    const engine = new Engine(options);
+    engine.setTransportCheck((channel, mtuBytes, role) => {
+      const head = this.side[0];
+      if (head === undefined || head.type !== RecordType.TRANSPORT_CHECK_FAILED) return;
+      this.side.shift();
+      const error = new Error(String(head.json!["message"]));
+      error.name = String(head.json!["name"]);
+      if (head.json!["channel"] !== channel || head.json!["mtuBytes"] !== mtuBytes || head.json!["role"] !== role) {
+        throw new DivergenceSignal("transport check", JSON.stringify(head.json), JSON.stringify({ channel, mtuBytes, role }));
+      }
+      throw error;
+    });
+    this.engine = engine;
+  }
+
+  /** The next side record, which must be of `type` (the engine did `what` during the current call). */
+  takeSide(type: number, what: string): SideRecord {
+    const head = this.side.shift();
+    if (head === undefined) {
+      throw new DivergenceSignal(`the engine called ${what}`, "no such call at this point of the recording", what);
+    }
+    if (head.type !== type) {
+      throw new DivergenceSignal(`the engine called ${what}`, `${recordTypeName(head.type)} (record #${head.index})`, what);
+    }
+    this.counts.randomDraws += type === RecordType.RANDOM_U32 || type === RecordType.RANDOM_F64 ? 1 : 0;
+    return head;
+  }
+
+  private unconsumedSide(): void {
+    const head = this.side[0]!;
+    throw new DivergenceSignal("the recorded engine did more during this call",
+      `${recordTypeName(head.type)} (record #${head.index})${head.json === undefined ? "" : ` ${JSON.stringify(head.json)}`}`, "nothing");
+  }
+
+  private transmit(engine: Engine): void {
+    const r = this.reader;
+    const v = r.view;
+    const at = r.bodyOffset;
+    const nowNs = v.getFloat64(at, true);
+    this.time(nowNs);
+    const capacity = v.getUint16(at + 8, true);
+    const expectedCount = v.getUint16(at + 10, true);
+    const slotLength = v.getUint32(at + 12, true);
+    let batch = this.batch;
+    if (batch === undefined || batch.capacity !== capacity || batch.slotLength !== slotLength) batch = this.batch = new TransmitBatch(capacity, slotLength);
+    batch.clear();
+    const count = engine.pollTransmit(nowNs, batch);
+    this.counts.transmitPolls++;
+    const checkHash = !r.header.payloadHash;
+    for (let i = 0, p = at + 16; i < Math.max(count, expectedCount); i++, p += 16) {
+      const expected = i < expectedCount
+        ? { length: v.getUint16(p, true), port: v.getUint16(p + 2, true), ip: v.getUint32(p + 4, true), endpoint: v.getInt32(p + 8, true), hash: v.getUint32(p + 12, true) }
+        : undefined;
+      const got = i < count
+        ? { length: batch.lengths[i]!, port: batch.destinationPorts[i]!, ip: batch.destinationIps[i]!, endpoint: batch.endpointIds[i]!,
+          hash: hashBytes(this.transmitWords, batch.bytes, i * slotLength, batch.lengths[i]!) }
+        : undefined;
+      if (expected === undefined || got === undefined || expected.length !== got.length || expected.port !== got.port ||
+          expected.ip !== got.ip || expected.endpoint !== got.endpoint || (checkHash && expected.hash !== got.hash)) {
+        const describe = (d: typeof expected): string => d === undefined ? "no datagram"
+          : `${d.length} B to ${formatIpv4(d.ip)}:${d.port} from endpoint ${d.endpoint}, hash ${hex(d.hash)}`;
+        const frame = got === undefined ? "" : ` (${describeFrame(batch.bytes, i * slotLength, got.length)})`;
+        throw new DivergenceSignal(`pollTransmit datagram ${i} (recorded ${expectedCount} datagrams, replay ${count})`,
+          describe(expected), `${describe(got)}${frame}`);
+      }
+    }
+    this.counts.datagramsOut += count;
+  }
+
+  /** An OFFERS record: each offer again, every result but the last a position, the last as recorded. */
+  private offers(): void {
+    const r = this.reader;
+    const v = r.view;
+    const at = r.bodyOffset;
+    const h = v.getUint16(at, true);
+    const hashed = v.getUint8(at + 2) === 1;
+    const count = v.getUint32(at + 4, true);
+    const last = v.getFloat64(at + 8, true);
+    const end = at + r.bodyLength;
+    let p = at + 16;
+    for (let k = 0; k < count; k++) {
+      if (p + 4 > end) throw new JournalFormatError(this.path, "malformed", `OFFERS record ${r.index} is shorter than its ${count} offers`);
+      const length = v.getUint32(p, true);
+      const expected = k === count - 1 ? last : POSITIVE;
+      this.offer(h, expected, length, hashed ? -1 : p + 4, 1);
+      p += 4 + (hashed ? 4 : (length + 3) & ~3);
+    }
+  }
+
+  private offer(h: number, expected: number, length: number, payloadAt: number, repeat: number): void {
+    const publication = this.publications[h];
+    if (publication === undefined) throw new JournalFormatError(this.path, "malformed", `an offer on publication ${h}, which was never added`);
+    let source = this.reader.bytes;
+    let offset = payloadAt;
+    if (payloadAt < 0) {
+      // Hash mode or a run of failed offers: the bytes do not matter to the engine, their length does.
+      if (this.scratch.length < length) this.scratch = new Uint8Array(length);
+      source = this.scratch;
+      offset = 0;
+    }
+    for (let k = 0; k < repeat; k++) {
+      const result = publication.offer(source, offset, length);
+      this.counts.offers++;
+      if (expected === POSITIVE ? !(result > 0) : result !== expected) {
+        throw new DivergenceSignal(`offer of ${length} B on publication ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} failed offers in a row)` : ""}`,
+          expected === POSITIVE ? "a position (appended)" : `result ${expected}`, `result ${result}${isInertOfferResult(result) ? " (not appended)" : ""}`);
+      }
+    }
+  }
+
+  private poll(h: number, fragmentLimit: number, repeat: number, fragments: number, digest: number): void {
+    const subscription = this.subscriptions[h];
+    if (subscription === undefined) throw new JournalFormatError(this.path, "malformed", `a poll on subscription ${h}, which was never added`);
+    const checkDigest = !this.reader.header.payloadHash;
+    const images = subscription.images;
+    for (let k = 0; k < repeat; k++) {
+      const count = images.length;
+      if (count > this.before.length) this.before = new Float64Array(2 * count);
+      for (let i = 0; i < count; i++) this.before[i] = images[i]!.position;
+      const delivered = this.delivered;
+      const read = subscription.poll(this.countingHandler, fragmentLimit);
+      this.counts.polls++;
+      let value = 0;
+      if (read > 0) {
+        this.digest.reset();
+        for (let i = 0; i < count; i++) {
+          const image = images[i]!;
+          if (image.position > this.before[i]!) digestLogRange(this.digest, image.source, this.before[i]!, image.position);
+        }
+        value = this.digest.value();
+      }
+      if (read !== fragments || (checkDigest && value !== digest)) {
+        throw new DivergenceSignal(`poll(limit ${fragmentLimit}) on subscription ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} empty polls in a row)` : ""}`,
+          `${fragments} fragments, digest ${hex(digest)}`, `${read} fragments (${this.delivered - delivered} messages), digest ${hex(value)}`);
+      }
+    }
+    this.counts.messages = this.delivered;
+  }
+
+  private command(engine: Engine, type: number, record: CommandRecord): void {
+    this.counts.commands++;
+    const h = record.h ?? 0;
+    const outcome = (action: () => string | undefined): void => {
+      let got: string;
+      try {
+        got = action() ?? "ok";
+      } catch (error) {
+        if (error instanceof DivergenceSignal) throw error;
+        const { name, message } = describeError(error);
+        got = `${name}: ${message}`;
+      }
+      const expected = record.error !== undefined ? `${record.error.name}: ${record.error.message}`
+        : record.sessionId !== undefined ? `session ${record.sessionId}` : "ok";
+      if (got !== expected) throw new DivergenceSignal(recordTypeName(type), expected, got);
+    };
+    switch (type) {
+      case RecordType.ADD_PUBLICATION:
+        outcome(() => {
+          const publication = record.exclusive === true ? engine.addExclusivePublication(record.channel!, record.streamId!) : engine.addPublication(record.channel!, record.streamId!);
+          this.publications[h] = publication;
+          return `session ${publication.sessionId}`;
+        });
+        return;
+      case RecordType.ADD_SUBSCRIPTION:
+        outcome(() => {
+          this.subscriptions[h] = engine.addSubscription(record.channel!, record.streamId!, {
+            onAvailableImage: (image) => this.imageEvent(RecordType.IMAGE_AVAILABLE, h, image),
+            onUnavailableImage: (image) => this.imageEvent(RecordType.IMAGE_UNAVAILABLE, h, image),
+          });
+          return undefined;
+        });
+        return;
+      case RecordType.CLOSE_PUBLICATION:
+        outcome(() => void this.publications[h]?.close());
+        return;
+      case RecordType.CLOSE_SUBSCRIPTION:
+        outcome(() => void this.subscriptions[h]?.close());
+        return;
+      case RecordType.ENGINE_CLOSE:
+        outcome(() => void engine.close());
+        return;
+      case RecordType.ADD_DESTINATION:
+        outcome(() => void this.publications[h]?.addDestination(record.channel!));
+        return;
+      case RecordType.REMOVE_DESTINATION:
+        outcome(() => void this.publications[h]?.removeDestination(record.channel!));
+        return;
+      default:
+        throw new JournalFormatError(this.path, "malformed", `record ${this.reader.index} has an unknown type ${type}`);
+    }
+  }
+
+  private imageEvent(type: number, h: number, image: Image): void {
+    const what = `${recordTypeName(type)} (subscription ${h}, session ${image.sessionId})`;
+    const entry = this.takeSide(type, what);
+    const json = entry.json!;
+    const same = json["h"] === h && json["sessionId"] === image.sessionId && json["streamId"] === image.streamId &&
+      (type !== RecordType.IMAGE_AVAILABLE || json["joinPosition"] === image.joinPosition);
+    if (!same) {
+      throw new DivergenceSignal(recordTypeName(type), JSON.stringify(json),
+        JSON.stringify({ h, sessionId: image.sessionId, streamId: image.streamId, ...(type === RecordType.IMAGE_AVAILABLE ? { joinPosition: image.joinPosition } : {}) }));
+    }
+  }
+}
+
+interface EngineRecord {
+  readonly seed: number | null;
+  readonly resolveHost?: boolean;
+  readonly options: Omit<EngineOptions, "random">;
+}
+
+interface CommandRecord {
+  readonly h?: number;
+  readonly channel?: string;
+  readonly streamId?: number;
+  readonly exclusive?: boolean;
+  readonly sessionId?: number;
+  readonly error?: { name: string; message: string };
+}
+
+/** Hands the engine the recorded draws, in order; a draw the recording did not make is a divergence. */
+class ReplayRandom implements RandomSource {
+  constructor(private readonly replayer: Replayer) {}
+
+  nextUint32(): number {
+    return this.replayer.takeSide(RecordType.RANDOM_U32, "random.nextUint32()").value;
+  }
+
+  nextDouble(): number {
+    return this.replayer.takeSide(RecordType.RANDOM_F64, "random.nextDouble()").value;
+  }
+}
+
+const FRAME_TYPES: Record<number, string> = { 0: "PAD", 1: "DATA", 2: "NAK", 3: "SM", 4: "ERR", 5: "SETUP", 6: "RTTM", 7: "RES" };
+
+/** The first frame's type and length, for a divergence message. */
+function describeFrame(bytes: Uint8Array, offset: number, length: number): string {
+  if (length < 8) return "not a frame";
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, length);
+  const type = view.getUint16(6, true);
+  return `first frame ${FRAME_TYPES[type] ?? `type ${type}`}, frame length ${view.getInt32(0, true)}`;
+}
+
+export function formatSeconds(ns: number): string {
+  return `${(ns / 1e9).toFixed(9)} s`;
+}
