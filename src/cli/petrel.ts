@@ -13,8 +13,10 @@ import { parseSimArgs, UsageError, USAGE } from "./args.js";
 import { EXPERIMENTS, formatExperiment, runExperiment } from "./experimentScenarios.js";
 import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
+import { runReportCommand } from "../report/reportCommand.js";
 
 function main(argv: ReadonlyArray<string>): number {
+  if (argv[0] === "report") return runReportCommand(argv.slice(1), { stdout: process.stdout, stderr: { isTTY: process.stderr.isTTY === true, write: (text) => void process.stderr.write(text) } });
   let request;
   try {
     request = parseSimArgs(argv, parseArgs);
