@@ -179,7 +179,7 @@ const CLIENT = `
       var u = new uPlot({
         width: width(), height: 220,
         scales: { x: { time: false } },
-        axes: [{ label: "simulated or capture time (s)" }, { size: 80 }],
+        axes: [{ label: series.source.kind === "sim" ? "simulated time (s)" : series.source.kind === "pcap" ? "capture time (s)" : "time (s)" }, { size: 80 }],
         cursor: { sync: { key: "petrel" } },
         series: uSeries,
         plugins: [marks(stream.key)]

@@ -4,7 +4,8 @@
 //   subscriber: each image's receiver position (rcv-pos), high-water mark (rcv-hwm) and receiver
 //               window (the congestion window under cc=cubic or bbr);
 // and, as counter deltas since the last sample, NAKs sent (the subscriber's engines), retransmits
-// sent (the publisher's) and datagrams the simulated links dropped. Those counters are engine- and
+// sent (the publisher's), datagrams the simulated links dropped, frames sent by kind and messages
+// the subscriber read. Those counters are engine- and
 // link-wide: they go to the stream the publisher is sending (the CLI's scenarios have one stream
 // per engine; after a publisher restart, its new session). RTTs come from the RTTM frames on the
 // simulated network (a tap), computed from the echo timestamp: the simulated hosts' clocks are the
@@ -18,7 +19,7 @@ import type { ScenarioAction, Schedule } from "../sim/scenario.js";
 import type { FaultAction } from "../sim/simulator.js";
 import { buildScenario, checkInvariants, CHANNEL, PUB_HOST, SUB_HOST, sumCounter, type ScenarioSpec } from "../cli/scenarios.js";
 import { AeronFrameSamples } from "./aeronFrameSamples.js";
-import { ReportSeriesBuilder, type ReportSeries, type ReportSeriesOptions, type StreamSeriesBuilder } from "./reportSeries.js";
+import { COUNTS, ReportSeriesBuilder, type ReportSeries, type ReportSeriesOptions, type StreamSeriesBuilder } from "./reportSeries.js";
 import { ProgressMeter, type ReportProgress } from "./progress.js";
 
 export interface SimReportOptions extends Partial<ReportSeriesOptions> {
@@ -47,7 +48,7 @@ export function simReportSeries(scenario: ScenarioSpec, options: SimReportOption
       details: [],
       notes: [
         "Positions and windows are sampled from the engines after each step of simulated time.",
-        "NAKs (sent by the subscriber), retransmits (sent by the publisher) and drops (by the simulated links, both directions) are engine- and link-wide counters, shown on the stream being sent.",
+        "NAKs (sent by the subscriber), retransmits (sent by the publisher), drops (by the simulated links, both directions) and frames are engine- and link-wide counters, shown on the stream being sent; messages are those the subscriber read.",
         cc === "static" ? "RTT and the congestion window need congestion control: run with --cc cubic or --cc bbr (static windows measure no RTT)." : `RTTs from the RTTM frames of ${cc} congestion control; the receiver window is its congestion window.`,
       ],
     },
@@ -67,7 +68,7 @@ export function simReportSeries(scenario: ScenarioSpec, options: SimReportOption
     if (!isDrop(verdict)) rtt.onDatagram(timeNs, ZERO_ADDRESS, bytes, offset, length);
   });
 
-  const totals = { naks: 0, retransmits: 0, drops: 0 };
+  const totals = { naks: 0, retransmits: 0, drops: 0, dataFrames: 0, messages: 0, statusMessages: 0, heartbeats: 0, setups: 0, rttMeasurements: 0 };
   let sending: StreamSeriesBuilder | null = null;
   const sample = (nowNs: number): void => {
     const pub = sim.hostInfo(PUB_HOST).up ? lastOf(run.engines.pub) : undefined;
@@ -88,8 +89,19 @@ export function simReportSeries(scenario: ScenarioSpec, options: SimReportOption
     if (sending === null) return; // counts wait (their totals are not taken) until a stream exists
     let drops = 0;
     for (const link of sim.links) drops += link.counters.droppedPackets;
-    const now = { naks: sumCounter(run.engines.sub, Counter.NAKS_SENT), retransmits: sumCounter(run.engines.pub, Counter.RETRANSMITS_SENT), drops };
-    for (const name of ["naks", "retransmits", "drops"] as const) {
+    const { pub: pubs, sub: subs } = run.engines;
+    const now: typeof totals = {
+      naks: sumCounter(subs, Counter.NAKS_SENT),
+      retransmits: sumCounter(pubs, Counter.RETRANSMITS_SENT),
+      drops,
+      dataFrames: sumCounter(pubs, Counter.DATA_FRAMES_SENT),
+      messages: run.log.delivered,
+      statusMessages: sumCounter(subs, Counter.STATUS_MESSAGES_SENT),
+      heartbeats: sumCounter(pubs, Counter.HEARTBEATS_SENT),
+      setups: sumCounter(pubs, Counter.SETUPS_SENT),
+      rttMeasurements: sumCounter(subs, Counter.RTTM_SENT) + sumCounter(pubs, Counter.RTTM_SENT),
+    };
+    for (const name of COUNTS) {
       sending.count(name, nowNs, Math.max(0, now[name] - totals[name]));
       totals[name] = now[name];
     }
