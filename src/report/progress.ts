@@ -24,7 +24,8 @@ export class ProgressMeter {
     const output = this.output;
     if (output === null) return;
     const elapsedMs = performance.now() - this.startedMs;
-    if (elapsedMs - this.lastMs < (output.isTTY ? TTY_EVERY_MS : PLAIN_EVERY_MS)) return;
+    // A terminal gets its bar at once; a log gets a line only once the work has taken 2 s.
+    if ((!output.isTTY || this.drawn) && elapsedMs - this.lastMs < (output.isTTY ? TTY_EVERY_MS : PLAIN_EVERY_MS)) return;
     this.lastMs = elapsedMs;
     const percent = Math.max(0, Math.min(100, Math.floor(fraction * 100)));
     if (output.isTTY) {
