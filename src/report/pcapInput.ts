@@ -39,7 +39,8 @@ export function readerReportSeries(reader: PcapReader, name: string, options: Pc
       details: [],
       notes: [
         "Positions, windows, NAKs and RTTs are read from the frames in the capture; the flow-control limit is the last status message's position plus its window.",
-        "Retransmits are data frames that start below the furthest position already seen (a resend, or a datagram reordered before the capture point).",
+        "Retransmits are datagrams with a data frame that starts below the furthest position already seen (a resend, or a datagram reordered before the capture point).",
+        "The receiver's position is its last status message's: a stall in a capture is a stretch with no status message showing progress while data was sent.",
         "Drops and the receiver's high-water mark happen inside the hosts: a capture does not show them.",
       ],
     },
