@@ -3,7 +3,8 @@
 // At the top, the stalls (first one highlighted) and the faults; then, per stream, one chart per
 // quantity on a shared time axis with a shared cursor: positions, events per bucket (NAKs,
 // retransmits, drops), RTT, the receiver (congestion) window, and frames per bucket. Stalls are
-// shaded red and faults drawn as dashed lines on every chart. window.petrelReport keeps the uPlot
+// shaded red and faults drawn as dashed lines on every chart; a click on a stall's row zooms every
+// chart to it. window.petrelReport keeps the uPlot
 // instances (for the browser test, and for anyone poking at the page in devtools).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -50,7 +51,7 @@ function stallSection(series: ReportSeries): string {
       `${s.retransmits} retransmit${s.retransmits === 1 ? "" : "s"}`,
       `${s.drops} drop${s.drops === 1 ? "" : "s"}`,
     ].join(", ");
-    return `<tr${i === 0 ? ' class="first"' : ""}><td>${escapeHtml(labels.get(s.streamKey) ?? s.streamKey)}</td><td class="num">${formatTimeNs(s.startNs)}</td><td class="num">${formatMs(s.durationNs)}${s.ongoing ? " (to the end)" : ""}</td><td class="num">${s.receiverPosition}</td><td class="num">${s.senderPosition - s.receiverPosition}</td><td>${happening}</td><td>${s.faults.length === 0 ? "none" : s.faults.map(escapeHtml).join("<br>")}</td></tr>`;
+    return `<tr${i === 0 ? ' class="first"' : ""} data-start-ns="${s.startNs}" data-end-ns="${s.endNs}"><td>${escapeHtml(labels.get(s.streamKey) ?? s.streamKey)}</td><td class="num">${formatTimeNs(s.startNs)}</td><td class="num">${formatMs(s.durationNs)}${s.ongoing ? " (to the end)" : ""}</td><td class="num">${s.receiverPosition}</td><td class="num">${s.senderPosition - s.receiverPosition}</td><td>${happening}</td><td>${s.faults.length === 0 ? "none" : s.faults.map(escapeHtml).join("<br>")}</td></tr>`;
   });
   return `<section id="stalls"><h2>Stalls</h2>
 <p class="bad" id="first-stall">First stall: ${escapeHtml(labels.get(first.streamKey) ?? first.streamKey)} from ${formatTimeNs(first.startNs)} for ${formatMs(first.durationNs)}${first.ongoing ? " (still stalled at the end)" : ""}; ${series.stalls.length} stall(s) in all. A stall: the receiver's position flat for more than ${threshold} while its sender had data it had not received.</p>
@@ -185,6 +186,17 @@ const CLIENT = `
         plugins: [marks(stream.key)]
       }, data, div);
       charts.push({ stream: stream.key, id: spec.id, plot: u });
+    });
+  });
+  // A click on a stall zooms every chart to it (with some time either side); a double-click on a
+  // chart zooms it back out, as uPlot does.
+  Array.prototype.forEach.call(document.querySelectorAll("#stall-table tbody tr"), function (row) {
+    row.style.cursor = "pointer";
+    row.title = "click: zoom the charts to this stall; double-click a chart to zoom out";
+    row.addEventListener("click", function () {
+      var start = Number(row.getAttribute("data-start-ns")) / 1e9, end = Number(row.getAttribute("data-end-ns")) / 1e9;
+      var pad = Math.max((end - start) * 0.5, series.stallThresholdNs / 1e9);
+      charts.forEach(function (c) { c.plot.setScale("x", { min: Math.max(0, start - pad), max: end + pad }); });
     });
   });
   window.addEventListener("resize", function () {

@@ -3,8 +3,9 @@
 // and the congestion window have data) becomes a page; Debian's chromium, driven by
 // playwright-core, opens it from a file with every network request refused: it loads with no
 // console error, every chart is a uPlot with data points (positions, NAKs/retransmits/drops, RTT,
-// window), and the stall table at the top names the partition's time. A screenshot (and the page)
-// go to PETREL_ARTIFACTS_DIR (default: a temp dir); the path is printed.
+// window), the stall table at the top names the partition's time, and a click on the stall zooms
+// the charts to it. A screenshot (and the page) go to PETREL_ARTIFACTS_DIR (default: a temp dir);
+// the path is printed.
 //
 // Without /usr/bin/chromium the test is skipped with the reason printed, so a clone elsewhere
 // passes; with PETREL_REQUIRE_BROWSER=1 (CI) a missing browser fails it.
@@ -95,6 +96,20 @@ describe.skipIf(!available && !required)("petrel report in chromium", () => {
       await page.screenshot({ path: screenshot, fullPage: true });
       console.log(`report screenshot: ${screenshot} (page: ${htmlPath})`);
       expect(existsSync(screenshot)).toBe(true);
+
+      // A click on the stall zooms every chart to it (0.3 s to about 0.55 s, with time either side).
+      await page.locator("#stall-table tbody tr").first().click();
+      const zoomed = await page.evaluate(() => {
+        type Scale = { min: number; max: number };
+        const report = (globalThis as unknown as { petrelReport: { charts: Array<{ plot: { scales: { x: Scale } } }> } }).petrelReport;
+        return report.charts.map((c) => [c.plot.scales.x.min, c.plot.scales.x.max]);
+      });
+      for (const [min, max] of zoomed) {
+        expect(min).toBeGreaterThan(0.1);
+        expect(min).toBeLessThan(0.3);
+        expect(max).toBeGreaterThan(0.55);
+        expect(max).toBeLessThan(0.9);
+      }
       expect(errors).toEqual([]);
       expect(outside).toEqual([]);
     } finally {
