@@ -8,18 +8,23 @@
 // instances (for the browser test, and for anyone poking at the page in devtools).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import type { ReportSeries } from "./reportSeries.js";
 import { formatTimeNs } from "./stallDetector.js";
 
-let uplotAssets: { js: string; css: string } | null = null;
+let uplotAssets: { js: string; css: string; notice: string } | null = null;
 
-/** uPlot's minified IIFE build and stylesheet, read once from node_modules. */
-function uplot(): { js: string; css: string } {
+/** uPlot's minified IIFE build, its stylesheet and its license notice, read once from node_modules. */
+function uplot(): { js: string; css: string; notice: string } {
   if (uplotAssets === null) {
     const require = createRequire(import.meta.url);
+    const js = require.resolve("uplot/dist/uPlot.iife.min.js");
+    const copyright = /^Copyright .*$/m.exec(readFileSync(join(dirname(js), "..", "LICENSE"), "utf8"))?.[0] ?? "";
     uplotAssets = {
-      js: readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js"), "utf8"),
+      js: readFileSync(js, "utf8"),
       css: readFileSync(require.resolve("uplot/dist/uPlot.min.css"), "utf8"),
+      // The page carries a copy of uPlot, so it carries uPlot's MIT notice too.
+      notice: `uPlot (https://github.com/leeoniya/uPlot), MIT License, ${copyright}`,
     };
   }
   return uplotAssets;
@@ -224,7 +229,8 @@ ${stallSection(series)}
 ${faultSection(series)}
 <div id="streams"></div>
 <script id="petrel-data" type="application/json">${json}</script>
-<script>${scriptSafe(assets.js)}</script>
+<script>/* ${scriptSafe(assets.notice.replace(/\*\//g, ""))} */
+${scriptSafe(assets.js)}</script>
 <script>${scriptSafe(CLIENT)}</script>
 </body></html>
 `;
