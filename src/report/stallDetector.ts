@@ -54,8 +54,9 @@ export class StallDetector {
   ) {}
 
   onReceiverPosition(timeNs: number, position: number): void {
-    if (this.receiverPosition === null || position !== this.receiverPosition) {
-      // An advance (or a new image joining elsewhere): any stall ends here.
+    // Only an advance counts: a lower position (another receiver's SM on a multicast stream) neither
+    // ends a stall nor starts one. A restarted receiver joins at the sender's position, above.
+    if (this.receiverPosition === null || position > this.receiverPosition) {
       if (this.open !== null) this.close(timeNs, false);
       this.receiverPosition = position;
       this.lastAdvanceNs = timeNs;

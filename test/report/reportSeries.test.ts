@@ -2,7 +2,8 @@
 // points (gauges keep the later value, counts the sum, totals stay exact); a receiver flat for longer
 // than the threshold while its sender is ahead is one stall, from when the sender got ahead of it to
 // its next advance, with the NAKs counted and the faults near it named; a receiver that is merely
-// idle (nothing to read) is not a stall; and a stall still open at the end is marked ongoing.
+// idle (nothing to read) is not a stall; a lower position (a second receiver) does not end one;
+// and a stall still open at the end is marked ongoing.
 import { describe, expect, it } from "vitest";
 import { ReportSeriesBuilder, type ReportSource } from "../../src/report/index.js";
 
@@ -66,6 +67,21 @@ describe("ReportSeriesBuilder", () => {
     }
     const [stall] = builder.finish(100 * MS).stalls;
     expect(stall).toMatchObject({ startNs: 41 * MS, endNs: 100 * MS, ongoing: true });
+  });
+
+  it("does not end a stall on a lower receiver position (another receiver's SM)", () => {
+    const builder = new ReportSeriesBuilder(SOURCE, { bucketNs: MS, maxPoints: 1000, stallThresholdNs: 10 * MS });
+    const stream = builder.stream(1, 1);
+    for (let t = 0; t <= 100; t++) {
+      stream.gauge("senderPosition", t * MS, t * 32);
+      // Two receivers: one stops at 40 ms, the other lags behind it by 320 bytes and stops too.
+      stream.gauge("receiverPosition", t * MS, Math.min(t, 40) * 32);
+      stream.gauge("receiverPosition", t * MS, Math.min(t, 40) * 32 - 320);
+      builder.advance(t * MS);
+    }
+    const stalls = builder.finish(100 * MS).stalls;
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toMatchObject({ startNs: 41 * MS, endNs: 100 * MS, ongoing: true });
   });
 
   it("refuses a bound it cannot keep", () => {
