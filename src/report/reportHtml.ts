@@ -132,6 +132,7 @@ const CLIENT = `
           ctx.fillStyle = "#7b2cbf";
           ctx.setLineDash([5, 4]);
           ctx.font = Math.round(11 * devicePixelRatio) + "px sans-serif";
+          ctx.textAlign = "left";
           series.faults.forEach(function (f) {
             var x = Math.round(u.valToPos(f.timeNs / 1e9, "x", true));
             ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + height); ctx.stroke();
