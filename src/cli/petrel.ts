@@ -9,6 +9,7 @@
 //   petrel stat [--once] [--dir D]  a live view of every running Petrel client on the host (AeronStat)
 //   petrel replay JOURNAL           a fresh engine over a journal of a live run, every output checked
 //                                   (replayCommand.ts)
+//   petrel report SCENARIO|PCAP --html OUT   one self-contained HTML page of a run (src/report)
 // Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";
 import { formatScenarioResult, runScenario } from "../sim/scenario.js";
@@ -18,9 +19,11 @@ import { SCENARIOS } from "./scenarios.js";
 import { formatSummary, runSimScenario } from "./simRun.js";
 import { runStat } from "./stat.js";
 import { runReplayCommand } from "./replayCommand.js";
+import { runReportCommand } from "../report/reportCommand.js";
 
 function main(argv: ReadonlyArray<string>): number {
   if (argv[0] === "replay") return runReplayCommand(argv.slice(1));
+  if (argv[0] === "report") return runReportCommand(argv.slice(1), { stdout: process.stdout, stderr: { isTTY: process.stderr.isTTY === true, write: (text) => void process.stderr.write(text) } });
   let request;
   try {
     request = parseSimArgs(argv, parseArgs);
