@@ -6,7 +6,11 @@
 //  - sees the subscriber's close at once, by its EOS status messages, instead of after the 5 s
 //    connection timeout;
 //  - with eos=false ends without an end-of-stream (Aeron's image never reaches end of stream),
-//    and with the default it does.
+//    and with the default it does;
+// and a Petrel subscription that rejects an Aeron publication's image sends error frames that
+// Aeron's client reports through its publication error frame handler (interop_errframe_pub.c).
+// (Aeron's C client cannot reject an image in 1.48, so Petrel as the publisher of error frames'
+// target is checked in test/engine/errorFrames.test.ts only.)
 // Every message is checked by the C client (test/interop/clients/interop_hold_sub.c). Skipped with
 // a printed reason when PETREL_AERON_BIN is unset; CI sets it.
 import { spawnSync } from "node:child_process";
@@ -17,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Counter } from "../../src/core/engine/counters.js";
 import { Engine } from "../../src/core/engine/engine.js";
 import type { Publication } from "../../src/core/engine/publication.js";
+import type { Image } from "../../src/core/engine/subscription.js";
 import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { Prng } from "../../src/sim/prng.js";
@@ -28,17 +33,17 @@ const STREAM = 1001;
 const skipReason = interopSkipReason();
 if (skipReason !== undefined) console.log(`sender interop with Aeron skipped: ${skipReason}`);
 
-/** Compiles interop_hold_sub.c as aeronPeer.ts's buildClients compiles its clients. */
-function buildHoldSubscriber(): { path: string; dir: string } {
+/** Compiles test/interop/clients/NAME.c as aeronPeer.ts's buildClients compiles its clients. */
+function buildClient(name: string): { path: string; dir: string } {
   const out = resolve(AERON_BIN!, "..", "..");
   const include = join(out, "src", "aeron-client", "src", "main", "c");
   const library = join(out, "build", "lib", "libaeron_static.a");
   if (!existsSync(library)) throw new Error(`no ${library}: build the peer with ../shared/aeron/build.sh`);
   const dir = mkdtempSync(join(tmpdir(), "petrel-interop-sender-"));
-  const path = join(dir, "interop_hold_sub");
+  const path = join(dir, name);
   const result = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", `-I${include}`, "-o", path,
-    join(import.meta.dirname, "clients", "interop_hold_sub.c"), library, "-lpthread", "-ldl", "-lm", "-lrt", "-luuid"], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`cc interop_hold_sub.c failed (${result.status}): ${result.stderr}${result.error?.message ?? ""}`);
+    join(import.meta.dirname, "clients", `${name}.c`), library, "-lpthread", "-ldl", "-lm", "-lrt", "-luuid"], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`cc ${name}.c failed (${result.status}): ${result.stderr}${result.error?.message ?? ""}`);
   return { path, dir };
 }
 
@@ -57,13 +62,15 @@ async function lineFrom(client: Client, prefix: string, pump: () => void, timeou
 }
 
 let holdSub: { path: string; dir: string } | undefined;
+let errorFramePub: { path: string; dir: string } | undefined;
 
 describe.skipIf(skipReason !== undefined)("sender conformance against the Aeron C media driver", () => {
   beforeAll(() => {
-    holdSub = buildHoldSubscriber();
+    holdSub = buildClient("interop_hold_sub");
+    errorFramePub = buildClient("interop_errframe_pub");
   });
   afterAll(() => {
-    if (holdSub !== undefined) rmSync(holdSub.dir, { recursive: true, force: true });
+    for (const built of [holdSub, errorFramePub]) if (built !== undefined) rmSync(built.dir, { recursive: true, force: true });
   });
 
   async function withPetrel(seed: number, body: (engine: Engine, runtime: EngineRuntime, driver: MediaDriver) => Promise<void>,
@@ -165,4 +172,36 @@ describe.skipIf(skipReason !== undefined)("sender conformance against the Aeron 
       });
     }, 30_000);
   }
+
+  it("a Petrel subscription rejects an Aeron publication's image: Aeron's publication error frame handler gets IMAGE_REJECTED and the reason", async () => {
+    await withPetrel(SEED + 3, async (engine, runtime, driver) => {
+      const port = await freeUdpPort();
+      const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
+      const reason = "rejected by Petrel: interop check";
+      let image: Image | undefined;
+      const subscription = engine.addSubscription(channel, STREAM, { onAvailableImage: (i) => (image ??= i) });
+      runtime.doWork();
+      await runtime.driver.ready();
+      const client = new Client(errorFramePub!.path, [driver.aeronDir, channel, String(STREAM), "10"]);
+      let received = 0;
+      let rejected = false;
+      await lineFrom(client, "error_frame", () => {
+        runtime.doWork();
+        subscription.poll(() => received++, 100);
+        if (!rejected && image !== undefined && received >= 5) {
+          engine.rejectImage(image, reason);
+          rejected = true;
+        }
+      }, 12_000);
+      const result = await client.done;
+      console.log(`Petrel rejects Aeron's image after ${received} messages: ${result.stdout.trim().split("\n").join(", ")}; ` +
+        `error frames sent ${engine.counters.get(Counter.ERROR_FRAMES_SENT)}`);
+      expect(result.stderr).toBe("");
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("connected");
+      expect(result.stdout).toContain(`error_frame code=13 session=${image!.source.sessionId} stream=${STREAM} `);
+      expect(result.stdout).toContain(`message=${reason}`);
+      expect(engine.counters.get(Counter.ERROR_FRAMES_SENT)).toBeGreaterThan(0);
+    });
+  }, 30_000);
 });
