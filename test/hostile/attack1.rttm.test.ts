@@ -72,8 +72,8 @@ describe("attack 1: RTTM echo timestamp outside +-2^53", () => {
         const reply = replies[0]!;
         expect(rttmEchoLo(reply, 0)).toBe(lo);
         expect(rttmEchoHi(reply, 0)).toBe(hi);
-        // The reception delta is how long the publication held the request, exactly.
-        expect(i64HalvesToSafeNumber(rttmDeltaLo(reply, 0), rttmDeltaHi(reply, 0))).toBe(holdNs);
+        // The reception delta is 0 however long the request was held, as Aeron's sender puts (issue #12).
+        expect(i64HalvesToSafeNumber(rttmDeltaLo(reply, 0), rttmDeltaHi(reply, 0))).toBe(0);
       }),
       { seed, numRuns: 500 },
     );

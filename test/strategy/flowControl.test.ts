@@ -155,14 +155,37 @@ describe("MinMulticastFlowControl", () => {
     expect(fcs.nextDeadlineNs()).toBe(NO_DEADLINE_NS);
   });
 
-  it("releases a receiver that reported end of stream once the publication is at EOS", () => {
+  it("drops a receiver at once when its SM carries EOS, and never adds one from an EOS SM (Aeron's eosFlagged)", () => {
     const fcs = new MinMulticastFlowControl();
     let limit = sm(fcs, 0, 1, 1_000_000, 0);
-    limit = fcs.onStatusMessage(1, 2, 0, 8192, WINDOW, false, 0, 0, limit, true);
-    expect(fcs.onIdle(2, limit, 8192, false)).toBe(8192 + WINDOW); // publication not at EOS yet
+    limit = sm(fcs, 1, 2, 8192, limit);
+    expect(limit).toBe(8192 + WINDOW);
     expect(fcs.receiverCount()).toBe(2);
-    expect(fcs.onIdle(3, limit, 8192, true)).toBe(1_000_000 + WINDOW);
+    // Receiver 2's subscription closes: its EOS SM removes it, the slow receiver no longer holds the group.
+    limit = fcs.onStatusMessage(2, 2, 0x5eed, 8192, WINDOW, false, 0, 0, limit, true);
     expect(fcs.receiverCount()).toBe(1);
+    expect(limit).toBe(1_000_000 + WINDOW);
+    // An EOS SM from a receiver never seen does not add it.
+    limit = fcs.onStatusMessage(3, 3, 0x5eed, 0, WINDOW, false, 0, 0, limit, true);
+    expect(fcs.receiverCount()).toBe(1);
+    expect(fcs.receiverRemoteCloseCount).toBe(1);
+  });
+
+  it("drops a receiver that sends an error frame (min: any; tagged: only with the matching tag)", () => {
+    const min = new MinMulticastFlowControl();
+    let limit = sm(min, 0, 1, 1_000_000, 0);
+    limit = sm(min, 0, 2, 0, limit);
+    min.onError(2, 0x5eed, false, 0, 0);
+    expect(min.receiverCount()).toBe(1);
+    expect(min.onIdle(1, limit, 0, false)).toBe(1_000_000 + WINDOW);
+    const tagged = createFlowControl({ strategy: "tagged", groupTag: 7 }, true);
+    tagged.onStatusMessage(0, 1, 0, 0, WINDOW, true, 7, 0, 0, false);
+    tagged.onError(1, 0, false, 0, 0);
+    tagged.onError(1, 0, true, 8, 0);
+    expect(tagged.hasRequiredReceivers()).toBe(true);
+    expect((tagged as MinMulticastFlowControl).receiverCount()).toBe(1);
+    tagged.onError(1, 0, true, 7, 0);
+    expect((tagged as MinMulticastFlowControl).receiverCount()).toBe(0);
   });
 
   it("bounds the receiver table and counts the overflow", () => {

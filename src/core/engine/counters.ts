@@ -60,6 +60,14 @@ export const Counter = {
   IMAGE_LOG_BYTES_RESERVED: 52,
   IMAGE_LOG_BYTES_ALLOCATED: 53,
   IMAGE_LOG_BYTES_CLEANED: 54,
+  // Issue #12, sender side (ids from 60; 55-59 are left for other work). Status messages with the
+  // EOS flag taken (the receiver closed); error frames dropped (malformed, or for no publication
+  // here) and error frames surfaced to the application; receivers a publication could not track
+  // (its liveness table was full).
+  STATUS_MESSAGES_EOS_RECEIVED: 60,
+  ERROR_FRAMES_DROPPED: 61,
+  PUBLICATION_ERROR_FRAMES: 62,
+  RECEIVER_LIVENESS_OVERFLOW: 63,
   // Issue #12, receiver side (ids from 70; 55-69 are other branches').
   RTTM_REPLIES_OTHER_RECEIVER: 70,
   FRAMES_DROPPED_COOL_DOWN: 71,

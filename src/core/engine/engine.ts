@@ -70,7 +70,11 @@ import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
 import { DRAINING_SM_EOS_MULTIPLE, ImageState, PublicationImage } from "./publicationImage.js";
 import { SessionCoolDowns } from "./sessionCoolDowns.js";
-import { Subscription, type SubscriptionOptions } from "./subscription.js";
+import { Image, Subscription, type SubscriptionOptions } from "./subscription.js";
+import { ImageRejections, PUBLICATION_ERROR_FRAME_QUEUE_CAPACITY, type PublicationErrorFrame } from "./errorFrames.js";
+import { encodeErrorText, ERR_HAS_GROUP_TAG_FLAG, ERR_MAX_TEXT_LENGTH, errErrorCode, errGroupTagHi, errGroupTagLo, errReceiverIdHi, errReceiverIdLo,
+  errSessionId, errStreamId, ErrorFrameFlyweight } from "../protocol/errorFrame.js";
+import { i64HalvesToBigInt } from "../protocol/int64.js";
 
 export { NO_DEADLINE_NS };
 
@@ -318,6 +322,9 @@ export class Engine implements FrameVisitor {
 
   private readonly sharedLogs: boolean;
   private transportCheck: TransportMtuCheck | undefined;
+  /** Images the application rejected (they send error frames), and error frames for the application (errorFrames.ts). */
+  private readonly rejections: ImageRejections;
+  private readonly publicationErrorFrames: PublicationErrorFrame[] = [];
 
   constructor(options: EngineOptions) {
     this.config = resolveEngineConfig(options.config ?? {});
@@ -329,6 +336,7 @@ export class Engine implements FrameVisitor {
     this.imageLogAllocator = options.imageLogAllocator ?? defaultImageLogAllocator;
     this.sharedLogs = options.sharedLogs === true;
     this.lastNowNs = options.nowNs ?? 0;
+    this.rejections = new ImageRejections(this.config.statusMessageIntervalNs, this.counters);
   }
 
   /** The time of the latest handle or poll call. */
@@ -432,6 +440,40 @@ export class Engine implements FrameVisitor {
       }
     }
     return subscription;
+  }
+
+  /**
+   * Rejects an image (Aeron's Image.reject): it takes no more data, and instead of status messages
+   * it sends its publisher an error frame (IMAGE_REJECTED, with `reason`) now and every status
+   * message interval, until it times out (no data refreshes it) or its subscriptions close. The
+   * publisher sees the error (Engine.pollPublicationErrorFrame on a Petrel publisher). Throws
+   * InvalidArgumentError for an image that is not a live network image of this engine or a reason
+   * longer than 1023 UTF-8 bytes.
+   */
+  rejectImage(image: Image | PublicationImage, reason: string): void {
+    this.checkOpen();
+    const source = image instanceof Image ? image.source : image;
+    if (!(source instanceof PublicationImage) || !this.images.includes(source) || source.state === ImageState.CLOSED) {
+      throw new InvalidArgumentError("image", typeof image, "must be a live network image of this engine (IPC images cannot be rejected)");
+    }
+    if (typeof reason !== "string") throw new InvalidArgumentError("reason", typeof reason, "must be a string");
+    const text = encodeErrorText(reason);
+    if (text.length > ERR_MAX_TEXT_LENGTH) {
+      throw new InvalidArgumentError("reason", text.length, `must be at most ${ERR_MAX_TEXT_LENGTH} UTF-8 bytes (an error frame's limit)`);
+    }
+    const endpoint = this.endpointsById.get(source.endpointId);
+    if (!(endpoint instanceof ReceiveEndpoint)) throw new InvalidArgumentError("image", "closed", "its endpoint is closed");
+    const groupTag = endpoint.params.groupTag === undefined ? undefined : groupTagToInt32Pair(endpoint.params.groupTag);
+    this.rejections.reject(source, text, this.lastNowNs, endpoint.receiverIdLo, endpoint.receiverIdHi, groupTag);
+  }
+
+  /**
+   * The next error frame a receiver sent one of this engine's publications (it rejected the
+   * image), or undefined. Each receiver's error surfaces once while it is live at the publication
+   * (as Aeron's publication error frame handler); up to 64 wait, more are dropped and counted (errors).
+   */
+  pollPublicationErrorFrame(): PublicationErrorFrame | undefined {
+    return this.publicationErrorFrames.shift();
   }
 
   /** Closes every publication and subscription at once (no linger) and releases the endpoints. */
@@ -551,9 +593,14 @@ export class Engine implements FrameVisitor {
       if (!publications[(start + i) % count]!.pollTransmit(nowNs, batch)) return batch.count - before;
     }
     const images = this.images;
+    const rejections = this.rejections;
     for (let i = 0; i < images.length; i++) {
-      if (!images[i]!.pollTransmit(nowNs, batch)) break;
+      const image = images[i]!;
+      // A rejected image sends error frames instead of status messages (and no NAKs or RTTMs).
+      if (rejections.size > 0 && rejections.isRejected(image)) continue;
+      if (!image.pollTransmit(nowNs, batch)) return batch.count - before;
     }
+    if (rejections.size > 0) rejections.pollTransmit(nowNs, batch);
     return batch.count - before;
   }
 
@@ -580,10 +627,15 @@ export class Engine implements FrameVisitor {
       if (d < deadline) deadline = d;
     }
     const images = this.images;
+    const rejections = this.rejections;
     for (let i = 0; i < images.length; i++) {
-      const d = images[i]!.deadlineNs();
+      const image = images[i]!;
+      const d = rejections.size > 0 && rejections.isRejected(image)
+        ? image.lastFrameNs + this.config.imageLivenessTimeoutNs
+        : image.deadlineNs();
       if (d < deadline) deadline = d;
     }
+    if (rejections.size > 0) deadline = rejections.deadlineNs(deadline);
     const ipc = this.ipcPublications;
     for (let i = 0; i < ipc.length; i++) {
       const publication = ipc[i]!;
@@ -639,6 +691,8 @@ export class Engine implements FrameVisitor {
       values[Counter.PINNED_DATA_MISMATCHES]! += 1;
       return;
     }
+    // A rejected image takes nothing more (Aeron's PublicationImage.insertPacket), so it also times out.
+    if (this.rejections.size > 0 && this.rejections.isRejected(image)) return;
     image.onDataFrame(this.frameNowNs, view, bytes, frameOffset, frameLength, type);
   }
 
@@ -825,10 +879,47 @@ export class Engine implements FrameVisitor {
       rttmDeltaHi(view, frameOffset));
   }
 
-  onError(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {
-    this.counters.values[Counter.FRAMES_RECEIVED]! += 1;
-    this.counters.values[Counter.ERROR_FRAMES_RECEIVED]! += 1;
+  /**
+   * An error frame (the walker checked its lengths: text 0..1023 bytes inside the frame). For one of
+   * our publications, from an address it takes control frames from, it drops that receiver and,
+   * when the receiver was live, is surfaced to the application once (errorFrames.ts). Anything else
+   * is dropped and counted (error frames dropped). Allocates only for a surfaced error.
+   */
+  onError(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void {
+    const values = this.counters.values;
+    values[Counter.FRAMES_RECEIVED]! += 1;
+    values[Counter.ERROR_FRAMES_RECEIVED]! += 1;
+    const publication = this.findPublication(errSessionId(view, frameOffset), errStreamId(view, frameOffset));
+    if (publication === undefined || !publication.acceptsControlFrom(this.frameFromIp, this.frameFromPort)) {
+      values[Counter.ERROR_FRAMES_DROPPED]! += 1;
+      return;
+    }
+    const hasGroupTag = (view.getUint8(frameOffset + FLAGS_OFFSET) & ERR_HAS_GROUP_TAG_FLAG) !== 0;
+    const receiverIdLo = errReceiverIdLo(view, frameOffset);
+    const receiverIdHi = errReceiverIdHi(view, frameOffset);
+    const groupTagLo = errGroupTagLo(view, frameOffset);
+    const groupTagHi = errGroupTagHi(view, frameOffset);
+    if (!publication.onErrorFrame(receiverIdLo, receiverIdHi, hasGroupTag, groupTagLo, groupTagHi)) return;
+    values[Counter.PUBLICATION_ERROR_FRAMES]! += 1;
+    if (this.publicationErrorFrames.length >= PUBLICATION_ERROR_FRAME_QUEUE_CAPACITY) {
+      values[Counter.ERRORS]! += 1;
+      return;
+    }
+    this.errorFlyweight.wrap(bytes, frameOffset, frameLength);
+    this.publicationErrorFrames.push({
+      channel: publication.channel,
+      sessionId: publication.sessionId,
+      streamId: publication.streamId,
+      receiverId: i64HalvesToBigInt(receiverIdLo, receiverIdHi),
+      sourceIp: this.frameFromIp,
+      sourcePort: this.frameFromPort,
+      groupTag: hasGroupTag ? i64HalvesToBigInt(groupTagLo, groupTagHi) : undefined,
+      errorCode: errErrorCode(view, frameOffset),
+      errorMessage: this.errorFlyweight.errorText(),
+    });
   }
+
+  private readonly errorFlyweight = new ErrorFrameFlyweight();
 
   onResolution(_view: DataView, _bytes: Uint8Array, _frameOffset: number, _frameLength: number): void {
     // Name resolution between drivers: parsed by the walker, not used by Petrel.
@@ -1254,6 +1345,7 @@ export class Engine implements FrameVisitor {
 
   private removeImage(image: PublicationImage): void {
     this.detachSubscribers(image);
+    this.rejections.remove(image);
     image.close();
     const index = this.images.indexOf(image);
     if (index >= 0) this.images.splice(index, 1);

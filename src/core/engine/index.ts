@@ -8,3 +8,4 @@ export * from "./subscription.js";
 export * from "./ipcPublication.js";
 export * from "./countersReader.js";
 export * from "./offerVectors.js";
+export { IMAGE_REJECTED_ERROR_CODE, type PublicationErrorFrame } from "./errorFrames.js";

@@ -28,12 +28,13 @@ import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET } from "../protocol/dataHeader.
 import { writeHeartbeat } from "../protocol/dataFrame.js";
 import { SETUP_GROUP_FLAG, SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
 import { RTTM_LENGTH, writeRttmHalves } from "../protocol/rttmFrame.js";
-import { i64HiOf, i64LoOf } from "../protocol/int64.js";
+import { SM_EOS_FLAG } from "../protocol/statusMessageFrame.js";
 import { RetransmitHandler, bottomResendWindow, type RetransmitSender } from "../strategy/retransmitHandler.js";
 import { StaticDelayGenerator } from "../strategy/feedbackDelay.js";
 import type { FlowControl } from "../strategy/flowControl.js";
 import { NO_DEADLINE_NS } from "../strategy/timers.js";
 import { Counter, type Counters } from "./counters.js";
+import { ReceiverLivenessTracker } from "./receiverLivenessTracker.js";
 import { InvalidArgumentError } from "./engineErrors.js";
 import type { TransmitBatch } from "../transmitBatch.js";
 
@@ -134,13 +135,28 @@ export class NetworkPublication implements RetransmitSender {
   /** External producer mode: the producer's committed position; -1 when this publication's own appender produces. */
   private externalProducerPosition = -1;
 
-  private hasStatusMessage = false;
+  /** Receivers heard from (Aeron's ReceiverLivenessTracker): the publication "has receivers" while one is live. */
+  private readonly liveness = new ReceiverLivenessTracker();
+  /** A status message has arrived at least once (Aeron's hasInitialConnection): SETUP stops, heartbeats start. */
+  private hasInitialConnection = false;
+  /** Unicast: the receiver sent an SM with EOS (its subscription closed): the linger ends at once (Aeron). */
+  private hasReceivedUnicastEos = false;
+  private readonly isUnicast: boolean;
+  /** `eos` channel parameter: end-of-stream heartbeats carry the EOS flag (Aeron's signalEos). */
+  private readonly signalEos: boolean;
   private connectedFlag = false;
-  private shouldSendSetup = true;
+  /** SETUP is wanted after the initial connection (Aeron's isSetupElicited): a receiver asked, or a destination was added. */
+  private shouldSendSetup = false;
   private lastSetupNs = 0;
   private setupSentOnce = false;
-  private lastSmNs = 0;
+  /** Last datagram of any kind sent (decides "run now" deadlines). */
   private lastSendNs = 0;
+  /**
+   * Last data frame or heartbeat sent (Aeron's timeOfLastDataOrHeartbeatNs): the heartbeat timer.
+   * SETUPs, retransmits and RTTM replies do not move it (issue #12, item 1: an idle cc=cubic stream
+   * answered RTTM requests often enough to starve its heartbeats, and the image timed out).
+   */
+  private timeOfLastDataOrHeartbeatNs = 0;
   private sentOnce = false;
   private lingerDeadlineNs = NO_DEADLINE_NS;
 
@@ -159,7 +175,6 @@ export class NetworkPublication implements RetransmitSender {
   /** The requests' echo timestamps as i32 halves: echoed bit for bit, whatever their value. */
   private readonly rttmEchoLo = new Int32Array(PENDING_RTTM_CAPACITY);
   private readonly rttmEchoHi = new Int32Array(PENDING_RTTM_CAPACITY);
-  private readonly rttmArrivalNs = new Float64Array(PENDING_RTTM_CAPACITY);
   private readonly rttmReceiverLo = new Int32Array(PENDING_RTTM_CAPACITY);
   private readonly rttmReceiverHi = new Int32Array(PENDING_RTTM_CAPACITY);
   private readonly rttmIps = new Uint32Array(PENDING_RTTM_CAPACITY);
@@ -228,6 +243,9 @@ export class NetworkPublication implements RetransmitSender {
     this.pinnedIp = pinned ? this.destinations.list[0]!.ip : -1;
     this.pinnedPort = pinned ? this.destinations.list[0]!.port : -1;
     this.lastSendNs = options.nowNs;
+    this.timeOfLastDataOrHeartbeatNs = options.nowNs - this.config.heartbeatIntervalNs;
+    this.isUnicast = !params.isMulticast && !params.isMultiDestination;
+    this.signalEos = params.eos;
   }
 
   // ---------------------------------------------------------------- application side
@@ -334,9 +352,22 @@ export class NetworkPublication implements RetransmitSender {
       // A receiver that does not know this session asks for SETUP; its SM carries no position
       // (term id 0, offset 0, window 0), so it must not reach flow control (as in Aeron, which
       // only triggers the SETUP frame for it). Found by the simulator's fuzz test: the bogus
-      // position set a sender limit far beyond any receiver's window.
-      this.shouldSendSetup = true;
+      // position set a sender limit far beyond any receiver's window. As Aeron's
+      // triggerSendSetupFrame: not once the end of stream is sent, and SETUP goes out at most every
+      // 100 ms (setupSentOnce is left as it is), so a flood of requests is not reflected 1:1.
+      if (!this.isEndOfStream) this.shouldSendSetup = true;
       return;
+    }
+    const values = this.counters.values;
+    if ((flags & SM_EOS_FLAG) !== 0) {
+      // The receiver closed (or drained the stream): it is dropped at once, and a unicast
+      // publication's linger ends (Aeron's NetworkPublication.onStatusMessage). The SM's position
+      // still goes to flow control, as in Aeron (min flow control removes the receiver there).
+      values[Counter.STATUS_MESSAGES_EOS_RECEIVED]! += 1;
+      this.liveness.onRemoteClose(receiverIdLo | 0, receiverIdHi | 0);
+      if (this.isUnicast) this.hasReceivedUnicastEos = true;
+    } else if (!this.liveness.onStatusMessage(receiverIdLo | 0, receiverIdHi | 0, nowNs)) {
+      values[Counter.RECEIVER_LIVENESS_OVERFLOW]! += 1;
     }
     const position = computePosition(consumptionTermId, consumptionTermOffset, this.positionBitsToShift, this.initialTermId);
     const limit = this.flowControl.onStatusMessage(
@@ -349,12 +380,34 @@ export class NetworkPublication implements RetransmitSender {
       groupTagLo,
       groupTagHi,
       this.senderLimit,
-      (flags & 0x40) !== 0,
+      (flags & SM_EOS_FLAG) !== 0,
     );
     this.setSenderLimit(limit);
-    this.lastSmNs = nowNs;
-    this.hasStatusMessage = true;
-    this.connectedFlag = this.flowControl.hasRequiredReceivers();
+    this.hasInitialConnection = true;
+    this.connectedFlag = this.liveness.hasReceivers() && this.flowControl.hasRequiredReceivers();
+  }
+
+  /**
+   * An error frame from a receiver (it rejected this publication's image). As Aeron's
+   * NetworkPublication.onError: flow control hears of it (min and tagged drop the receiver), and
+   * the receiver is dropped. Returns true when the receiver was live here: only then is the error
+   * surfaced to the application (so a receiver repeating its error every 200 ms surfaces once).
+   */
+  onErrorFrame(receiverIdLo: number, receiverIdHi: number, hasGroupTag: boolean, groupTagLo: number, groupTagHi: number): boolean {
+    this.flowControl.onError(receiverIdLo | 0, receiverIdHi | 0, hasGroupTag, groupTagLo | 0, groupTagHi | 0);
+    const wasLive = this.liveness.onRemoteClose(receiverIdLo | 0, receiverIdHi | 0);
+    if (wasLive) this.connectedFlag = this.liveness.hasReceivers() && this.flowControl.hasRequiredReceivers();
+    return wasLive;
+  }
+
+  /** Receivers live now (for tests and diagnostics). */
+  get receiverCount(): number {
+    return this.liveness.receiverCount;
+  }
+
+  /** The end of stream is reached: closed, and everything up to the close position sent. */
+  private get isEndOfStream(): boolean {
+    return this.state !== PublicationState.ACTIVE && this.senderPosition >= this.endOfStreamPosition;
   }
 
   /** A new destination (or a receiver asking) needs SETUP: send one on the next poll. */
@@ -388,7 +441,7 @@ export class NetworkPublication implements RetransmitSender {
    * An RTTM request (flags 0x80): answered on the next poll with the echo timestamp's 64 bits as
    * they came (two i32 halves: any value, the ones outside +-2^53 included, goes back bit for bit).
    */
-  onRttmRequest(nowNs: number, echoLo: number, echoHi: number, receiverIdLo: number, receiverIdHi: number, fromIp: number,
+  onRttmRequest(_nowNs: number, echoLo: number, echoHi: number, receiverIdLo: number, receiverIdHi: number, fromIp: number,
     fromPort: number): void {
     if (this.rttmCount >= PENDING_RTTM_CAPACITY) {
       this.counters.values[Counter.ERRORS]! += 1;
@@ -397,7 +450,6 @@ export class NetworkPublication implements RetransmitSender {
     const i = this.rttmCount++;
     this.rttmEchoLo[i] = echoLo;
     this.rttmEchoHi[i] = echoHi;
-    this.rttmArrivalNs[i] = nowNs;
     this.rttmReceiverLo[i] = receiverIdLo;
     this.rttmReceiverHi[i] = receiverIdHi;
     this.rttmIps[i] = fromIp;
@@ -428,23 +480,22 @@ export class NetworkPublication implements RetransmitSender {
   /** Applies expired timers. Returns true when the publication is finished and can be removed. */
   onTimeout(nowNs: number): boolean {
     this.retransmitHandler.processTimeouts(nowNs);
-    if (this.hasStatusMessage && nowNs - this.lastSmNs >= this.config.publicationConnectionTimeoutNs) {
-      // No receiver has spoken for the connection timeout: back to SETUP, and offers see NOT_CONNECTED.
-      this.hasStatusMessage = false;
-      this.connectedFlag = false;
-      this.shouldSendSetup = true;
-    }
+    // Receivers silent for the connection timeout are forgotten; with none left, offers see
+    // NOT_CONNECTED. As in Aeron, the sender keeps heartbeating and sends SETUP again only when a
+    // receiver asks for it (an SM with SEND_SETUP): a receiver that lost the image asks on the
+    // next heartbeat (issue #12, item 10).
+    this.liveness.onIdle(nowNs, this.config.publicationConnectionTimeoutNs);
     const fcDeadline = this.flowControl.nextDeadlineNs();
     if (fcDeadline !== NO_DEADLINE_NS && fcDeadline - nowNs <= 0) {
       this.setSenderLimit(this.flowControl.onIdle(nowNs, this.senderLimit, this.senderPosition, this.state !== PublicationState.ACTIVE));
-      if (this.hasStatusMessage) this.connectedFlag = this.flowControl.hasRequiredReceivers();
     }
-    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.hasStatusMessage)) {
+    this.connectedFlag = this.liveness.hasReceivers() && this.flowControl.hasRequiredReceivers();
+    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.liveness.hasReceivers())) {
       // Drained, or nobody is listening (never connected, or the connection timed out): linger.
       this.state = PublicationState.LINGERING;
       this.lingerDeadlineNs = nowNs + this.params.lingerNs;
     }
-    if (this.state === PublicationState.LINGERING && this.lingerDeadlineNs - nowNs <= 0) {
+    if (this.state === PublicationState.LINGERING && (this.hasReceivedUnicastEos || this.lingerDeadlineNs - nowNs <= 0)) {
       this.state = PublicationState.CLOSED;
       return true;
     }
@@ -460,26 +511,29 @@ export class NetworkPublication implements RetransmitSender {
     }
     let deadline = this.retransmitHandler.nextDeadlineNs();
     if (this.pendingResendCount > 0 || this.rttmCount > 0) return this.lastSendNs - 1 < deadline ? this.lastSendNs : deadline;
-    if (!this.hasStatusMessage || this.shouldSendSetup) {
+    if (!this.hasInitialConnection || this.shouldSendSetup) {
       const setupAt = this.setupSentOnce ? this.lastSetupNs + this.config.setupResendIntervalNs : this.lastSendNs;
       if (setupAt < deadline) deadline = setupAt;
     }
-    if (this.hasStatusMessage && this.senderPosition < this.sendablePosition() && this.blockedSenderLimit !== this.senderLimit) {
+    if (this.hasInitialConnection && this.senderPosition < this.sendablePosition() && this.blockedSenderLimit !== this.senderLimit) {
       // Data is waiting and flow control allows it: run now.
       return this.lastSendNs;
     }
-    const heartbeatAt = this.lastSendNs + this.config.heartbeatIntervalNs;
-    if (heartbeatAt < deadline) deadline = heartbeatAt;
-    if (this.hasStatusMessage) {
-      const timeoutAt = this.lastSmNs + this.config.publicationConnectionTimeoutNs;
-      if (timeoutAt < deadline) deadline = timeoutAt;
+    if (this.hasInitialConnection) {
+      const heartbeatAt = this.timeOfLastDataOrHeartbeatNs + this.config.heartbeatIntervalNs;
+      if (heartbeatAt < deadline) deadline = heartbeatAt;
     }
+    const timeoutAt = this.liveness.nextTimeoutNs(this.config.publicationConnectionTimeoutNs);
+    if (timeoutAt < deadline) deadline = timeoutAt;
     const fc = this.flowControl.nextDeadlineNs();
     if (fc < deadline) deadline = fc;
-    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.hasStatusMessage)) {
+    if (this.state === PublicationState.DRAINING && (this.senderPosition >= this.endOfStreamPosition || !this.liveness.hasReceivers())) {
       return this.lastSendNs;
     }
-    if (this.state === PublicationState.LINGERING && this.lingerDeadlineNs < deadline) deadline = this.lingerDeadlineNs;
+    if (this.state === PublicationState.LINGERING) {
+      if (this.hasReceivedUnicastEos) return this.lastSendNs;
+      if (this.lingerDeadlineNs < deadline) deadline = this.lingerDeadlineNs;
+    }
     return deadline;
   }
 
@@ -516,23 +570,28 @@ export class NetworkPublication implements RetransmitSender {
     if (this.state === PublicationState.CLOSED) return true;
     // Multi-destination-cast with no destination yet: nothing to send to (and no SM can arrive).
     if (this.destinations.list.length === 0) return true;
-    if ((!this.hasStatusMessage || this.shouldSendSetup) &&
+    if ((!this.hasInitialConnection || this.shouldSendSetup) &&
         (!this.setupSentOnce || nowNs - this.lastSetupNs >= this.config.setupResendIntervalNs)) {
       if (!this.sendSetup(nowNs, batch)) return false;
     }
     if (!this.sendPendingResends(nowNs, batch)) return false;
     if (!this.sendRttmReplies(nowNs, batch)) return false;
     let sentData = false;
-    if (this.hasStatusMessage) {
+    if (this.hasInitialConnection) {
+      // As Aeron: data goes up to the sender limit once a receiver has spoken, also after the
+      // connection timed out (the limit stays where the last SM put it).
       const before = this.senderPosition;
       if (!this.sendData(nowNs, batch)) return false;
       sentData = this.senderPosition !== before;
     }
-    if (!sentData) {
-      const drained = this.state !== PublicationState.ACTIVE && this.senderPosition >= this.endOfStreamPosition;
-      if (nowNs - this.lastSendNs >= this.config.heartbeatIntervalNs || (drained && !this.eosSignalled)) {
-        if (!this.sendHeartbeat(nowNs, batch, drained)) return false;
-        if (drained) this.eosSignalled = true;
+    if (!sentData && this.hasInitialConnection) {
+      // Heartbeats are timed from the last data or heartbeat only (Aeron's heartbeatMessageCheck),
+      // and only after the initial connection. The end of stream goes out at once when the stream
+      // drains (then every 100 ms), flagged EOS unless the channel says eos=false.
+      const endOfStream = this.signalEos && this.isEndOfStream;
+      if (nowNs - this.timeOfLastDataOrHeartbeatNs >= this.config.heartbeatIntervalNs || (endOfStream && !this.eosSignalled)) {
+        if (!this.sendHeartbeat(nowNs, batch, endOfStream)) return false;
+        if (endOfStream) this.eosSignalled = true;
       }
     }
     return true;
@@ -555,7 +614,8 @@ export class NetworkPublication implements RetransmitSender {
     this.commitAll(batch, slot, SETUP_LENGTH);
     this.lastSetupNs = nowNs;
     this.setupSentOnce = true;
-    this.shouldSendSetup = false;
+    // Aeron's setupMessageCheck: an elicited SETUP repeats every 100 ms until a receiver is live.
+    if (this.liveness.hasReceivers()) this.shouldSendSetup = false;
     this.countSent(nowNs, SETUP_LENGTH, 1);
     this.counters.values[Counter.SETUPS_SENT]! += 1;
     return true;
@@ -568,6 +628,7 @@ export class NetworkPublication implements RetransmitSender {
       this.computeTermId(this.senderPosition), endOfStream);
     this.commitAll(batch, slot, DATA_HEADER_LENGTH);
     this.countSent(nowNs, DATA_HEADER_LENGTH, 1);
+    this.timeOfLastDataOrHeartbeatNs = nowNs;
     this.counters.values[Counter.HEARTBEATS_SENT]! += 1;
     return true;
   }
@@ -599,6 +660,7 @@ export class NetworkPublication implements RetransmitSender {
       this.commitAll(batch, slot, available);
       this.senderPosition += available + scanPadding(scan);
       this.countSent(nowNs, available, 0);
+      this.timeOfLastDataOrHeartbeatNs = nowNs;
       this.counters.values[Counter.DATA_FRAMES_SENT]! += 1;
       if (this.senderPosition - this.cleanPosition >= 3 * this.termLength) this.cleanBehindSender();
     }
@@ -650,12 +712,11 @@ export class NetworkPublication implements RetransmitSender {
     for (; i < this.rttmCount; i++) {
       const slot = batch.claim(this.destinations.endpointId, this.rttmIps[i]!, this.rttmPorts[i]!);
       if (slot < 0) break;
-      // A reply carries flags 0 (the request had 0x80); the reception delta is how long we held it
-      // (engine time never goes back, so it is a small non-negative safe integer); the echo goes
-      // back as its two halves. writeRttmHalves cannot throw (issue #11, attack 1).
-      const deltaNs = nowNs - this.rttmArrivalNs[i]!;
+      // A reply carries flags 0 (the request had 0x80) and a reception delta of 0, as Aeron's
+      // sender always puts (NetworkPublication.onRttMeasurement; issue #12, item 10); the echo
+      // goes back as its two halves. writeRttmHalves cannot throw (issue #11, attack 1).
       writeRttmHalves(batch.view, batch.slotOffset(slot), 0, this.sessionId, this.streamId, this.rttmEchoLo[i]!, this.rttmEchoHi[i]!,
-        i64LoOf(deltaNs), i64HiOf(deltaNs), this.rttmReceiverLo[i]!, this.rttmReceiverHi[i]!);
+        0, 0, this.rttmReceiverLo[i]!, this.rttmReceiverHi[i]!);
       batch.commit(slot, RTTM_LENGTH);
       this.countSent(nowNs, RTTM_LENGTH, 1);
       this.counters.values[Counter.RTTM_SENT]! += 1;
@@ -663,7 +724,6 @@ export class NetworkPublication implements RetransmitSender {
     if (i < this.rttmCount) {
       this.rttmEchoLo.copyWithin(0, i, this.rttmCount);
       this.rttmEchoHi.copyWithin(0, i, this.rttmCount);
-      this.rttmArrivalNs.copyWithin(0, i, this.rttmCount);
       this.rttmReceiverLo.copyWithin(0, i, this.rttmCount);
       this.rttmReceiverHi.copyWithin(0, i, this.rttmCount);
       this.rttmIps.copyWithin(0, i, this.rttmCount);

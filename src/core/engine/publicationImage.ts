@@ -271,7 +271,13 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
       if ((bytes[frameOffset + FLAGS_OFFSET]! & EOS_FLAG) !== 0 && packetPosition >= this.rebuildPosition) {
         this.endOfStreamPosition = packetPosition;
       }
-      if (packetPosition > this.hwmPosition) this.hwmPosition = packetPosition;
+      if (packetPosition > this.hwmPosition) {
+        // A heartbeat past the HWM reveals a tail loss: scan for it now (as Aeron's receiver, which
+        // runs its loss detector every duty cycle), not at the next SM deadline. Without this, the
+        // instant the NAK went out depended on when handleTimeout happened to be called.
+        this.hwmPosition = packetPosition;
+        this.dirty = true;
+      }
       return;
     }
     if (packetPosition < this.rebuildPosition) {

@@ -48,6 +48,13 @@ export interface FlowControl {
    */
   onIdle(nowNs: number, senderLimit: number, senderPosition: number, isEos: boolean): number;
 
+  /**
+   * An error frame from a receiver (it rejected the image). Min and tagged flow control drop that
+   * receiver (tagged: only when the frame carries the matching group tag), as Aeron's
+   * AbstractMinMulticastFlowControl.processError; unicast and max ignore it.
+   */
+  onError(receiverIdLo: number, receiverIdHi: number, groupTagPresent: boolean, groupTagLo: number, groupTagHi: number): void;
+
   /** False while a group strategy still waits for its minimum number of receivers. */
   hasRequiredReceivers(): boolean;
 

@@ -6,6 +6,12 @@
 // (a slower receiver joins, or a receiver's window shrinks): the sender never takes back what it
 // sent, it simply sends nothing more until the limit passes its position again (as Aeron).
 //
+// A receiver whose SM carries the EOS flag (its subscription closed) is removed at once and a new
+// receiver's EOS SM does not add it; an error frame from a receiver removes it too (Aeron's
+// AbstractMinMulticastFlowControl: eosFlagged receivers go at the next onIdle, which in Aeron's
+// sender is the next duty cycle; here, at the SM itself). So a closed subscriber stops holding a
+// min-flow-control group back at once instead of after the receiver timeout.
+//
 // Receivers live in a preallocated table of parallel typed arrays with a fixed maximum; removal
 // swaps the last entry into the hole. An SM from a new receiver when the table is full is counted
 // (receiverOverflowCount) and otherwise ignored: that receiver does not hold the sender back.
@@ -35,13 +41,14 @@ export class MinMulticastFlowControl implements FlowControl {
   private readonly lastPosition: Float64Array;
   private readonly lastPositionPlusWindow: Float64Array;
   private readonly lastSmNs: Float64Array;
-  private readonly eos: Uint8Array;
   private count = 0;
 
   /** SMs from new receivers ignored because the table was full. */
   receiverOverflowCount = 0;
   /** Receivers dropped after the receiver timeout. */
   receiverTimeoutCount = 0;
+  /** Receivers dropped because they closed (EOS SM) or rejected the image (error frame). */
+  receiverRemoteCloseCount = 0;
 
   constructor(options: MinMulticastFlowControlOptions = {}) {
     const timeoutNs = options.receiverTimeoutNs ?? FLOW_CONTROL_RECEIVER_TIMEOUT_DEFAULT_NS;
@@ -62,7 +69,6 @@ export class MinMulticastFlowControl implements FlowControl {
     this.lastPosition = new Float64Array(maxReceivers);
     this.lastPositionPlusWindow = new Float64Array(maxReceivers);
     this.lastSmNs = new Float64Array(maxReceivers);
-    this.eos = new Uint8Array(maxReceivers);
   }
 
   /** Live receivers currently tracked. */
@@ -94,22 +100,23 @@ export class MinMulticastFlowControl implements FlowControl {
     assertTimeNs(nowNs, "nowNs must be an integer number of ns");
     assert(receiverWindowBytes >= 0, "receiver window must not be negative");
     if (this.counts(groupTagPresent, groupTagLo | 0, groupTagHi | 0)) {
-      this.upsert(nowNs, receiverIdLo | 0, receiverIdHi | 0, consumptionPosition, receiverWindowBytes, isEos);
+      if (isEos) this.removeReceiver(receiverIdLo | 0, receiverIdHi | 0);
+      else this.upsert(nowNs, receiverIdLo | 0, receiverIdHi | 0, consumptionPosition, receiverWindowBytes);
     }
     return this.limit(senderLimit);
   }
 
-  onIdle(nowNs: number, senderLimit: number, senderPosition: number, isEos: boolean): number {
+  onError(receiverIdLo: number, receiverIdHi: number, groupTagPresent: boolean, groupTagLo: number, groupTagHi: number): void {
+    if (this.countsError(groupTagPresent, groupTagLo | 0, groupTagHi | 0)) this.removeReceiver(receiverIdLo | 0, receiverIdHi | 0);
+  }
+
+  onIdle(nowNs: number, senderLimit: number, _senderPosition: number, _isEos: boolean): number {
     assertTimeNs(nowNs, "nowNs must be an integer number of ns");
     // Walk backwards so that swapping the last entry into a hole never skips an entry.
     for (let i = this.count - 1; i >= 0; i--) {
       const deadlineNs = (this.lastSmNs[i] ?? 0) + this.receiverTimeoutNs;
-      const timedOut = deadlineNs - nowNs <= 0;
-      // A receiver that reported end of stream, of a publication that has sent it, and has consumed
-      // everything sent, needs nothing more: it must not hold the lingering publication back.
-      const finished = isEos && this.eos[i] === 1 && (this.lastPosition[i] ?? 0) >= senderPosition;
-      if (timedOut || finished) {
-        if (timedOut) this.receiverTimeoutCount++;
+      if (deadlineNs - nowNs <= 0) {
+        this.receiverTimeoutCount++;
         this.remove(i);
       }
     }
@@ -134,6 +141,21 @@ export class MinMulticastFlowControl implements FlowControl {
     return true;
   }
 
+  /** Whether an error frame with this tag takes part; min counts every one, tagged overrides. */
+  protected countsError(_groupTagPresent: boolean, _groupTagLo: number, _groupTagHi: number): boolean {
+    return true;
+  }
+
+  private removeReceiver(lo: number, hi: number): void {
+    for (let i = 0; i < this.count; i++) {
+      if (this.idLo[i] === lo && this.idHi[i] === hi) {
+        this.receiverRemoteCloseCount++;
+        this.remove(i);
+        return;
+      }
+    }
+  }
+
   private limit(senderLimit: number): number {
     if (this.count === 0 || this.count < this.groupMinSize) return senderLimit;
     let minLimit = this.lastPositionPlusWindow[0] ?? senderLimit;
@@ -144,7 +166,7 @@ export class MinMulticastFlowControl implements FlowControl {
     return minLimit;
   }
 
-  private upsert(nowNs: number, lo: number, hi: number, position: number, windowBytes: number, isEos: boolean): void {
+  private upsert(nowNs: number, lo: number, hi: number, position: number, windowBytes: number): void {
     let slot = -1;
     for (let i = 0; i < this.count; i++) {
       if (this.idLo[i] === lo && this.idHi[i] === hi) {
@@ -161,7 +183,6 @@ export class MinMulticastFlowControl implements FlowControl {
       this.idLo[slot] = lo;
       this.idHi[slot] = hi;
       this.lastPosition[slot] = position;
-      this.eos[slot] = 0;
     }
     // A reordered older SM must not move a receiver's position backwards.
     const known = this.lastPosition[slot] ?? position;
@@ -169,7 +190,6 @@ export class MinMulticastFlowControl implements FlowControl {
     this.lastPosition[slot] = latest;
     this.lastPositionPlusWindow[slot] = latest + windowBytes;
     this.lastSmNs[slot] = nowNs;
-    if (isEos) this.eos[slot] = 1;
   }
 
   private remove(slot: number): void {
@@ -181,7 +201,6 @@ export class MinMulticastFlowControl implements FlowControl {
       this.lastPosition[slot] = this.lastPosition[last] ?? 0;
       this.lastPositionPlusWindow[slot] = this.lastPositionPlusWindow[last] ?? 0;
       this.lastSmNs[slot] = this.lastSmNs[last] ?? 0;
-      this.eos[slot] = this.eos[last] ?? 0;
     }
     this.count = last;
   }

@@ -26,4 +26,9 @@ export class TaggedMulticastFlowControl extends MinMulticastFlowControl {
   protected override counts(groupTagPresent: boolean, groupTagLo: number, groupTagHi: number): boolean {
     return groupTagPresent && groupTagLo === this.groupTagLo && groupTagHi === this.groupTagHi;
   }
+
+  /** Aeron's TaggedMulticastFlowControl.matchesTag(ErrorFlyweight): the frame's HAS_GROUP_TAG flag and the tag. */
+  protected override countsError(groupTagPresent: boolean, groupTagLo: number, groupTagHi: number): boolean {
+    return this.counts(groupTagPresent, groupTagLo, groupTagHi);
+  }
 }

@@ -28,6 +28,8 @@ export class UnicastFlowControl implements FlowControl {
     return senderLimit;
   }
 
+  onError(_receiverIdLo: number, _receiverIdHi: number, _groupTagPresent: boolean, _groupTagLo: number, _groupTagHi: number): void {}
+
   hasRequiredReceivers(): boolean {
     return true;
   }
