@@ -32,6 +32,7 @@ import type { RandomSource } from "../core/random.js";
 import { formatIpv4 } from "../core/address.js";
 import { DgramDriver } from "../drivers/dgramDriver.js";
 import { StatPublisher, type StatOptions } from "../drivers/stat.js";
+import { resolveLocalInterface } from "../drivers/interfaces.js";
 import type { Driver } from "../drivers/driver.js";
 import { DriverError } from "../drivers/driverError.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../drivers/runtime.js";
@@ -172,6 +173,7 @@ export class Petrel implements AsyncDisposable {
     this.engine = new Engine({
       random: options.random ?? clientRandom(options.seed),
       nowNs: this.clockNs(),
+      resolveInterface: resolveLocalInterface,
       ...(options.config === undefined ? {} : { config: options.config }),
     });
     this.driver = createSocketsDriver(options.driver ?? {});

@@ -28,3 +28,5 @@ export { PcapFramePort, PcapTapDriver, type PcapTapOptions } from "./pcapTap.js"
 export * as netstack from "./netstack/index.js";
 export { WorkerClient, WorkerPublication, WorkerSubscription, WorkerImage, type WorkerClientOptions, type WorkerCloseReport, type WorkerSubscriptionOptions } from "./worker/workerClient.js";
 export type { WorkerDriverOptions, WorkerEngineSettings } from "./worker/shared.js";
+export { resolveLocalInterface } from "./interfaces.js";
+export { StatPublisher, defaultStatDir, readStatDir, type StatOptions, type StatSnapshot } from "./stat.js";

@@ -88,6 +88,13 @@ export interface EngineOptions {
   /** Resolves a host name in a channel to an IPv4 address (u32), or returns -1. `localhost` is built in. */
   readonly resolveHost?: (name: string) => number;
   /**
+   * Finds the local interface address (u32) within `subnet`/`prefixLength`, or returns -1: Aeron's
+   * interface search for `interface=ip/prefix` (InterfaceSearchAddress). The engine cannot list
+   * interfaces itself; Petrel.launch passes one built on os.networkInterfaces(). Without it a
+   * channel with a prefix shorter than /32 is refused at the add call.
+   */
+  readonly resolveInterface?: (subnet: number, prefixLength: number) => number;
+  /**
    * Images (sender sessions) this engine accepts at once; SETUPs beyond it are refused and counted
    * (images refused limit), after evicting an unjoined or idle image if one is old enough
    * (EngineConfig.unjoinedImageEvictionNs). Default 1024.
@@ -273,6 +280,7 @@ export class Engine implements FrameVisitor {
 
   private readonly random: RandomSource;
   private readonly resolveHost: ((name: string) => number) | undefined;
+  private readonly resolveInterface: ((subnet: number, prefixLength: number) => number) | undefined;
   private readonly maxImages: number;
   private readonly imageLogBudgetBytes: number;
   private readonly maxImagesPerSource: number;
@@ -330,6 +338,7 @@ export class Engine implements FrameVisitor {
     this.config = resolveEngineConfig(options.config ?? {});
     this.random = options.random;
     this.resolveHost = options.resolveHost;
+    this.resolveInterface = options.resolveInterface;
     this.maxImages = limitOption("maxImages", options.maxImages, DEFAULT_MAX_IMAGES, 1);
     this.imageLogBudgetBytes = limitOption("imageLogBudgetBytes", options.imageLogBudgetBytes, DEFAULT_IMAGE_LOG_BUDGET_BYTES, 0);
     this.maxImagesPerSource = limitOption("maxImagesPerSource", options.maxImagesPerSource, DEFAULT_MAX_IMAGES_PER_SOURCE, 1);
@@ -376,7 +385,7 @@ export class Engine implements FrameVisitor {
     // with that control address (control-mode is the publication's business), and without an
     // endpoint it binds an ephemeral port, which the publication learns from the registration.
     const explicitControl = uri.control !== undefined && !multicast;
-    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    const interfaceIp = this.interfaceIpOf(uri, canonical);
     const address = uri.endpoint === undefined && explicitControl
       ? { host: "0.0.0.0", hostKind: "ipv4" as const, port: uri.networkInterface?.port ?? 0 }
       : this.requireEndpoint(uri, "a UDP subscription needs endpoint=<ip>:<port> to bind, or control=<ip>:<port> to register with");
@@ -1125,7 +1134,7 @@ export class Engine implements FrameVisitor {
       }
     }
 
-    const target = this.sendTarget(uri);
+    const target = this.sendTarget(uri, canonical);
     let endpoint = this.sendEndpoints.get(target.key);
     if (endpoint === undefined) {
       const info: EndpointInfo = {
@@ -1183,10 +1192,10 @@ export class Engine implements FrameVisitor {
   }
 
   /** Where a UDP publication's socket binds and what it sends to, by channel kind. */
-  private sendTarget(uri: ChannelUri): {
+  private sendTarget(uri: ChannelUri, canonical: string): {
     key: string; mode: SendMode; bindIp: number; bindPort: number; groupIp: number; interfaceIp: number; destinations: Destination[];
   } {
-    const interfaceIp = uri.networkInterface === undefined ? 0 : parseIpv4(uri.networkInterface.address);
+    const interfaceIp = this.interfaceIpOf(uri, canonical);
     if (uri.controlMode === "manual" || uri.controlMode === "dynamic") {
       if (uri.control === undefined) {
         throw new ChannelUriError("control", "", `control-mode=${uri.controlMode} needs control=<ip>:<port>, where receivers' status messages arrive`);
@@ -1436,6 +1445,26 @@ export class Engine implements FrameVisitor {
   private requireEndpoint(uri: ChannelUri, reason: string): SocketAddress {
     if (uri.endpoint === undefined) throw new ChannelUriError("endpoint", "", reason);
     return uri.endpoint;
+  }
+
+  /**
+   * The local interface a channel names (0: any): its address, or with `/prefix` (shorter than
+   * /32) the local address within that subnet, found by resolveInterface as Aeron's interface search.
+   */
+  private interfaceIpOf(uri: ChannelUri, canonical: string): number {
+    const given = uri.networkInterface;
+    if (given === undefined) return 0;
+    const address = parseIpv4(given.address);
+    if (given.prefixLength === undefined || given.prefixLength === 32) return address;
+    const text = `${given.address}/${given.prefixLength}`;
+    if (this.resolveInterface === undefined) {
+      throw new UnsupportedChannelError(canonical, `interface=${text} asks for a subnet search, which needs an engine given resolveInterface (Petrel.launch gives one); name the interface's own address instead`);
+    }
+    const found = this.resolveInterface(address, given.prefixLength);
+    if (!Number.isInteger(found) || found < 0 || found > 0xffffffff) {
+      throw new ChannelUriError("interface", text, "no local interface has an IPv4 address in this subnet");
+    }
+    return found;
   }
 
   private resolve(address: SocketAddress): number {
