@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Petrel, type PetrelOptions } from "../../src/client/index.js";
+import { Petrel, type PetrelOptions, type WorkerLaunchOptions } from "../../src/client/index.js";
 
 export type Mode = "in-process" | "worker";
 export const MODES: readonly Mode[] = ["in-process", "worker"];
@@ -35,8 +35,8 @@ export function compileWorker(): () => void {
 }
 
 /** Launches a client in the given mode (the worker from compileWorker()). */
-export function launchIn(mode: Mode, options: PetrelOptions = {}): Promise<Petrel> {
+export function launchIn(mode: Mode, options: PetrelOptions = {}, worker: Omit<WorkerLaunchOptions, "workerUrl"> = {}): Promise<Petrel> {
   if (mode === "in-process") return Petrel.launch(options);
   if (workerUrl === undefined) throw new Error("compileWorker() first (beforeAll)");
-  return Petrel.launch({ ...options, worker: { workerUrl } });
+  return Petrel.launch({ ...options, worker: { ...worker, workerUrl } });
 }
