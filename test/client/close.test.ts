@@ -124,6 +124,10 @@ describe.each(MODES)("close drains (%s): 20,000 offers over UDP loopback arrive 
       await offerAll(publication);
     }
     expect(publisher.isClosed).toBe(true);
+    // close() after the dispose hands back the dispose's own report: it drained, not timed out.
+    const report = await publisher.close();
+    expect(report.drained).toBe(true);
+    expectAcknowledged(report.publications[0]!);
     await subscription.close();
     expect(await reading).toBe(COUNT);
   });
