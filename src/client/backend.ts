@@ -78,7 +78,9 @@ export interface LoopHost {
   /** The application acted since the last cycle (an offer, a reader waiting, a close). */
   readonly poked: boolean;
   readonly running: boolean;
-  /** A drain or a `for await` reader waits on what the engine receives. */
+  /** A close is draining (its acknowledgements come in datagrams and its timeout on the clock). */
+  readonly draining: boolean;
+  /** A drain or a `for await` reader with room in its queue waits on what the engine receives. */
   waitsOnEngine(): boolean;
   /** One cycle of the client's own work (events, readers, drains) plus the backend's; the work done. */
   cycle(): number;

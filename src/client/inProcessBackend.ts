@@ -238,7 +238,13 @@ export class InProcessBackend implements ClientBackend {
    * cannot start is reported once as an "error" event and the client parks in poll(2) from then on.
    */
   private async sleepUntilReadable(host: LoopHost): Promise<void> {
-    if (host.poked || host.waitsOnEngine()) return;
+    if (host.poked) return;
+    if (host.draining) {
+      // A drain is checked every cycle: keep cycling, one event-loop turn each (an immediate
+      // return here would cycle on microtasks alone and starve the event loop).
+      await yieldToLoop();
+      return;
+    }
     const untilDeadlineMs = (this.engine.pollTimeout() - this.clockNs()) / 1e6;
     if (untilDeadlineMs < 1) {
       // A deadline within the timer's resolution: keep cycling on event-loop turns.
@@ -273,7 +279,7 @@ export class InProcessBackend implements ClientBackend {
     const waitForReceive = this.driver.waitForReceive!.bind(this.driver);
     // Bounded by the engine's deadline, or by the application's next action (an event-loop turn
     // runs after every park).
-    while (host.running && !host.poked && !host.waitsOnEngine()) {
+    while (host.running && !host.poked && !host.draining) {
       const untilDeadlineMs = (this.engine.pollTimeout() - this.clockNs()) / 1e6;
       if (untilDeadlineMs < 1) return;
       if (waitForReceive(Math.min(this.maxParkMs, Math.floor(untilDeadlineMs)))) return;

@@ -306,6 +306,11 @@ export class Petrel implements AsyncDisposable, LoopHost {
     this.backend.interrupt();
   }
 
+  /** @internal LoopHost */
+  get draining(): boolean {
+    return this.drains.size > 0;
+  }
+
   /** @internal LoopHost: a drain, or a `for await` reader with room in its queue, waits on the engine. */
   waitsOnEngine(): boolean {
     if (this.drains.size > 0) return true;
