@@ -166,6 +166,7 @@ export class Petrel implements AsyncDisposable, LoopHost {
 
   /** Engine counters (Counter ids from petrel/core), as Aeron's driver counts them. In worker mode: WorkerModeError. */
   get counters(): Counters {
+    if (this.backend.mode === "worker") throw new WorkerModeError("petrel.counters", "the engine's counters live in the worker thread");
     return this.backend.engine.counters;
   }
 

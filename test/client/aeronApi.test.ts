@@ -215,6 +215,7 @@ describe("the Aeron-style client API in worker mode", () => {
       ["petrel.runtime", () => petrel.runtime],
       ["petrel.driver", () => petrel.driver],
       ["petrel.countersReader", () => petrel.countersReader],
+      ["petrel.counters", () => petrel.counters],
       ["publication.core", () => publication.core],
       ["publication.tryClaim", () => publication.tryClaim(1, new BufferClaim())],
       ["subscription.core", () => subscription.core],

@@ -340,8 +340,9 @@ async function run(): Promise<void> {
     work += readShared();
     work += runtime.doWork();
     writeShared();
-    // A reader or a drain on the application thread waits on this worker: tell it there is news.
-    if (work > 0 && Atomics.load(doorbell, DOORBELL_APP_WANTS_WORK) !== 0) wakeApp();
+    // A reader or a drain on the application thread waits on this worker: tell it there is news,
+    // once per sleep of the application (taking the flag back), not once per busy cycle.
+    if (work > 0 && Atomics.compareExchange(doorbell, DOORBELL_APP_WANTS_WORK, 1, 0) === 1) wakeApp();
     if ((++cycles & 1023) === 0) counters.set(engine.counters.values);
     if (work > 0) {
       idleCycles = 0;

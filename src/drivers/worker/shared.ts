@@ -45,7 +45,8 @@ export const DOORBELL_TO_APP = 3;
 /**
  * The application's own doorbell: the worker bumps it and calls Atomics.notify after each message
  * it posts, and after a cycle that did work while the application set APP_WANTS_WORK (a reader or
- * a drain is waiting on the worker). The application sleeps on it with Atomics.waitAsync.
+ * a drain is waiting on the worker; the worker takes the flag back with compareExchange, so one
+ * sleep costs it one notify). The application sleeps on it with Atomics.waitAsync.
  */
 export const DOORBELL_APP_WAKE = 4;
 export const DOORBELL_APP_WANTS_WORK = 5;
