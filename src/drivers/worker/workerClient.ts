@@ -10,6 +10,8 @@
 //     publishes its subscriber position, which the worker copies into its Image each cycle.
 // No system call and no event-loop turn on this thread: control messages are read with
 // receiveMessageOnPort, and only when the worker has signalled one (a shared counter).
+// A caller with nothing to do (Petrel's loop in worker mode) sleeps in sleep(): Atomics.waitAsync
+// on a doorbell word the worker rings, so an idle application thread costs no CPU.
 import { BindError } from "../bindError.js";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkOfferArguments, BACK_PRESSURED, CLOSED, NOT_CONNECTED } from "../../core/engine/networkPublication.js";
@@ -148,9 +150,10 @@ export class WorkerClient {
     const doorbell = this.doorbell;
     if (wantsWork) Atomics.store(doorbell, DOORBELL_APP_WANTS_WORK, 1);
     const seen = Atomics.load(doorbell, DOORBELL_APP_WAKE);
-    if (Atomics.load(doorbell, DOORBELL_TO_APP) !== this.seenToApp || this.exited || check() > 0) return;
-    const waited = waitAsync(doorbell, DOORBELL_APP_WAKE, seen, timeoutMs);
-    if (waited.async) await waited.value;
+    if (Atomics.load(doorbell, DOORBELL_TO_APP) === this.seenToApp && !this.exited && check() === 0) {
+      const waited = waitAsync(doorbell, DOORBELL_APP_WAKE, seen, timeoutMs);
+      if (waited.async) await waited.value;
+    }
     Atomics.store(doorbell, DOORBELL_APP_WANTS_WORK, 0);
   }
 
