@@ -13,3 +13,16 @@ export class ClosedError extends PetrelError {
     super("CLOSED", message);
   }
 }
+
+/**
+ * What the client offers on the application's thread only, called on a client launched with
+ * `worker`: the engine object itself, its counters and images, tryClaim and controlledPoll on its
+ * logs live in the worker thread. Code "WORKER_MODE".
+ */
+export class WorkerModeError extends PetrelError {
+  override readonly name = "WorkerModeError";
+
+  constructor(what: string, reason: string) {
+    super("WORKER_MODE", `${what} is not available in worker mode (Petrel.launch({ worker })): ${reason}`);
+  }
+}

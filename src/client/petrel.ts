@@ -1,7 +1,8 @@
 // The client a service embeds: one call starts an Engine, a sockets driver and the runtime's duty
-// cycle on the application's thread, and everything after is promises and events.
+// cycle, on the application's thread or (with `worker`) in a worker thread, and everything after
+// is promises and events. The same handles and the same calls work either way.
 //
-//   const petrel = await Petrel.launch();
+//   const petrel = await Petrel.launch();     // or Petrel.launch({ worker: true })
 //   const publication = await petrel.addPublication("aeron:udp?endpoint=127.0.0.1:40123", 1001);
 //   publication.offer(bytes);                 // Aeron's codes: position, or NOT_CONNECTED, ...
 //   await petrel.close();                     // drains: resolves once receivers acknowledged
@@ -10,41 +11,29 @@
 // that cannot be opened rejects that add with a BindError naming the channel, address and errno,
 // and leaves every other stream running; errors later in the duty cycle arrive as "error" events.
 //
-// The duty cycle runs as a loop of macrotasks (one setImmediate per cycle while there is work, so
-// the application's own promises and timers keep running between cycles). When idle, the default
-// "adaptive" strategy yields a few turns, then sleeps without blocking the event loop until a
-// datagram, the engine's next deadline or the application's next action (an offer, a reader
-// waiting, a close). With the native sockets driver a helper thread in the addon watches the
-// sockets (epoll) and wakes the loop when one is readable, so an idle client costs no CPU beyond
-// the engine's own timers (SMs, heartbeats) and a datagram ends the sleep within the event loop's
-// wake-up latency. Where the waker cannot start it falls back to parking in poll(2) for at most
-// maxParkMs at a time; node:dgram, whose datagrams arrive through the event loop, sleeps
-// maxParkMs at a time. "spin" never parks (a full core).
-import { setImmediate as yieldToLoop } from "node:timers/promises";
+// The client's loop runs as macrotasks (one setImmediate per cycle while there is work, so the
+// application's own promises and timers keep running between cycles): each cycle runs the
+// backend's share (in-process: the engine's duty cycle; worker: the worker's control messages),
+// dispatches image events, fills the `for await` queues and checks drains. When idle the backend
+// sleeps as inProcessBackend.ts and workerBackend.ts describe; either way an idle client costs
+// next to no CPU on the application's thread with the default "adaptive" strategy.
 import type { EngineConfig } from "../core/config/engineConfig.js";
-import { Engine } from "../core/engine/engine.js";
-import type { EndpointInfo } from "../core/engine/engine.js";
+import type { Engine } from "../core/engine/engine.js";
 import type { Counters } from "../core/engine/counters.js";
 import type { CountersReader } from "../core/engine/countersReader.js";
-import { NetworkPublication } from "../core/engine/networkPublication.js";
-import type { Image } from "../core/engine/subscription.js";
 import type { RandomSource } from "../core/random.js";
-import { formatIpv4 } from "../core/address.js";
-import { DgramDriver } from "../drivers/dgramDriver.js";
 import { StatPublisher, type StatOptions } from "../drivers/stat.js";
-import { resolveLocalInterface } from "../drivers/interfaces.js";
 import type { Driver } from "../drivers/driver.js";
-import { DriverError } from "../drivers/driverError.js";
-import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../drivers/runtime.js";
-import { createSocketsDriver, type SocketsDriverOptions } from "../drivers/socketsDriver.js";
-import { clientRandom } from "./entropyRandom.js";
-import { ChannelEndpointStatus } from "./channelStatus.js";
-import { BindError, ClosedError } from "./errors.js";
+import { monotonicClockNs, type DatagramFilter, type EngineRuntime } from "../drivers/runtime.js";
+import type { SocketsDriverOptions } from "../drivers/socketsDriver.js";
+import type { ClientBackend, ClientMode, ImageNotice, LoopHost } from "./backend.js";
+import { ClosedError, WorkerModeError } from "./errors.js";
+import { InProcessBackend } from "./inProcessBackend.js";
 import { PetrelPublication, type DrainReport } from "./publication.js";
-import { StatusMessageObserver } from "./statusMessageObserver.js";
 import { PetrelSubscription, type ImageEvent, type SubscriptionOptions } from "./subscription.js";
+import { WorkerBackend, type WorkerLaunchOptions } from "./workerBackend.js";
 
-/** "adaptive" (default): yield, then park on the sockets (≈0% CPU idle); "spin": never park. */
+/** "adaptive" (default): yield, then sleep (≈0% CPU idle); "spin": never sleep. */
 export type ClientIdleStrategy = "adaptive" | "spin";
 
 export interface PetrelOptions {
@@ -53,7 +42,7 @@ export interface PetrelOptions {
    * Default: the operating system's entropy, so that a restarted publisher is a new session.
    */
   readonly seed?: number;
-  /** The engine's RandomSource itself (overrides seed). */
+  /** The engine's RandomSource itself (overrides seed; on the application's thread only). */
   readonly random?: RandomSource;
   /** Overrides of Aeron's defaults (timeouts, windows, term length...). */
   readonly config?: Partial<EngineConfig>;
@@ -61,14 +50,22 @@ export interface PetrelOptions {
   readonly driver?: SocketsDriverOptions;
   readonly idle?: ClientIdleStrategy;
   /**
+   * Runs the engine, driver and duty cycle in a worker thread (`true`, or its options): offers and
+   * polls then work on shared memory, and the application's thread makes no system call for them.
+   * The engine object, tryClaim, controlledPoll, blockPoll and images are not available then
+   * (WorkerModeError); random and receiveFilter (functions) cannot cross to the worker.
+   */
+  readonly worker?: true | WorkerLaunchOptions;
+  /**
    * Longest single park, in ms (default 1), where the driver cannot wake the loop itself: node:dgram
    * sleeps this long at a time, and a native driver whose waker failed parks in poll(2) this long
    * (blocking the event loop meanwhile). The native sockets driver's waker needs no such bound.
+   * In worker mode: the worker's longest park unless worker.maxParkMs says otherwise.
    */
   readonly maxParkMs?: number;
   /** How long a close waits for receivers to acknowledge before it reports a timeout (default 10 s). */
   readonly closeTimeoutMs?: number;
-  /** Drops received datagrams before the engine sees them (fault injection in tests). */
+  /** Drops received datagrams before the engine sees them (fault injection in tests; application's thread only). */
   readonly receiveFilter?: DatagramFilter;
   /** Monotonic nanoseconds (default performance.now()). */
   readonly clockNs?: () => number;
@@ -111,95 +108,77 @@ interface PendingDrain {
   check(nowNs: number): boolean;
 }
 
-/** Longest sleep of the adaptive strategy when the engine has no deadline sooner. */
-const MAX_SLEEP_MS = 1000;
-
-/** After this many idle cycles the adaptive strategy parks. */
-const YIELDS_BEFORE_PARK = 4;
-
-export class Petrel implements AsyncDisposable {
-  /** The engine and runtime, for what the client does not cover (counters, tryClaim, MDC...). */
-  readonly engine: Engine;
-  readonly runtime: EngineRuntime;
-  readonly driver: Driver;
-  /** @internal */
-  readonly observer: StatusMessageObserver;
+export class Petrel implements AsyncDisposable, LoopHost {
+  /** @internal The engine's side: on this thread or in a worker. */
+  readonly backend: ClientBackend;
   /** @internal */
   readonly clockNs: () => number;
   /** @internal */
   readonly closeTimeoutMs: number;
-  /** Writes this client's statistics for `petrel stat` (undefined with `stat: false`). */
+  /** Writes this client's statistics for `petrel stat` (undefined with `stat: false`, and in worker mode). */
   readonly stat: StatPublisher | undefined;
-  private readonly idleMode: ClientIdleStrategy;
-  private readonly maxParkMs: number;
   private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [] };
-  private readonly endpointFailures = new Map<number, { error: DriverError; endpoint: EndpointInfo }>();
-  /** Endpoints the driver failed to open (their channelStatus is ERRORED). */
-  private readonly erroredEndpoints = new Set<number>();
   private readonly publications = new Set<PetrelPublication>();
   private readonly subscriptions = new Set<PetrelSubscription>();
   private readonly drains = new Set<PendingDrain>();
-  private readonly events: Array<{
-    type: "imageAvailable" | "imageUnavailable";
-    ref: SubscriptionRef;
-    sessionId: number;
-    streamId: number;
-    joinPosition: number;
-    position: number;
-  }> = [];
-  private running = true;
+  private readonly events: Array<{ type: "imageAvailable" | "imageUnavailable"; ref: SubscriptionRef; image: ImageNotice }> = [];
+  private runningFlag = true;
   private closing: Promise<CloseReport> | undefined;
   private readonly loop: Promise<void>;
-  private sleepTimer: NodeJS.Timeout | undefined;
-  /** Set by wake(): the application acted since the last duty cycle (ends a park). */
-  private poked = false;
-  private sleepResolve: (() => void) | undefined;
-  /** The driver's waker could not start: park in poll(2) instead. */
-  private wakerFailed = false;
-  /** Ends a sleep: a readable socket, the engine's deadline, or (through wake) the application. */
-  private readonly onReadable = (): void => this.wake();
-  /** Set when a sleep ended on the engine's deadline timer (not a datagram or the application). */
-  private deadlineWake = false;
-  private readonly onDeadline = (): void => {
-    this.deadlineWake = true;
-    this.wake();
-  };
+  /** Set by wake(): the application acted since the last duty cycle (ends a sleep). */
+  private pokedFlag = false;
 
   private constructor(options: PetrelOptions) {
     this.clockNs = options.clockNs ?? monotonicClockNs;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.idleMode = options.idle ?? "adaptive";
-    this.maxParkMs = options.maxParkMs ?? 1;
-    this.engine = new Engine({
-      random: options.random ?? clientRandom(options.seed),
-      nowNs: this.clockNs(),
-      resolveInterface: resolveLocalInterface,
-      ...(options.config === undefined ? {} : { config: options.config }),
-    });
-    this.driver = createSocketsDriver(options.driver ?? {});
-    this.observer = new StatusMessageObserver(options.receiveFilter);
-    this.runtime = new EngineRuntime(this.engine, this.driver, {
-      receiveFilter: this.observer,
-      clockNs: this.clockNs,
-      onEndpointError: (error, endpoint) => {
-        this.endpointFailures.set(endpoint.id, { error, endpoint });
-        this.erroredEndpoints.add(endpoint.id);
-      },
-    });
-    this.stat = options.stat === false ? undefined : new StatPublisher(this.engine, options.stat === true || options.stat === undefined ? {} : options.stat);
+    const worker = options.worker;
+    if (worker === undefined) {
+      this.backend = new InProcessBackend(options, this.clockNs);
+    } else {
+      const workerOptions: WorkerLaunchOptions = worker === true ? {} : worker;
+      const maxParkMs = workerOptions.maxParkMs ?? options.maxParkMs;
+      this.backend = new WorkerBackend(options, maxParkMs === undefined ? workerOptions : { ...workerOptions, maxParkMs }, (error) => this.emitError(error));
+    }
+    // petrel stat reads the engine's counters on this thread; in worker mode the engine is in the worker.
+    this.stat = options.stat === false || worker !== undefined ? undefined
+      : new StatPublisher(this.backend.engine, options.stat === true || options.stat === undefined ? {} : options.stat);
     // cycle() reports its own failures; this catches a bug in the loop itself, which would
     // otherwise be an unhandled rejection that ends the process.
     this.loop = this.run().catch((error: unknown) => this.emitError(error));
   }
 
-  /** Starts an engine, a driver and the duty cycle. */
+  /**
+   * Starts an engine, a driver and the duty cycle: on this thread, or with `worker` in a worker
+   * thread. Rejects with a WorkerModeError for an option that cannot cross to a worker.
+   */
   static async launch(options: PetrelOptions = {}): Promise<Petrel> {
     return new Petrel(options);
   }
 
-  /** Engine counters (Counter ids from petrel/core), as Aeron's driver counts them. */
+  /** Where the engine runs: "in-process" (this thread) or "worker". */
+  get mode(): ClientMode {
+    return this.backend.mode;
+  }
+
+  /** The engine, for what the client does not cover (MDC...). In worker mode: WorkerModeError. */
+  get engine(): Engine {
+    return this.backend.engine;
+  }
+
+  /** The runtime agent. In worker mode: WorkerModeError. */
+  get runtime(): EngineRuntime {
+    return this.backend.runtime;
+  }
+
+  /** The sockets driver. In worker mode: WorkerModeError. */
+  get driver(): Driver {
+    return this.backend.driver;
+  }
+
+  /** Engine counters (Counter ids from petrel/core), as Aeron's driver counts them. In worker mode: WorkerModeError. */
   get counters(): Counters {
-    return this.engine.counters;
+    if (this.backend.mode === "worker") throw new WorkerModeError("petrel.counters", "the engine's counters live in the worker thread");
+    return this.backend.engine.counters;
   }
 
   get isClosed(): boolean {
@@ -209,26 +188,21 @@ export class Petrel implements AsyncDisposable {
   /**
    * The engine's counters as Aeron's CountersReader lists them: system counters under Aeron's ids
    * and labels, and per-stream positions (pub-pos, pub-lmt, snd-pos, snd-lmt, snd-bpe, rcv-hwm,
-   * rcv-pos, sub-pos) with Aeron's type ids and labels.
+   * rcv-pos, sub-pos) with Aeron's type ids and labels. In worker mode: WorkerModeError.
    */
   get countersReader(): CountersReader {
-    return this.engine.countersReader;
+    if (this.backend.mode === "worker") throw new WorkerModeError("petrel.countersReader", "the engine's counters live in the worker thread");
+    return this.backend.engine.countersReader;
   }
 
-  /** @internal Aeron's ChannelEndpointStatus of an engine endpoint (-1: none, aeron:ipc: ACTIVE). */
-  channelStatusOf(endpointId: number): number {
-    if (endpointId < 0) return ChannelEndpointStatus.ACTIVE;
-    if (this.erroredEndpoints.has(endpointId)) return ChannelEndpointStatus.ERRORED;
-    if (this.closing !== undefined) return ChannelEndpointStatus.CLOSING;
-    return this.runtime.endpoint(endpointId) === undefined ? ChannelEndpointStatus.INITIALIZING : ChannelEndpointStatus.ACTIVE;
+  /** @internal LoopHost */
+  get poked(): boolean {
+    return this.pokedFlag;
   }
 
-  /** @internal The bound "ip:port" of an engine endpoint's socket, as Aeron's localSocketAddresses lists it. */
-  localSocketAddressesOf(endpointId: number): string[] {
-    if (endpointId < 0) return [];
-    const opened = this.runtime.endpoint(endpointId);
-    if (opened === undefined) return [];
-    return [`${formatIpv4(opened.localIp)}:${opened.localPort}`];
+  /** @internal LoopHost */
+  get running(): boolean {
+    return this.runningFlag;
   }
 
   /** Listens to an event; returns a function that stops listening. */
@@ -247,18 +221,13 @@ export class Petrel implements AsyncDisposable {
    */
   async addPublication(channel: string, streamId: number, options: AddPublicationOptions = {}): Promise<PetrelPublication> {
     this.assertOpen();
-    const core = options.exclusive === true ? this.engine.addExclusivePublication(channel, streamId) : this.engine.addPublication(channel, streamId);
-    const endpointId = core.backend instanceof NetworkPublication ? core.backend.destinations.endpointId : -1;
-    const failure = await this.openNow(endpointId, channel, streamId, "publication");
-    if (failure !== undefined) {
-      core.close();
-      throw failure;
-    }
+    const backend = await this.backend.addPublication(channel, streamId, options.exclusive === true);
     if (this.closing !== undefined) {
-      core.close();
+      backend.close();
+      backend.release();
       throw new ClosedError("the Petrel client was closed while the publication was being added");
     }
-    const publication = new PetrelPublication(this, core);
+    const publication = new PetrelPublication(this, backend);
     this.publications.add(publication);
     return publication;
   }
@@ -270,38 +239,39 @@ export class Petrel implements AsyncDisposable {
    */
   async addSubscription(channel: string, streamId: number, options: SubscriptionOptions = {}): Promise<PetrelSubscription> {
     this.assertOpen();
-    // The engine reports images that already exist from inside addSubscription, before the handle
-    // is made: events hold this reference and are dispatched after the add (dropped if it fails).
+    // The engine reports images that already exist from inside the add, before the handle is
+    // made: events hold this reference and are dispatched after the add (dropped if it fails).
     const ref: SubscriptionRef = {};
-    const core = this.engine.addSubscription(channel, streamId, {
-      onAvailableImage: (image) => this.queueImageEvent("imageAvailable", ref, image),
-      onUnavailableImage: (image) => this.queueImageEvent("imageUnavailable", ref, image),
-    });
-    const subscription = new PetrelSubscription(this, core, options);
-    const failure = await this.openNow(core.endpointId, channel, streamId, "subscription");
-    if (failure !== undefined) {
+    let backend;
+    try {
+      backend = await this.backend.addSubscription(channel, streamId, (type, image) => this.events.push({ type, ref, image }));
+    } catch (error) {
       ref.failed = true;
-      core.close();
-      throw failure;
+      throw error;
     }
     if (this.closing !== undefined) {
       ref.failed = true;
-      core.close();
+      backend.close();
       throw new ClosedError("the Petrel client was closed while the subscription was being added");
     }
+    const subscription = new PetrelSubscription(this, backend, options);
     ref.subscription = subscription;
     this.subscriptions.add(subscription);
+    this.wake();
     return subscription;
   }
 
   /**
    * Drains and stops: closes every publication (each resolves once everything offered before this
    * call is acknowledged by its receivers, or the timeout passes), then every subscription (a
-   * `for await` still gets what had arrived), then the engine, its sockets and the loop.
+   * `for await` still gets what had arrived), then the engine, its sockets (and worker) and the loop.
    * Resolves with what each publication's drain reached; never rejects for a timeout.
    */
   close(options: { timeoutMs?: number } = {}): Promise<CloseReport> {
-    if (this.closing === undefined) this.closing = this.closeNow(options.timeoutMs ?? this.closeTimeoutMs);
+    if (this.closing === undefined) {
+      this.backend.markClosing();
+      this.closing = this.closeNow(options.timeoutMs ?? this.closeTimeoutMs);
+    }
     return this.closing;
   }
 
@@ -313,18 +283,15 @@ export class Petrel implements AsyncDisposable {
   private async closeNow(timeoutMs: number): Promise<CloseReport> {
     const reports = await Promise.all([...this.publications].map((publication) => publication.close({ timeoutMs })));
     await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
-    this.running = false;
+    this.runningFlag = false;
     this.wake();
     await this.loop;
     this.stat?.stop();
-    this.engine.close();
-    // One last cycle hands the close events to the driver; then every socket goes.
     try {
-      this.runtime.doWork();
+      await this.backend.close();
     } catch (error) {
       this.emitError(error);
     }
-    await this.runtime.close();
     return { drained: reports.every((report) => report.drained), publications: reports };
   }
 
@@ -348,13 +315,20 @@ export class Petrel implements AsyncDisposable {
 
   /** @internal An offer or a waiting reader: run the next cycle now rather than after a sleep. */
   wake(): void {
-    this.poked = true;
-    const resolve = this.sleepResolve;
-    if (resolve === undefined) return;
-    clearTimeout(this.sleepTimer);
-    this.sleepTimer = undefined;
-    this.sleepResolve = undefined;
-    resolve();
+    this.pokedFlag = true;
+    this.backend.interrupt();
+  }
+
+  /** @internal LoopHost */
+  get draining(): boolean {
+    return this.drains.size > 0;
+  }
+
+  /** @internal LoopHost: a drain, or a `for await` reader with room in its queue, waits on the engine. */
+  waitsOnEngine(): boolean {
+    if (this.drains.size > 0) return true;
+    for (const subscription of this.subscriptions) if (subscription.wantsMessages) return true;
+    return false;
   }
 
   /** @internal */
@@ -380,40 +354,11 @@ export class Petrel implements AsyncDisposable {
     if (this.closing !== undefined) throw new ClosedError("the Petrel client is closed");
   }
 
-  /**
-   * Runs a duty cycle now, so that the engine's endpoint event for this add is opened by this call,
-   * and returns the typed error when the socket could not be opened (node:dgram binds
-   * asynchronously: its bind is awaited).
-   */
-  private async openNow(endpointId: number, channel: string, streamId: number, role: "publication" | "subscription"): Promise<BindError | undefined> {
-    if (endpointId < 0) return undefined; // IPC: no socket
-    this.cycle();
-    let failure = this.endpointFailures.get(endpointId);
-    const driver = this.driver;
-    if (failure === undefined && driver instanceof DgramDriver) {
-      try {
-        await driver.bound(endpointId);
-      } catch (error) {
-        const endpoint = this.engine.endpoints().find((e) => e.id === endpointId);
-        if (error instanceof DriverError && endpoint !== undefined) failure = { error, endpoint };
-      }
-    }
-    if (failure === undefined) return undefined;
-    this.endpointFailures.delete(endpointId);
-    const endpoint = failure.endpoint;
-    const address = `${formatIpv4(endpoint.multicastGroupIp !== 0 ? endpoint.multicastGroupIp : endpoint.bindIp)}:${endpoint.bindPort}`;
-    return BindError.fromDriverError(channel, streamId, address, role, failure.error);
-  }
-
-  private queueImageEvent(type: "imageAvailable" | "imageUnavailable", ref: SubscriptionRef, image: Image): void {
-    this.events.push({ type, ref, sessionId: image.sessionId, streamId: image.streamId, joinPosition: image.joinPosition, position: image.position });
-  }
-
-  /** One duty cycle plus the client's own work (events, readers, drains). Returns the work done. */
-  private cycle(): number {
+  /** @internal LoopHost: one duty cycle plus the client's own work (events, readers, drains). Returns the work done. */
+  cycle(): number {
     let work = 0;
     try {
-      work = this.runtime.doWork();
+      work = this.backend.doWork();
     } catch (error) {
       this.emitError(error);
     }
@@ -434,17 +379,18 @@ export class Petrel implements AsyncDisposable {
   private dispatchEvents(): number {
     const events = this.events.splice(0);
     let dispatched = 0;
-    for (const { type, ref, sessionId, streamId, joinPosition, position } of events) {
-      const subscription = ref.subscription;
+    for (const pending of events) {
+      const subscription = pending.ref.subscription;
       if (subscription === undefined) {
         // Its add is still waiting for the bind: keep the event for then. A failed add drops it.
-        if (ref.failed !== true) this.events.push({ type, ref, sessionId, streamId, joinPosition, position });
+        if (pending.ref.failed !== true) this.events.push(pending);
         continue;
       }
       dispatched++;
+      const { sessionId, streamId, joinPosition, position } = pending.image;
       const event: ImageEvent = { subscription, sessionId, streamId, joinPosition, position };
-      subscription.onImageEvent(type, event);
-      const list = this.listeners[type];
+      subscription.onImageEvent(pending.type, event);
+      const list = this.listeners[pending.type];
       for (const listener of [...list]) {
         try {
           listener(event);
@@ -457,92 +403,12 @@ export class Petrel implements AsyncDisposable {
   }
 
   private async run(): Promise<void> {
-    let idleCycles = 0;
     // Bounded by close(): running goes false and the loop ends after its current cycle.
-    while (this.running) {
-      this.poked = false;
+    while (this.runningFlag) {
+      this.pokedFlag = false;
       const work = this.cycle();
-      if (this.deadlineWake) {
-        // Woken by the engine's timer alone (a heartbeat, an SM): that work needs no yield phase
-        // after it; a datagram that arrived meanwhile wakes the sleep again at once.
-        this.deadlineWake = false;
-        if (!this.poked) {
-          idleCycles = YIELDS_BEFORE_PARK;
-          continue;
-        }
-      }
-      if (work > 0 || this.idleMode === "spin") {
-        idleCycles = 0;
-        await yieldToLoop();
-        continue;
-      }
-      idleCycles++;
-      if (idleCycles < YIELDS_BEFORE_PARK) {
-        await yieldToLoop();
-        continue;
-      }
-      if (this.driver.armWake !== undefined && !this.wakerFailed) {
-        await this.sleepUntilReadable();
-        continue;
-      }
-      if (this.driver.waitForReceive !== undefined && !this.driver.needsEventLoop) {
-        await this.park();
-        continue;
-      }
-      // node:dgram's datagrams come through the event loop: sleep instead; an offer wakes it.
-      await new Promise<void>((resolve) => {
-        this.sleepResolve = resolve;
-        this.sleepTimer = setTimeout(() => this.wake(), this.maxParkMs);
-      });
-    }
-  }
-
-  /**
-   * Sleeps until a socket is readable (the driver's waker), the engine's next deadline (a timer),
-   * or the application acts (wake()); the event loop runs freely meanwhile. A waker that cannot
-   * start is reported once as an "error" event and the client parks in poll(2) from then on.
-   */
-  private async sleepUntilReadable(): Promise<void> {
-    if (this.poked || this.drains.size > 0) return;
-    const untilDeadlineMs = (this.engine.pollTimeout() - this.clockNs()) / 1e6;
-    if (untilDeadlineMs < 1) {
-      // A deadline within the timer's resolution: keep cycling on event-loop turns.
-      await yieldToLoop();
-      return;
-    }
-    const driver = this.driver;
-    let armed: "armed" | "ready";
-    try {
-      armed = driver.armWake!(this.onReadable);
-    } catch (error) {
-      this.wakerFailed = true;
-      this.emitError(error);
-      return;
-    }
-    if (armed === "ready") return;
-    await new Promise<void>((resolve) => {
-      this.sleepResolve = resolve;
-      this.sleepTimer = setTimeout(this.onDeadline, Math.min(MAX_SLEEP_MS, Math.floor(untilDeadlineMs)));
-    });
-    driver.disarmWake!();
-  }
-
-  /**
-   * Parks in poll(2) on the driver's sockets, at most maxParkMs at a time with an event-loop turn
-   * between parks, until a datagram is readable, the engine's next deadline comes, or the
-   * application did something (an offer, a reader waiting, a close, a drain to watch). A park that
-   * ends with nothing to do runs no duty cycle: an idle client costs a poll(2) and an event-loop
-   * turn per maxParkMs.
-   */
-  private async park(): Promise<void> {
-    const waitForReceive = this.driver.waitForReceive!.bind(this.driver);
-    // Bounded by the engine's deadline, or by the application's next action (an event-loop turn
-    // runs after every park).
-    while (this.running && !this.poked && this.drains.size === 0) {
-      const untilDeadlineMs = (this.engine.pollTimeout() - this.clockNs()) / 1e6;
-      if (untilDeadlineMs < 1) return;
-      if (waitForReceive(Math.min(this.maxParkMs, Math.floor(untilDeadlineMs)))) return;
-      await yieldToLoop();
+      await this.backend.idle(work, this);
     }
   }
 }
+

@@ -5,14 +5,16 @@
 // resolves once every receiver heard from within the connection timeout has reported, in a status
 // message, a consumption position at or beyond it: everything offered before the call was sent,
 // received and read. Without a receiver, or when the timeout passes first, it resolves too, and
-// the report says so (drained: false). It never rejects.
+// the report says so (drained: false). It never rejects. In worker mode the worker tracks the
+// receivers' status messages and publishes the lowest acknowledged position in the publication's
+// shared control block; the drain reads it there.
 import type { BufferClaim, BufferVector, ReservedValueSupplier } from "../core/logbuffer/termAppender.js";
-import { ChannelEndpointStatus } from "./channelStatus.js";
-import { IpcPublication } from "../core/engine/ipcPublication.js";
-import { NetworkPublication } from "../core/engine/networkPublication.js";
+import { CLOSED } from "../core/engine/networkPublication.js";
 import type { Publication } from "../core/engine/publication.js";
+import type { PublicationBackend } from "./backend.js";
+import { ChannelEndpointStatus } from "./channelStatus.js";
+import { WorkerModeError } from "./errors.js";
 import type { Petrel } from "./petrel.js";
-import { ReceiverPositions } from "./statusMessageObserver.js";
 
 export type DrainOutcome =
   /** Every connected receiver acknowledged everything offered before the close. */
@@ -39,40 +41,40 @@ export interface DrainReport {
 }
 
 export class PetrelPublication implements AsyncDisposable {
-  /** The engine's publication (for tryClaim, destinations, positions). */
-  readonly core: Publication;
   private readonly petrel: Petrel;
-  private readonly receivers: ReceiverPositions | undefined;
+  private readonly backend: PublicationBackend;
   private readonly startPosition: number;
   private closing: Promise<DrainReport> | undefined;
 
   /** @internal Made by Petrel.addPublication. */
-  constructor(petrel: Petrel, core: Publication) {
+  constructor(petrel: Petrel, backend: PublicationBackend) {
     this.petrel = petrel;
-    this.core = core;
-    this.startPosition = core.position;
-    const backend = core.backend;
-    if (backend instanceof NetworkPublication) {
-      this.receivers = new ReceiverPositions(backend.sessionId, backend.streamId, backend.initialTermId, backend.positionBitsToShift);
-      petrel.observer.watch(this.receivers);
-    }
+    this.backend = backend;
+    this.startPosition = backend.position;
+  }
+
+  /** The engine's publication (for destinations, positions). In worker mode: WorkerModeError. */
+  get core(): Publication {
+    const core = this.backend.core;
+    if (core === undefined) throw new WorkerModeError("publication.core", "the engine's publication lives in the worker thread");
+    return core;
   }
 
   get channel(): string {
-    return this.core.channel;
+    return this.backend.channel;
   }
 
   get streamId(): number {
-    return this.core.streamId;
+    return this.backend.streamId;
   }
 
   get sessionId(): number {
-    return this.core.sessionId;
+    return this.backend.sessionId;
   }
 
   /** True while a receiver is connected (offers can succeed). */
   get isConnected(): boolean {
-    return this.core.isConnected;
+    return this.backend.isConnected;
   }
 
   get isClosed(): boolean {
@@ -81,11 +83,11 @@ export class PetrelPublication implements AsyncDisposable {
 
   /** The position the next message will be appended at. */
   get position(): number {
-    return this.core.position;
+    return this.backend.position;
   }
 
   get maxMessageLength(): number {
-    return this.core.maxMessageLength;
+    return this.backend.maxMessageLength;
   }
 
   /**
@@ -96,7 +98,8 @@ export class PetrelPublication implements AsyncDisposable {
    * message longer than maxMessageLength.
    */
   offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset, reservedValueSupplier?: ReservedValueSupplier): number {
-    const result = this.core.offer(buffer, offset, length, reservedValueSupplier);
+    if (this.closing !== undefined) return CLOSED;
+    const result = this.backend.offer(buffer, offset, length, reservedValueSupplier);
     if (result > 0) this.petrel.wake();
     return result;
   }
@@ -106,28 +109,30 @@ export class PetrelPublication implements AsyncDisposable {
    * with an optional ReservedValueSupplier; codes as offer(). Reuse the vectors and their array.
    */
   offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
-    const result = this.core.offerv(vectors, reservedValueSupplier);
+    if (this.closing !== undefined) return CLOSED;
+    const result = this.backend.offerv(vectors, reservedValueSupplier);
     if (result > 0) this.petrel.wake();
     return result;
   }
 
   /** The position offers may reach before BACK_PRESSURED (Aeron's positionLimit). */
   get positionLimit(): number {
-    return this.core.positionLimit;
+    return this.backend.positionLimit;
   }
 
   /** Bytes offers may still append before BACK_PRESSURED (Aeron's availableWindow); CLOSED once closed. */
   get availableWindow(): number {
-    return this.core.availableWindow;
+    if (this.closing !== undefined) return CLOSED;
+    return this.backend.availableWindow;
   }
 
   get maxPayloadLength(): number {
-    return this.core.maxPayloadLength;
+    return this.backend.maxPayloadLength;
   }
 
   /** The stream's registration id (Aeron's originalRegistrationId); its counters carry it. */
   get registrationId(): number {
-    return this.core.registrationId;
+    return this.backend.registrationId;
   }
 
   /**
@@ -137,22 +142,24 @@ export class PetrelPublication implements AsyncDisposable {
    */
   get channelStatus(): number {
     if (this.closing !== undefined) return ChannelEndpointStatus.NO_ID_ALLOCATED;
-    return this.petrel.channelStatusOf(this.core.endpointId);
+    return this.backend.channelStatus();
   }
 
   /** The bound local address of the publication's socket, as "ip:port" (Aeron's localSocketAddresses); [] for aeron:ipc or once closed. */
   localSocketAddresses(): string[] {
     if (this.closing !== undefined) return [];
-    return this.petrel.localSocketAddressesOf(this.core.endpointId);
+    return this.backend.localSocketAddresses();
   }
 
   /**
    * Reserves room for a message (zero copy): fill claim.bytes from claim.payloadOffset (or
    * claim.putBytes), set claim.putFlags / putHeaderType / putReservedValue if wanted, then
    * claim.commit() or abort(). Codes as offer(); see Publication.tryClaim in petrel/core.
+   * In worker mode: WorkerModeError.
    */
   tryClaim(length: number, claim: BufferClaim): number {
-    const result = this.core.tryClaim(length, claim);
+    if (this.closing !== undefined) return CLOSED;
+    const result = this.backend.tryClaim(length, claim);
     if (result > 0) this.petrel.wake();
     return result;
   }
@@ -165,38 +172,34 @@ export class PetrelPublication implements AsyncDisposable {
   close(options: { timeoutMs?: number } = {}): Promise<DrainReport> {
     if (this.closing !== undefined) return this.closing;
     const petrel = this.petrel;
-    const core = this.core;
-    const target = core.position;
+    const backend = this.backend;
+    const target = backend.position;
     const startNs = petrel.clockNs();
     const timeoutNs = (options.timeoutMs ?? petrel.closeTimeoutMs) * 1e6;
-    const connectionTimeoutNs = petrel.engine.config.publicationConnectionTimeoutNs;
-    const backend = core.backend;
-    core.close();
+    backend.close();
     this.closing = new Promise<DrainReport>((resolve) => {
-      const report = (outcome: DrainOutcome, acknowledgedPosition: number, nowNs: number): true => {
-        if (this.receivers !== undefined) petrel.observer.unwatch(this.receivers);
+      const report = (outcome: DrainOutcome, acknowledged: number, nowNs: number): true => {
+        backend.release();
         petrel.forgetPublication(this);
         resolve({
-          channel: core.channel,
-          streamId: core.streamId,
-          sessionId: core.sessionId,
+          channel: backend.channel,
+          streamId: backend.streamId,
+          sessionId: backend.sessionId,
           drained: outcome === "acknowledged" || outcome === "nothing-offered",
           outcome,
           position: target,
-          acknowledgedPosition,
+          acknowledgedPosition: Math.max(acknowledged, -1),
           elapsedMs: (nowNs - startNs) / 1e6,
         });
         return true;
       };
       petrel.addDrain({
         check: (nowNs) => {
-          let acknowledged: number;
-          if (this.receivers !== undefined) acknowledged = this.receivers.minPosition(nowNs - connectionTimeoutNs);
-          else if (backend instanceof IpcPublication) acknowledged = ipcConsumed(backend);
-          else acknowledged = -1;
+          // -2: the worker has not taken the close yet; only the timeout ends the wait then.
+          const acknowledged = backend.acknowledgedPosition(nowNs);
           if (acknowledged >= target) return report("acknowledged", acknowledged, nowNs);
           if (target === this.startPosition) return report("nothing-offered", acknowledged, nowNs);
-          if (acknowledged < 0 && backend instanceof NetworkPublication) return report("not-connected", acknowledged, nowNs);
+          if (acknowledged === -1 && backend.isNetwork) return report("not-connected", acknowledged, nowNs);
           if (nowNs - startNs >= timeoutNs) return report("timeout", acknowledged, nowNs);
           return false;
         },
@@ -208,13 +211,4 @@ export class PetrelPublication implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** The slowest local subscriber of an IPC publication (-1 with none). */
-function ipcConsumed(publication: IpcPublication): number {
-  const subscribers = publication.subscribers;
-  if (subscribers.length === 0) return -1;
-  let min = subscribers[0]!.position;
-  for (const subscriber of subscribers) if (subscriber.position < min) min = subscriber.position;
-  return min;
 }

@@ -9,7 +9,9 @@
 // close; then the iteration ends.
 import type { FragmentHeader } from "../core/logbuffer/fragmentHeader.js";
 import type { BlockHandler, ControlledMessageHandler, Image, MessageHandler, Subscription } from "../core/engine/subscription.js";
+import type { SubscriptionBackend } from "./backend.js";
 import { ChannelEndpointStatus } from "./channelStatus.js";
+import { WorkerModeError } from "./errors.js";
 import type { Petrel } from "./petrel.js";
 
 /** One message from `for await`: a copy of its bytes, and where it came from. */
@@ -41,8 +43,7 @@ export interface SubscriptionOptions {
 const FILL_FRAGMENTS = 256;
 
 export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposable {
-  /** The engine's subscription. */
-  readonly core: Subscription;
+  private readonly backend: SubscriptionBackend;
   private readonly petrel: Petrel;
   private readonly options: SubscriptionOptions;
   private readonly highWater: number;
@@ -56,24 +57,31 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
   };
 
   /** @internal Made by Petrel.addSubscription. */
-  constructor(petrel: Petrel, core: Subscription, options: SubscriptionOptions) {
+  constructor(petrel: Petrel, backend: SubscriptionBackend, options: SubscriptionOptions) {
     this.petrel = petrel;
-    this.core = core;
+    this.backend = backend;
     this.options = options;
     this.highWater = options.queueMessages ?? 4096;
   }
 
+  /** The engine's subscription. In worker mode: WorkerModeError. */
+  get core(): Subscription {
+    const core = this.backend.core;
+    if (core === undefined) throw new WorkerModeError("subscription.core", "the engine's subscription lives in the worker thread");
+    return core;
+  }
+
   get channel(): string {
-    return this.core.channel;
+    return this.backend.channel;
   }
 
   get streamId(): number {
-    return this.core.streamId;
+    return this.backend.streamId;
   }
 
   /** True while at least one publisher's image is connected. */
   get isConnected(): boolean {
-    return this.core.isConnected;
+    return this.backend.isConnected;
   }
 
   get isClosed(): boolean {
@@ -85,9 +93,9 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
     return this.queue.length - this.queueHead;
   }
 
-  /** Images (publisher sessions) currently readable. */
+  /** Images (publisher sessions) currently readable (in worker mode too). */
   get imageCount(): number {
-    return this.core.images.length;
+    return this.backend.imageCount;
   }
 
   /**
@@ -96,7 +104,7 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
    */
   poll(handler: MessageHandler, fragmentLimit: number): number {
     if (this.closed) return 0;
-    return this.core.poll(handler, fragmentLimit);
+    return this.backend.poll(handler, fragmentLimit);
   }
 
   /**
@@ -106,7 +114,7 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
    */
   controlledPoll(handler: ControlledMessageHandler, fragmentLimit: number): number {
     if (this.closed) return 0;
-    return this.core.controlledPoll(handler, fragmentLimit);
+    return this.backend.controlledPoll(handler, fragmentLimit);
   }
 
   /**
@@ -115,36 +123,37 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
    */
   blockPoll(handler: BlockHandler, blockLengthLimit: number): number {
     if (this.closed) return 0;
-    return this.core.blockPoll(handler, blockLengthLimit);
+    return this.backend.blockPoll(handler, blockLengthLimit);
   }
 
   /**
    * The images (one per publisher session) readable now: each can be polled on its own
    * (image.poll, controlledPoll, blockPoll) and tells its position, isEndOfStream and isClosed.
+   * In worker mode (as controlledPoll, blockPoll and imageBySessionId): WorkerModeError.
    */
   get images(): readonly Image[] {
-    return this.core.images;
+    return this.backend.images;
   }
 
   /** The image of a publisher session, or undefined. */
   imageBySessionId(sessionId: number): Image | undefined {
-    return this.core.imageBySessionId(sessionId);
+    return this.backend.imageBySessionId(sessionId);
   }
 
   get registrationId(): number {
-    return this.core.registrationId;
+    return this.backend.registrationId;
   }
 
   /** Aeron's channelStatus (ChannelEndpointStatus): ACTIVE once bound, ERRORED, CLOSING; NO_ID_ALLOCATED (-1) once closed. */
   get channelStatus(): number {
     if (this.closed) return ChannelEndpointStatus.NO_ID_ALLOCATED;
-    return this.petrel.channelStatusOf(this.core.endpointId);
+    return this.backend.channelStatus();
   }
 
   /** The bound local address of the subscription's socket as "ip:port" (Aeron's localSocketAddresses); [] for aeron:ipc or once closed. */
   localSocketAddresses(): string[] {
     if (this.closed) return [];
-    return this.petrel.localSocketAddressesOf(this.core.endpointId);
+    return this.backend.localSocketAddresses();
   }
 
   /** Messages until the subscription (or the client) is closed. */
@@ -170,10 +179,10 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
     if (this.closed) return;
     if (this.iterating) {
       // Bounded: an image holds at most a term window of unread data.
-      while (this.core.poll(this.enqueue, FILL_FRAGMENTS) > 0);
+      while (this.backend.poll(this.enqueue, FILL_FRAGMENTS) > 0);
     }
     this.closed = true;
-    this.core.close();
+    this.backend.close();
     this.petrel.forgetSubscription(this);
     if (this.queueHead === this.queue.length) this.resolveWaiter({ done: true, value: undefined });
     else this.handOver();
@@ -188,9 +197,14 @@ export class PetrelSubscription implements AsyncIterable<Message>, AsyncDisposab
   fill(): number {
     if (!this.iterating || this.closed) return 0;
     let read = 0;
-    if (this.queue.length - this.queueHead < this.highWater) read = this.core.poll(this.enqueue, FILL_FRAGMENTS);
+    if (this.queue.length - this.queueHead < this.highWater) read = this.backend.poll(this.enqueue, FILL_FRAGMENTS);
     if (this.waiter !== undefined && this.queueHead < this.queue.length) this.handOver();
     return read;
+  }
+
+  /** @internal A `for await` reader has room in its queue: the loop waits on the engine for it. */
+  get wantsMessages(): boolean {
+    return this.iterating && !this.closed && this.queue.length - this.queueHead < this.highWater;
   }
 
   /** @internal */

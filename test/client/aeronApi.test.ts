@@ -2,9 +2,12 @@
 // controlledPoll (ABORT redelivers, BREAK stops), blockPoll, images polled on their own,
 // offer with a ReservedValueSupplier and offerv, tryClaim with header flags, availableWindow,
 // channelStatus (ACTIVE, CLOSING while the client closes, NO_ID_ALLOCATED once closed),
-// localSocketAddresses (the bound ports), and the counters reader's per-stream counters.
+// localSocketAddresses (the bound ports), and the counters reader's per-stream counters. In worker
+// mode (Petrel.launch({ worker })) offer with a ReservedValueSupplier, offerv, channelStatus and
+// localSocketAddresses work the same; what needs the engine's own objects (tryClaim on its log,
+// controlledPoll, blockPoll, images, counters, the engine) fails at the call with a WorkerModeError.
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   BufferClaim,
   ChannelEndpointStatus,
@@ -12,11 +15,13 @@ import {
   CounterTypeId,
   DirectBufferVector,
   Petrel,
+  WorkerModeError,
   channelStatusName,
   type FragmentHeader,
   type Image,
 } from "../../src/index.js";
 import { freeUdpPort } from "../drivers/streamSupport.js";
+import { compileWorker, launchIn } from "./clientModes.js";
 
 const clients: Petrel[] = [];
 
@@ -146,3 +151,87 @@ function framesCommitted(image: Image, count: number): boolean {
   if (term === null) return false;
   return term.view.getInt32((image.position & 0xffff) + (count - 1) * 64, true) > 0;
 }
+
+describe("the Aeron-style client API in worker mode", () => {
+  let removeWorker = (): void => undefined;
+  beforeAll(() => {
+    removeWorker = compileWorker();
+  });
+  afterAll(() => removeWorker());
+
+  async function launchWorker(): Promise<Petrel> {
+    const client = await launchIn("worker", { driver: { prefer: "native" } });
+    clients.push(client);
+    return client;
+  }
+
+  async function workerPair(petrel: Petrel): Promise<{ port: number; publication: Awaited<ReturnType<Petrel["addPublication"]>>;
+    subscription: Awaited<ReturnType<Petrel["addSubscription"]>> }> {
+    const port = await freeUdpPort();
+    const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=64k`;
+    const subscription = await petrel.addSubscription(channel, 12);
+    const publication = await petrel.addPublication(channel, 12);
+    await until(() => publication.isConnected && subscription.imageCount === 1);
+    return { port, publication, subscription };
+  }
+
+  it("offer with a ReservedValueSupplier and offerv reach the subscriber; channelStatus and local addresses as in-process", async () => {
+    const petrel = await launchWorker();
+    expect(petrel.mode).toBe("worker");
+    const { port, publication, subscription } = await workerPair(petrel);
+    expect(publication.availableWindow).toBe(publication.positionLimit - publication.position);
+    expect(publication.availableWindow).toBeGreaterThan(0);
+    expect(publication.registrationId).toBeGreaterThanOrEqual(0);
+    expect(subscription.registrationId).toBeGreaterThanOrEqual(0);
+    expect(publication.offer(new Uint8Array([1]), 0, 1, () => -0x7654_3210_fedc_ba98n)).toBeGreaterThan(0);
+    const vectors = [new DirectBufferVector(new Uint8Array([2, 3])), new DirectBufferVector(new Uint8Array([9, 4, 5]), 1, 2)];
+    expect(publication.offerv(vectors)).toBeGreaterThan(0);
+    const got: Array<[number[], bigint]> = [];
+    const handler = (buffer: Uint8Array, offset: number, length: number, header: FragmentHeader): void => {
+      got.push([[...buffer.subarray(offset, offset + length)], header.term.view.getBigInt64(header.frameOffset + 24, true)]);
+    };
+    await until(() => (subscription.poll(handler, 10), got.length === 2));
+    expect(got).toEqual([
+      [[1], -0x7654_3210_fedc_ba98n],
+      [[2, 3, 4, 5], 0n],
+    ]);
+    expect(subscription.channelStatus).toBe(ChannelEndpointStatus.ACTIVE);
+    expect(publication.channelStatus).toBe(ChannelEndpointStatus.ACTIVE);
+    expect(subscription.localSocketAddresses()).toEqual([`127.0.0.1:${port}`]);
+    expect(publication.localSocketAddresses()[0]).toMatch(/^0\.0\.0\.0:[1-9]\d*$/);
+    await publication.close({ timeoutMs: 200 });
+    expect(publication.channelStatus).toBe(ChannelEndpointStatus.NO_ID_ALLOCATED);
+    const closing = petrel.close({ timeoutMs: 200 });
+    expect(subscription.channelStatus).toBe(ChannelEndpointStatus.CLOSING);
+    await closing;
+    expect(subscription.channelStatus).toBe(ChannelEndpointStatus.NO_ID_ALLOCATED);
+  });
+
+  it("what needs the engine's own objects fails at the call with a WorkerModeError", async () => {
+    const petrel = await launchWorker();
+    const { publication, subscription } = await workerPair(petrel);
+    const calls: Array<[string, () => unknown]> = [
+      ["petrel.engine", () => petrel.engine],
+      ["petrel.runtime", () => petrel.runtime],
+      ["petrel.driver", () => petrel.driver],
+      ["petrel.countersReader", () => petrel.countersReader],
+      ["petrel.counters", () => petrel.counters],
+      ["publication.core", () => publication.core],
+      ["publication.tryClaim", () => publication.tryClaim(1, new BufferClaim())],
+      ["subscription.core", () => subscription.core],
+      ["subscription.controlledPoll", () => subscription.controlledPoll(() => ControlledAction.CONTINUE, 1)],
+      ["subscription.blockPoll", () => subscription.blockPoll(() => undefined, 64)],
+      ["subscription.images", () => subscription.images],
+      ["subscription.imageBySessionId", () => subscription.imageBySessionId(publication.sessionId)],
+    ];
+    for (const [what, call] of calls) {
+      expect(call, what).toThrow(WorkerModeError);
+      expect(call, what).toThrow(`${what} is not available in worker mode`);
+    }
+    await expect(petrel.addPublication("aeron:ipc", 3)).rejects.toBeInstanceOf(WorkerModeError);
+    await expect(Petrel.launch({ worker: true, receiveFilter: { drop: () => false } })).rejects.toBeInstanceOf(WorkerModeError);
+    // The streams still work after the refused calls.
+    expect(publication.offer(new Uint8Array(8))).toBeGreaterThan(0);
+    await until(() => subscription.poll(() => undefined, 10) > 0);
+  });
+});

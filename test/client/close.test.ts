@@ -2,22 +2,32 @@
 // closes by each path a service uses: publication.close(), petrel.close(), `await using`
 // (Symbol.asyncDispose), and on the subscriber's side a close made when the publisher's image goes
 // away. Every path must deliver all 20,000 messages, in order and intact, and the publisher's
-// close must report that the receiver acknowledged them (not a timeout).
-import { afterEach, describe, expect, it } from "vitest";
+// close must report that the receiver acknowledged them (not a timeout). All of it twice: with the
+// engines on the application's thread, and with each client's engine in a worker thread (where the
+// worker reports the acknowledged position through shared memory).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { Petrel, type DrainReport, type PetrelPublication, type PetrelSubscription } from "../../src/client/index.js";
 import { freeUdpPort } from "../drivers/streamSupport.js";
+import { compileWorker, launchIn, MODES, type Mode } from "./clientModes.js";
 
 const COUNT = 20_000;
 const STREAM_ID = 1001;
 const clients: Petrel[] = [];
+let removeWorker = (): void => undefined;
+
+beforeAll(() => {
+  removeWorker = compileWorker();
+});
+
+afterAll(() => removeWorker());
 
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close({ timeoutMs: 500 });
 });
 
-async function launch(): Promise<Petrel> {
-  const client = await Petrel.launch();
+async function launch(mode: Mode): Promise<Petrel> {
+  const client = await launchIn(mode);
   clients.push(client);
   return client;
 }
@@ -51,14 +61,23 @@ async function readAll(subscription: PetrelSubscription, onMessage?: (received: 
   return received;
 }
 
-async function pair(): Promise<{ publisher: Petrel; subscriber: Petrel; publication: PetrelPublication; subscription: PetrelSubscription }> {
+async function pair(mode: Mode): Promise<{ publisher: Petrel; subscriber: Petrel; publication: PetrelPublication; subscription: PetrelSubscription }> {
   const port = await freeUdpPort();
   const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=64k`;
-  const subscriber = await launch();
-  const publisher = await launch();
+  const subscriber = await launch(mode);
+  const publisher = await launch(mode);
   const subscription = await subscriber.addSubscription(channel, STREAM_ID);
   const publication = await publisher.addPublication(channel, STREAM_ID);
   return { publisher, subscriber, publication, subscription };
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const start = performance.now();
+  // Bounded by timeoutMs.
+  while (!condition()) {
+    if (performance.now() - start > timeoutMs) throw new Error("timed out waiting");
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 function expectAcknowledged(report: DrainReport): void {
@@ -67,9 +86,9 @@ function expectAcknowledged(report: DrainReport): void {
   expect(report.acknowledgedPosition).toBeGreaterThanOrEqual(report.position);
 }
 
-describe("close drains: 20,000 offers over UDP loopback arrive whatever the close path", () => {
+describe.each(MODES)("close drains (%s): 20,000 offers over UDP loopback arrive whatever the close path", (mode) => {
   it("publication.close() resolves once the receiver acknowledged everything", async () => {
-    const { publication, subscription } = await pair();
+    const { publication, subscription } = await pair(mode);
     const reading = readAll(subscription);
     await offerAll(publication);
     const report = await publication.close();
@@ -79,7 +98,7 @@ describe("close drains: 20,000 offers over UDP loopback arrive whatever the clos
   });
 
   it("petrel.close() drains every publication before it stops", async () => {
-    const { publisher, publication, subscription } = await pair();
+    const { publisher, publication, subscription } = await pair(mode);
     const reading = readAll(subscription);
     await offerAll(publication);
     const report = await publisher.close();
@@ -94,17 +113,21 @@ describe("close drains: 20,000 offers over UDP loopback arrive whatever the clos
   it("await using (Symbol.asyncDispose) drains the same way", async () => {
     const port = await freeUdpPort();
     const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=64k`;
-    const subscriber = await launch();
+    const subscriber = await launch(mode);
     const subscription = await subscriber.addSubscription(channel, STREAM_ID);
     const reading = readAll(subscription);
     let publisher: Petrel | undefined;
     {
-      await using scoped = await Petrel.launch();
+      await using scoped = await launchIn(mode);
       publisher = scoped;
       const publication = await scoped.addPublication(channel, STREAM_ID);
       await offerAll(publication);
     }
     expect(publisher.isClosed).toBe(true);
+    // close() after the dispose hands back the dispose's own report: it drained, not timed out.
+    const report = await publisher.close();
+    expect(report.drained).toBe(true);
+    expectAcknowledged(report.publications[0]!);
     await subscription.close();
     expect(await reading).toBe(COUNT);
   });
@@ -112,7 +135,7 @@ describe("close drains: 20,000 offers over UDP loopback arrive whatever the clos
   it("the subscriber side closes when the publisher's image goes away, and still reads everything", async () => {
     const port = await freeUdpPort();
     const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=64k`;
-    const subscriber = await launch();
+    const subscriber = await launch(mode);
     let unavailable = 0;
     const subscription = await subscriber.addSubscription(channel, STREAM_ID, {
       // End of stream: the subscriber closes at once, with messages still queued for the reader.
@@ -121,15 +144,17 @@ describe("close drains: 20,000 offers over UDP loopback arrive whatever the clos
         void subscriber.close();
       },
     });
-    // A slow reader (60 ms every 500 messages, 2.4 s in all): the queue still holds messages when
-    // the image goes, which is 1 s after end of stream (the image drains with EOS status messages
-    // for 5 SM intervals, as Aeron's does).
+    // A slow reader (a pause every 500 messages), which stops 1,000 messages before the end until
+    // the image has gone: the queue still holds messages when the close comes.
     let queuedAtClose = -1;
     subscriber.on("imageUnavailable", (event) => {
       queuedAtClose = event.subscription.queuedMessages;
     });
-    const reading = readAll(subscription, (received) => (received % 500 === 0 ? new Promise((r) => setTimeout(r, 60)) : undefined));
-    const publisher = await launch();
+    const reading = readAll(subscription, (received) => {
+      if (received === COUNT - 1000) return until(() => unavailable > 0);
+      return received % 500 === 0 ? new Promise((r) => setTimeout(r, 2)) : undefined;
+    });
+    const publisher = await launch(mode);
     const publication = await publisher.addPublication(channel, STREAM_ID);
     await offerAll(publication);
     const report = await publication.close();

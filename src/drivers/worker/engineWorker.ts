@@ -10,19 +10,30 @@
 //   5. idle: busy-spin for `spinCycles` empty cycles, then park in Atomics.wait on the doorbell
 //      with a timeout of min(next engine deadline, maxParkMs). An offer rings the doorbell, which
 //      wakes the worker at once; a datagram arriving while parked waits up to maxParkMs.
+// The application thread sleeps too (Atomics.waitAsync on its own doorbell word): the worker wakes
+// it after each control message it posts, and after a cycle that did work while the application
+// said it waits on the worker (a `for await` reader, or a close draining).
+// A closed publication keeps reporting, until the application releases it, the lowest position its
+// receivers acknowledged in status messages: the application's close drains on it.
+import { resolveLocalInterface } from "../interfaces.js";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
 import { Engine } from "../../core/engine/engine.js";
 import { NetworkPublication, PublicationState } from "../../core/engine/networkPublication.js";
 import type { Publication } from "../../core/engine/publication.js";
 import type { Image, Subscription } from "../../core/engine/subscription.js";
 import { Prng } from "../../sim/prng.js";
+import { clientRandom } from "../../client/entropyRandom.js";
+import { ReceiverPositions, StatusMessageObserver } from "../../client/statusMessageObserver.js";
 import { EngineRuntime, monotonicClockNs, type DatagramFilter } from "../runtime.js";
 import { createSocketsDriver } from "../socketsDriver.js";
 import type { DriverError } from "../driverError.js";
 import type { BindFailure } from "../bindError.js";
 import { formatIpv4 } from "../../core/address.js";
 import type { EndpointInfo } from "../../core/engine/engine.js";
+import { ChannelUriError } from "../../core/errors.js";
 import {
+  DOORBELL_APP_WAKE,
+  DOORBELL_APP_WANTS_WORK,
   DOORBELL_PARKED,
   DOORBELL_RING,
   DOORBELL_TO_APP,
@@ -31,8 +42,10 @@ import {
   IMG_CONTROL_WORDS,
   IMG_EOS_POSITION,
   IMG_SUBSCRIBER_POSITION,
+  PUB_ACKNOWLEDGED,
   PUB_CLOSED,
   PUB_CONNECTED,
+  PUB_DRAINING,
   PUB_CONTROL_WORDS,
   PUB_LIMIT,
   PUB_PRODUCER_POSITION,
@@ -49,6 +62,7 @@ interface PublicationEntry {
   readonly handle: Publication;
   readonly network: NetworkPublication;
   readonly control: Int32Array;
+  readonly receivers: ReceiverPositions;
   lastLimit: number;
   lastConnected: number;
 }
@@ -73,19 +87,24 @@ class SeededDrop implements DatagramFilter {
 
 const init = workerData as WorkerInit;
 const { settings, port, doorbell, counters } = init;
-const engine = new Engine({ random: new Prng(settings.seed), config: settings.config ?? {}, sharedLogs: true });
+const engine = new Engine({ random: clientRandom(settings.seed), config: settings.config ?? {}, sharedLogs: true, resolveInterface: resolveLocalInterface });
 const dropPerMille = settings.receiveDropPerMille ?? 0;
+// Sees every status message before the engine does (never drops one): the drains read it.
+const observer = new StatusMessageObserver(dropPerMille > 0 ? new SeededDrop((settings.seed ?? 0) + 1, dropPerMille) : undefined);
+const connectionTimeoutNs = engine.config.publicationConnectionTimeoutNs;
 // A socket that cannot be opened is recorded here and reported to the add call that asked for it,
 // never thrown out of doWork (which would end the worker and every other stream with it).
 const endpointFailures = new Map<number, { error: DriverError; endpoint: EndpointInfo }>();
 const runtime = new EngineRuntime(engine, createSocketsDriver(settings.driver ?? {}), {
-  ...(dropPerMille > 0 ? { receiveFilter: new SeededDrop(settings.seed + 1, dropPerMille) } : {}),
+  receiveFilter: observer,
   onEndpointError: (error, endpoint) => endpointFailures.set(endpoint.id, { error, endpoint }),
 });
 const spinCycles = settings.spinCycles ?? 2000;
 const maxParkMs = settings.maxParkMs ?? 1;
 
 const publications: PublicationEntry[] = [];
+/** Closed publications whose drain the application still watches (released by releasePublication). */
+const draining: PublicationEntry[] = [];
 const images: ImageEntry[] = [];
 const subscriptions = new Map<number, Subscription>();
 let nextImageId = 1;
@@ -95,6 +114,17 @@ let seenToWorker = 0;
 function post(message: FromWorker): void {
   port.postMessage(message);
   Atomics.add(doorbell, DOORBELL_TO_APP, 1);
+  wakeApp();
+}
+
+function wakeApp(): void {
+  Atomics.add(doorbell, DOORBELL_APP_WAKE, 1);
+  Atomics.notify(doorbell, DOORBELL_APP_WAKE);
+}
+
+function localAddressOf(endpointId: number): string {
+  const opened = runtime.endpoint(endpointId);
+  return opened === undefined ? "" : `${formatIpv4(opened.localIp)}:${opened.localPort}`;
 }
 
 function onAvailableImage(subscriptionId: number, image: Image): void {
@@ -161,11 +191,14 @@ function handle(message: ToWorker): void {
       const appender = network.appender;
       writePosition(control, PUB_PRODUCER_POSITION, appender.position);
       writePosition(control, PUB_LIMIT, network.publisherLimit);
-      publications.push({ id: message.id, handle, network, control, lastLimit: network.publisherLimit, lastConnected: 0 });
+      const receivers = new ReceiverPositions(network.sessionId, network.streamId, network.initialTermId, network.positionBitsToShift);
+      observer.watch(receivers);
+      publications.push({ id: message.id, handle, network, control, receivers, lastLimit: network.publisherLimit, lastConnected: 0 });
       post({
         type: "publicationReady", id: message.id, log: network.log.memory, control, termLength: network.termLength,
         initialTermId: network.initialTermId, activeTermId: appender.activeTermId, termOffset: appender.termOffset,
-        sessionId: network.sessionId, streamId: network.streamId, mtu: network.mtu,
+        sessionId: network.sessionId, streamId: network.streamId, mtu: network.mtu, registrationId: handle.registrationId,
+        localAddress: localAddressOf(network.destinations.endpointId),
       });
       return;
     }
@@ -177,6 +210,16 @@ function handle(message: ToWorker): void {
       entry!.network.setProducerPosition(readPosition(entry!.control, PUB_PRODUCER_POSITION));
       Atomics.store(entry!.control, PUB_CLOSED, 1);
       entry!.handle.close();
+      draining.push(entry!);
+      writeAcknowledged(entry!, monotonicClockNs());
+      Atomics.store(entry!.control, PUB_DRAINING, 1);
+      return;
+    }
+    case "releasePublication": {
+      const index = draining.findIndex((entry) => entry.id === message.id);
+      if (index < 0) return;
+      const [entry] = draining.splice(index, 1);
+      observer.unwatch(entry!.receivers);
       return;
     }
     case "addSubscription": {
@@ -192,7 +235,7 @@ function handle(message: ToWorker): void {
         return;
       }
       subscriptions.set(id, subscription);
-      post({ type: "subscriptionReady", id });
+      post({ type: "subscriptionReady", id, registrationId: subscription.registrationId, localAddress: localAddressOf(subscription.endpointId) });
       return;
     }
     case "closeSubscription": {
@@ -217,7 +260,10 @@ function pollControl(): number {
     try {
       handle(message);
     } catch (error) {
-      post({ type: "error", id: "id" in message ? message.id : 0, message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      const id = "id" in message ? message.id : 0;
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (error instanceof ChannelUriError) post({ type: "error", id, message: text, channelUri: { parameter: error.parameter, value: error.value, reason: error.reason } });
+      else post({ type: "error", id, message: text });
     }
   }
   return work;
@@ -240,8 +286,17 @@ function readShared(): number {
   return work;
 }
 
-/** Shared memory out: publisher limits, connected/closed flags, end-of-stream positions. */
+/** What a closed publication's receivers have acknowledged (+1; 0: none heard within the connection timeout). */
+function writeAcknowledged(entry: PublicationEntry, nowNs: number): void {
+  writePosition(entry.control, PUB_ACKNOWLEDGED, entry.receivers.minPosition(nowNs - connectionTimeoutNs) + 1);
+}
+
+/** Shared memory out: publisher limits, connected/closed flags, end-of-stream positions, drains. */
 function writeShared(): void {
+  if (draining.length > 0) {
+    const nowNs = monotonicClockNs();
+    for (let i = 0; i < draining.length; i++) writeAcknowledged(draining[i]!, nowNs);
+  }
   for (let i = 0; i < publications.length; i++) {
     const entry = publications[i]!;
     const network = entry.network;
@@ -286,6 +341,9 @@ async function run(): Promise<void> {
     work += readShared();
     work += runtime.doWork();
     writeShared();
+    // A reader or a drain on the application thread waits on this worker: tell it there is news,
+    // once per sleep of the application (taking the flag back), not once per busy cycle.
+    if (work > 0 && Atomics.compareExchange(doorbell, DOORBELL_APP_WANTS_WORK, 1, 0) === 1) wakeApp();
     if ((++cycles & 1023) === 0) counters.set(engine.counters.values);
     if (work > 0) {
       idleCycles = 0;

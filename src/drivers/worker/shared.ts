@@ -20,6 +20,13 @@ export const PUB_PRODUCER_POSITION = 0; // app writes: committed producer positi
 export const PUB_LIMIT = 4; // worker writes: publisher limit
 export const PUB_CONNECTED = 8; // worker writes: 1 when connected
 export const PUB_CLOSED = 9; // worker writes: 1 when the publication no longer accepts offers
+/** Worker writes, once the application closed the publication: 1 when PUB_ACKNOWLEDGED is valid. */
+export const PUB_DRAINING = 10;
+/**
+ * Worker writes while draining: 1 + the lowest position the receivers heard from within the
+ * connection timeout acknowledged in their status messages (0: no receiver heard).
+ */
+export const PUB_ACKNOWLEDGED = 12;
 export const PUB_CONTROL_WORDS = 16;
 
 /** Image control block (Int32 words). */
@@ -35,7 +42,15 @@ export const DOORBELL_PARKED = 1;
 export const DOORBELL_TO_WORKER = 2;
 /** Bumped by the worker after each message it posts (the application then reads the port). */
 export const DOORBELL_TO_APP = 3;
-export const DOORBELL_WORDS = 4;
+/**
+ * The application's own doorbell: the worker bumps it and calls Atomics.notify after each message
+ * it posts, and after a cycle that did work while the application set APP_WANTS_WORK (a reader or
+ * a drain is waiting on the worker; the worker takes the flag back with compareExchange, so one
+ * sleep costs it one notify). The application sleeps on it with Atomics.waitAsync.
+ */
+export const DOORBELL_APP_WAKE = 4;
+export const DOORBELL_APP_WANTS_WORK = 5;
+export const DOORBELL_WORDS = 8;
 
 export function sharedInt32(words: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(words * 4));
@@ -75,8 +90,11 @@ export type WorkerDriverOptions = Omit<SocketsDriverOptions, "warn">;
 
 /** Settings handed to the worker (structured-clone safe). */
 export interface WorkerEngineSettings {
-  /** Seed of the engine's randomness (session ids, term ids, NAK delays). */
-  readonly seed: number;
+  /**
+   * Seed of the engine's randomness (session ids, term ids, NAK delays). Default: the operating
+   * system's entropy, so that a restarted publisher is a new session.
+   */
+  readonly seed?: number;
   /** Overrides of Aeron's defaults (EngineConfig is plain numbers, booleans and strings). */
   readonly config?: Partial<EngineConfig>;
   /** Sockets driver options (prefer, gso, gro, batch sizes...), without the `warn` callback, which cannot cross to a worker. */
@@ -101,6 +119,8 @@ export interface WorkerInit {
 export type ToWorker =
   | { readonly op: "addPublication"; readonly id: number; readonly channel: string; readonly streamId: number; readonly exclusive: boolean }
   | { readonly op: "closePublication"; readonly id: number }
+  /** The application's drain of a closed publication has ended: stop reporting its acknowledged position. */
+  | { readonly op: "releasePublication"; readonly id: number }
   | { readonly op: "addSubscription"; readonly id: number; readonly channel: string; readonly streamId: number }
   | { readonly op: "closeSubscription"; readonly id: number }
   | { readonly op: "close" };
@@ -117,6 +137,9 @@ export interface PublicationReady {
   readonly sessionId: number;
   readonly streamId: number;
   readonly mtu: number;
+  readonly registrationId: number;
+  /** The bound local "ip:port" of the publication's socket. */
+  readonly localAddress: string;
 }
 
 export interface ImageAvailable {
@@ -135,8 +158,15 @@ export interface ImageAvailable {
 /** Worker to application. */
 export type FromWorker =
   | PublicationReady
-  | { readonly type: "subscriptionReady"; readonly id: number }
+  | { readonly type: "subscriptionReady"; readonly id: number; readonly registrationId: number; readonly localAddress: string }
   | ImageAvailable
   | { readonly type: "imageUnavailable"; readonly subscriptionId: number; readonly imageId: number }
-  | { readonly type: "error"; readonly id: number; readonly message: string; readonly bind?: BindFailure }
+  | {
+    readonly type: "error";
+    readonly id: number;
+    readonly message: string;
+    readonly bind?: BindFailure;
+    /** A ChannelUriError thrown by the worker's engine, rebuilt as one on the application side. */
+    readonly channelUri?: { readonly parameter: string; readonly value: string; readonly reason: string };
+  }
   | { readonly type: "closed"; readonly counters: Record<string, number>; readonly runtime: Record<string, number> };

@@ -10,9 +10,14 @@
 //     publishes its subscriber position, which the worker copies into its Image each cycle.
 // No system call and no event-loop turn on this thread: control messages are read with
 // receiveMessageOnPort, and only when the worker has signalled one (a shared counter).
+// A caller with nothing to do (Petrel's loop in worker mode) sleeps in sleep(): Atomics.waitAsync
+// on a doorbell word the worker rings, so an idle application thread costs no CPU.
 import { BindError } from "../bindError.js";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import { checkOfferArguments, BACK_PRESSURED, CLOSED, NOT_CONNECTED } from "../../core/engine/networkPublication.js";
+import { ChannelUriError } from "../../core/errors.js";
+import { checkOfferVectors } from "../../core/engine/offerVectors.js";
+import type { BufferVector, ReservedValueSupplier } from "../../core/logbuffer/termAppender.js";
 import { COUNTER_NAMES, type CounterId } from "../../core/engine/counters.js";
 import { HandlerAdapter, type MessageHandler } from "../../core/engine/subscription.js";
 import {
@@ -27,14 +32,18 @@ import {
   type FragmentHandler,
 } from "../../core/logbuffer/index.js";
 import {
+  DOORBELL_APP_WAKE,
+  DOORBELL_APP_WANTS_WORK,
   DOORBELL_TO_APP,
   DOORBELL_TO_WORKER,
   DOORBELL_WORDS,
   IMG_CLOSED,
   IMG_EOS_POSITION,
   IMG_SUBSCRIBER_POSITION,
+  PUB_ACKNOWLEDGED,
   PUB_CLOSED,
   PUB_CONNECTED,
+  PUB_DRAINING,
   PUB_LIMIT,
   PUB_PRODUCER_POSITION,
   readPosition,
@@ -55,12 +64,19 @@ export interface WorkerClientOptions extends Partial<WorkerEngineSettings> {
    * that run from TypeScript sources pass a compiled copy.
    */
   readonly workerUrl?: URL;
+  /** Errors the worker reports for no pending request (also kept in `errors`). */
+  readonly onError?: (error: Error) => void;
 }
 
 export interface WorkerCloseReport {
   readonly counters: Record<string, number>;
   readonly runtime: Record<string, number>;
 }
+
+/** Atomics.waitAsync (Node 16+; typed in lib es2024, which this project does not target yet). */
+type WaitAsync = (typed: Int32Array, index: number, value: number, timeoutMs: number) =>
+  { readonly async: false; readonly value: string } | { readonly async: true; readonly value: Promise<string> };
+const waitAsync: WaitAsync = (Atomics as unknown as { readonly waitAsync: WaitAsync }).waitAsync;
 
 class Pending<T> {
   value: T | undefined;
@@ -78,6 +94,7 @@ export class WorkerClient {
   private readonly pendingSubscriptions = new Map<number, Pending<WorkerSubscription>>();
   private readonly subscriptions = new Map<number, WorkerSubscription>();
   private closeReport: WorkerCloseReport | undefined;
+  private readonly onError: ((error: Error) => void) | undefined;
   private closing = false;
   private exited = false;
   private readonly exitPromise: Promise<void>;
@@ -90,13 +107,14 @@ export class WorkerClient {
     this.doorbell = sharedInt32(DOORBELL_WORDS);
     this.countersMirror = new Float64Array(new SharedArrayBuffer(COUNTER_NAMES.length * 8));
     const settings: WorkerEngineSettings = {
-      seed: options.seed ?? Math.floor(Math.random() * 2 ** 32),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.config !== undefined ? { config: options.config } : {}),
       ...(options.driver !== undefined ? { driver: options.driver } : {}),
       ...(options.receiveDropPerMille !== undefined ? { receiveDropPerMille: options.receiveDropPerMille } : {}),
       ...(options.spinCycles !== undefined ? { spinCycles: options.spinCycles } : {}),
       ...(options.maxParkMs !== undefined ? { maxParkMs: options.maxParkMs } : {}),
     };
+    this.onError = options.onError;
     const init: WorkerInit = { settings, port: channel.port2, doorbell: this.doorbell, counters: this.countersMirror };
     this.worker = new Worker(options.workerUrl ?? new URL("./engineWorker.js", import.meta.url), {
       workerData: init,
@@ -107,7 +125,7 @@ export class WorkerClient {
         this.exited = true;
         resolve();
       });
-      this.worker.once("error", (error) => this.errors.push(`worker: ${error.message}`));
+      this.worker.once("error", (error) => this.reportError(`worker: ${error.message}`));
     });
   }
 
@@ -119,6 +137,30 @@ export class WorkerClient {
   /** The engine's counter `id` as last copied by the worker (monitoring: may lag by a millisecond). */
   counter(id: CounterId): number {
     return this.countersMirror[id] ?? 0;
+  }
+
+  /**
+   * Sleeps without blocking the event loop until the worker posts a message, `timeoutMs` passes,
+   * or wakeSleeper() is called; with `wantsWork`, also until a worker cycle does work (a datagram
+   * received, a status message, a timer). `check` runs after the worker was told, so that news
+   * that came just before cannot be missed: when it returns > 0 the sleep is skipped. Costs no
+   * CPU while asleep (Atomics.waitAsync).
+   */
+  async sleep(timeoutMs: number, wantsWork: boolean, check: () => number): Promise<void> {
+    const doorbell = this.doorbell;
+    if (wantsWork) Atomics.store(doorbell, DOORBELL_APP_WANTS_WORK, 1);
+    const seen = Atomics.load(doorbell, DOORBELL_APP_WAKE);
+    if (Atomics.load(doorbell, DOORBELL_TO_APP) === this.seenToApp && !this.exited && check() === 0) {
+      const waited = waitAsync(doorbell, DOORBELL_APP_WAKE, seen, timeoutMs);
+      if (waited.async) await waited.value;
+    }
+    Atomics.store(doorbell, DOORBELL_APP_WANTS_WORK, 0);
+  }
+
+  /** Ends a sleep() from this thread (the application acted). */
+  wakeSleeper(): void {
+    Atomics.add(this.doorbell, DOORBELL_APP_WAKE, 1);
+    Atomics.notify(this.doorbell, DOORBELL_APP_WAKE);
   }
 
   /** Reads the worker's control messages, if it has signalled any. Returns the number handled. */
@@ -135,6 +177,7 @@ export class WorkerClient {
   }
 
   addPublication(channel: string, streamId: number, exclusive = false): Promise<WorkerPublication> {
+    if (this.closing || this.exited) return Promise.reject(new Error("the worker client is closed"));
     const id = this.nextId++;
     const pending = new Pending<WorkerPublication>();
     this.pendingPublications.set(id, pending);
@@ -143,6 +186,7 @@ export class WorkerClient {
   }
 
   addSubscription(channel: string, streamId: number, options: WorkerSubscriptionOptions = {}): Promise<WorkerSubscription> {
+    if (this.closing || this.exited) return Promise.reject(new Error("the worker client is closed"));
     const id = this.nextId++;
     const pending = new Pending<WorkerSubscription>();
     this.pendingSubscriptions.set(id, pending);
@@ -191,6 +235,11 @@ export class WorkerClient {
     this.subscriptions.delete(id);
   }
 
+  private reportError(message: string): void {
+    this.errors.push(message);
+    this.onError?.(new Error(message));
+  }
+
   private async await<T>(pending: Pending<T>, done: () => void): Promise<T> {
     try {
       // Control replies come within a duty cycle; the timer keeps this off the hot path.
@@ -217,7 +266,9 @@ export class WorkerClient {
       }
       case "subscriptionReady": {
         const pending = this.pendingSubscriptions.get(message.id);
-        if (pending !== undefined) pending.value = this.subscriptions.get(message.id);
+        const subscription = this.subscriptions.get(message.id);
+        if (subscription !== undefined) subscription.ready(message.registrationId, message.localAddress);
+        if (pending !== undefined) pending.value = subscription;
         return;
       }
       case "imageAvailable":
@@ -227,10 +278,12 @@ export class WorkerClient {
         this.subscriptions.get(message.subscriptionId)?.removeImage(message.imageId);
         return;
       case "error": {
-        const error = message.bind !== undefined ? new BindError(message.bind) : new Error(message.message);
+        const uri = message.channelUri;
+        const error = message.bind !== undefined ? new BindError(message.bind)
+          : uri !== undefined ? new ChannelUriError(uri.parameter, uri.value, uri.reason) : new Error(message.message);
         const pending = this.pendingPublications.get(message.id) ?? this.pendingSubscriptions.get(message.id);
         if (pending !== undefined) pending.error = error;
-        else this.errors.push(message.message);
+        else this.reportError(message.message);
         if (this.pendingSubscriptions.has(message.id)) this.subscriptions.delete(message.id);
         return;
       }
@@ -247,6 +300,9 @@ export class WorkerPublication {
   readonly streamId: number;
   readonly initialTermId: number;
   readonly termLength: number;
+  readonly registrationId: number;
+  /** The bound local "ip:port" of the publication's socket. */
+  readonly localAddress: string;
   private readonly client: WorkerClient;
   private readonly id: number;
   private readonly control: Int32Array;
@@ -262,6 +318,8 @@ export class WorkerPublication {
     this.streamId = ready.streamId;
     this.initialTermId = ready.initialTermId;
     this.termLength = ready.termLength;
+    this.registrationId = ready.registrationId;
+    this.localAddress = ready.localAddress;
     this.appender = new ExclusiveLogAppender(new LogBuffers(ready.log, ready.termLength), {
       initialTermId: ready.initialTermId,
       activeTermId: ready.activeTermId,
@@ -303,21 +361,60 @@ export class WorkerPublication {
    * Appends a message: the new position, or NOT_CONNECTED, BACK_PRESSURED, ADMIN_ACTION (the log
    * rotated: offer again), CLOSED, MAX_POSITION_EXCEEDED, as Publication.offer.
    */
-  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset): number {
+  offer(buffer: Uint8Array, offset = 0, length = buffer.length - offset, reservedValueSupplier?: ReservedValueSupplier): number {
     if (this.closedFlag) return CLOSED;
     const appender = this.appender;
     checkOfferArguments(appender, buffer, offset, length);
-    const position = appender.position;
-    if (position >= this.cachedLimit) {
-      const control = this.control;
-      this.client.doWork();
-      if (Atomics.load(control, PUB_CLOSED) !== 0) return CLOSED;
-      this.cachedLimit = readPosition(control, PUB_LIMIT);
-      if (position >= this.cachedLimit) return Atomics.load(control, PUB_CONNECTED) === 1 ? BACK_PRESSURED : NOT_CONNECTED;
-    }
-    const result = appender.append(buffer, offset, length);
+    const refused = this.refusal();
+    if (refused !== 0) return refused;
+    return this.committed(appender.append(buffer, offset, length, reservedValueSupplier));
+  }
+
+  /** One message gathered from several slices (Aeron's offer(DirectBufferVector[])); codes as offer(). */
+  offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
+    if (this.closedFlag) return CLOSED;
+    const appender = this.appender;
+    const length = checkOfferVectors(vectors, appender.maxMessageLength);
+    const refused = this.refusal();
+    if (refused !== 0) return refused;
+    return this.committed(appender.appendv(vectors, length, reservedValueSupplier));
+  }
+
+  /** Bytes offers may still append before BACK_PRESSURED (Aeron's availableWindow); CLOSED once closed. */
+  get availableWindow(): number {
+    if (this.closedFlag) return CLOSED;
+    return readPosition(this.control, PUB_LIMIT) - this.appender.position;
+  }
+
+  /**
+   * While draining after close(): the lowest position the receivers heard from within the
+   * connection timeout acknowledged, -1 with none, or -2 before the worker has handled the close.
+   */
+  acknowledgedPosition(): number {
+    if (Atomics.load(this.control, PUB_DRAINING) === 0) return -2;
+    return readPosition(this.control, PUB_ACKNOWLEDGED) - 1;
+  }
+
+  /** The drain is over: the worker stops reporting the acknowledged position. */
+  release(): void {
+    this.client.send({ op: "releasePublication", id: this.id });
+  }
+
+  /** 0 when an append may go ahead, else NOT_CONNECTED, BACK_PRESSURED or CLOSED. */
+  private refusal(): number {
+    const position = this.appender.position;
+    if (position < this.cachedLimit) return 0;
+    const control = this.control;
+    this.client.doWork();
+    if (Atomics.load(control, PUB_CLOSED) !== 0) return CLOSED;
+    this.cachedLimit = readPosition(control, PUB_LIMIT);
+    if (position < this.cachedLimit) return 0;
+    return Atomics.load(control, PUB_CONNECTED) === 1 ? BACK_PRESSURED : NOT_CONNECTED;
+  }
+
+  private committed(result: number): number {
     // A rotation (ADMIN_ACTION) committed a padding frame and moved the position: publish it too.
-    writePosition(this.control, PUB_PRODUCER_POSITION, appender.position);
+    writePosition(this.control, PUB_PRODUCER_POSITION, this.appender.position);
     this.client.ring();
     return result;
   }
@@ -408,6 +505,8 @@ export class WorkerSubscription {
   private readonly adapter = new HandlerAdapter();
   private roundRobin = 0;
   private closedFlag = false;
+  private registration = -1;
+  private local = "";
 
   constructor(client: WorkerClient, id: number, options: WorkerSubscriptionOptions) {
     this.client = client;
@@ -417,6 +516,22 @@ export class WorkerSubscription {
 
   get isConnected(): boolean {
     return this.images.length > 0;
+  }
+
+  /** The engine's registration id of this subscription (-1 until it is bound). */
+  get registrationId(): number {
+    return this.registration;
+  }
+
+  /** The bound local "ip:port" of the subscription's socket ("" until it is bound). */
+  get localAddress(): string {
+    return this.local;
+  }
+
+  /** @internal */
+  ready(registrationId: number, localAddress: string): void {
+    this.registration = registrationId;
+    this.local = localAddress;
   }
 
   get isClosed(): boolean {
