@@ -21,8 +21,7 @@ import type { SocketAddress } from "../channel/address.js";
 import { resolveEngineConfig, type EngineConfig } from "../config/engineConfig.js";
 import { resolveStreamParams, type StreamParams } from "../config/streamParams.js";
 import { ChannelUriError } from "../errors.js";
-import { formatFlowControlParam } from "../channel/flowControlParam.js";
-import { checkTermLength, LogBufferConfigError, PARTITION_COUNT } from "../logbuffer/logBufferDescriptor.js";
+import { PARTITION_COUNT } from "../logbuffer/logBufferDescriptor.js";
 import { defaultImageLogAllocator, ImageLog, type ImageLogAllocator } from "../logbuffer/imageLog.js";
 import { DATA_HEADER_LENGTH, DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
 import { DatagramWalker, type FrameVisitor } from "../protocol/datagramWalker.js";
@@ -59,24 +58,27 @@ import {
 import type { RandomSource } from "../random.js";
 import { createCongestionControl } from "../strategy/congestionControl.js";
 import { OptimalMulticastDelayGenerator, StaticDelayGenerator } from "../strategy/feedbackDelay.js";
-import { createFlowControl, type FlowControlSpec } from "../strategy/flowControl.js";
+import { createFlowControl } from "../strategy/flowControl.js";
 import { NO_DEADLINE_NS } from "../strategy/timers.js";
 import type { TransmitBatch } from "../transmitBatch.js";
 import { parseIpv4 } from "../address.js";
 import { Counter, Counters } from "./counters.js";
 import { EngineUsageError, InvalidArgumentError, UnsupportedChannelError } from "./engineErrors.js";
-import { NetworkPublication, PublicationState, type Destination, type PublicationDestinations } from "./networkPublication.js";
+import { NetworkPublication, PublicationState, type Destination } from "./networkPublication.js";
 import { IpcPublication } from "./ipcPublication.js";
 import { Publication } from "./publication.js";
 import { DRAINING_SM_EOS_MULTIPLE, ImageState, PublicationImage } from "./publicationImage.js";
-import { SessionCoolDowns } from "./sessionCoolDowns.js";
 import { Image, Subscription, type SubscriptionOptions } from "./subscription.js";
 import { ImageRejections, PUBLICATION_ERROR_FRAME_QUEUE_CAPACITY, type PublicationErrorFrame } from "./errorFrames.js";
 import { encodeErrorText, ERR_HAS_GROUP_TAG_FLAG, ERR_MAX_TEXT_LENGTH, errErrorCode, errGroupTagHi, errGroupTagLo, errReceiverIdHi, errReceiverIdLo,
   errSessionId, errStreamId, ErrorFrameFlyweight } from "../protocol/errorFrame.js";
 import { i64HalvesToBigInt } from "../protocol/int64.js";
+import { MAX_DESTINATIONS, ReceiveEndpoint, SendEndpoint, type EndpointEvent, type EndpointInfo, type SendMode } from "./channelEndpoints.js";
+import { ImageAdmission } from "./imageAdmission.js";
+import { checkStreamId, checkSupported, flowControlSpec, isValidTermLength, limitOption } from "./channelChecks.js";
 
 export { NO_DEADLINE_NS };
+export type { EndpointEvent, EndpointInfo } from "./channelEndpoints.js";
 
 export interface EngineOptions {
   /** Overrides of Aeron's defaults (every timeout and window is here). */
@@ -130,122 +132,6 @@ export interface EngineOptions {
  */
 export type TransportMtuCheck = (channel: string, mtuBytes: number, role: "send" | "receive") => void;
 
-/** A socket the runtime must open for the engine. */
-export interface EndpointInfo {
-  readonly id: number;
-  /** 'send': a publication channel's socket (ephemeral port); 'receive': a subscription's bound socket. */
-  readonly role: "send" | "receive";
-  readonly channel: string;
-  /** Local address to bind (0 = any) and port (0 = ephemeral). */
-  readonly bindIp: number;
-  readonly bindPort: number;
-  readonly socketRcvbufBytes: number;
-  readonly socketSndbufBytes: number;
-  readonly ttl: number;
-  /** A multicast group the socket joins (0: none): the data group for a subscription, the control group for a publication. */
-  readonly multicastGroupIp: number;
-  /** The local interface for multicast (`interface=`), 0 for the default. */
-  readonly interfaceIp: number;
-}
-
-export type EndpointEvent =
-  | { readonly type: "open"; readonly endpoint: EndpointInfo }
-  | { readonly type: "close"; readonly endpointId: number };
-
-type SendMode = "unicast" | "multicast" | "manual" | "dynamic";
-
-/** Multi-destination-cast endpoints track at most this many destinations. */
-const MAX_DESTINATIONS = 64;
-
-class SendEndpoint {
-  readonly publications: NetworkPublication[] = [];
-  readonly destinations: PublicationDestinations;
-  constructor(readonly info: EndpointInfo, readonly mode: SendMode, initial: Destination[]) {
-    this.destinations = { endpointId: info.id, list: initial };
-  }
-
-  /** Dynamic MDC: a receiver spoke from (ip, port); add it or refresh it. Returns false when full. */
-  seen(nowNs: number, ip: number, port: number): boolean {
-    const list = this.destinations.list;
-    for (let i = 0; i < list.length; i++) {
-      const d = list[i]!;
-      if (d.ip === ip && d.port === port) {
-        d.lastSeenNs = nowNs;
-        return true;
-      }
-    }
-    if (list.length >= MAX_DESTINATIONS) return false;
-    list.push({ ip, port, lastSeenNs: nowNs });
-    return true;
-  }
-
-  find(sessionId: number, streamId: number): NetworkPublication | undefined {
-    const publications = this.publications;
-    for (let i = 0; i < publications.length; i++) {
-      const p = publications[i]!;
-      if (p.sessionId === sessionId && p.streamId === streamId) return p;
-    }
-    return undefined;
-  }
-}
-
-class ReceiveEndpoint {
-  readonly subscriptions: Subscription[] = [];
-  /** streamId -> sessionId -> image. */
-  readonly images = new Map<number, Map<number, PublicationImage>>();
-  /** Subscription parameters that shape images created on this endpoint (first subscription's). */
-  params: StreamParams;
-  readonly receiverIdLo: number;
-  readonly receiverIdHi: number;
-  /** Multicast: where SMs and NAKs go (the control group); ip 0 means "to the sender's address". */
-  readonly controlIp: number;
-  readonly controlPort: number;
-  /** Dynamic MDC: the publication's control address to register with, or ip 0. */
-  readonly dynamicControlIp: number;
-  readonly dynamicControlPort: number;
-  nextRegistrationNs = 0;
-  /**
-   * `group=` on the subscription channel, or undefined to infer it (Aeron's InferableBoolean): group
-   * semantics (multicast NAK delays) when the channel is multicast or the SETUP has the GROUP flag.
-   */
-  readonly receiverGroup: boolean | undefined;
-  /** Subscriptions whose channel has `rejoin=false`. */
-  readonly noRejoin = new Set<Subscription>();
-  /** Sessions whose SETUPs and data are ignored for now (Aeron's ON_COOL_DOWN). */
-  readonly coolDowns = new SessionCoolDowns();
-  /** Its last subscription closed while images drain: closed once they are gone. */
-  closing = false;
-  /** The group tag its SMs carry (`gtag` of the first subscription), as two i32 halves. */
-  readonly groupTag: { readonly lo: number; readonly hi: number } | undefined;
-  constructor(readonly info: EndpointInfo, params: StreamParams, receiverIdLo: number, receiverIdHi: number,
-    control: { ip: number; port: number }, dynamicControl: { ip: number; port: number }, receiverGroup: boolean | undefined) {
-    this.params = params;
-    this.receiverGroup = receiverGroup;
-    this.groupTag = params.groupTag === undefined ? undefined : groupTagToInt32Pair(params.groupTag);
-    this.receiverIdLo = receiverIdLo;
-    this.receiverIdHi = receiverIdHi;
-    this.controlIp = control.ip;
-    this.controlPort = control.port;
-    this.dynamicControlIp = dynamicControl.ip;
-    this.dynamicControlPort = dynamicControl.port;
-  }
-
-  /** A receiver with an explicit control address keeps registering while it has subscriptions (Aeron's Receiver). */
-  wantsRegistration(): boolean {
-    return this.dynamicControlIp !== 0 && this.subscriptions.length > 0;
-  }
-
-  findImage(streamId: number, sessionId: number): PublicationImage | undefined {
-    return this.images.get(streamId)?.get(sessionId);
-  }
-
-  hasSubscriber(streamId: number, sessionId: number): boolean {
-    const subscriptions = this.subscriptions;
-    for (let i = 0; i < subscriptions.length; i++) if (subscriptions[i]!.matches(streamId, sessionId)) return true;
-    return false;
-  }
-}
-
 /**
  * Default image log budget: 2 GiB. Room for 42 images of Aeron's default 16 MiB terms (a service
  * reads a handful of streams), or one of 512 MiB terms; a 1 GiB-term image (3 GiB) needs a larger
@@ -257,13 +143,6 @@ export const DEFAULT_IMAGE_LOG_BUDGET_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_IMAGES_PER_SOURCE = 64;
 /** Default cap on images. */
 export const DEFAULT_MAX_IMAGES = 1024;
-
-/** What an image holds against the engine's limits (cold: looked up on creation, eviction and removal). */
-interface ImageAccount {
-  readonly sourceIp: number;
-  readonly reservedBytes: number;
-  readonly createdNs: number;
-}
 
 /** SMs with SEND_SETUP (asking an unknown sender for SETUP) waiting for pollTransmit. */
 const CONTROL_QUEUE_CAPACITY = 64;
@@ -281,15 +160,9 @@ export class Engine implements FrameVisitor {
   private readonly random: RandomSource;
   private readonly resolveHost: ((name: string) => number) | undefined;
   private readonly resolveInterface: ((subnet: number, prefixLength: number) => number) | undefined;
-  private readonly maxImages: number;
-  private readonly imageLogBudgetBytes: number;
-  private readonly maxImagesPerSource: number;
   private readonly imageLogAllocator: ImageLogAllocator;
-  /** Bytes reserved by live images (the budget's used part). */
-  private imageLogReservedBytes = 0;
-  private readonly imageAccounts = new Map<PublicationImage, ImageAccount>();
-  /** Source IP -> images created by its SETUPs. */
-  private readonly imagesBySource = new Map<number, number>();
+  /** The image cap, per-source cap and log budget SETUPs are admitted against. */
+  private readonly admission: ImageAdmission;
   private lastNowNs: number;
   private closed = false;
   private nextEndpointId = 1;
@@ -339,9 +212,12 @@ export class Engine implements FrameVisitor {
     this.random = options.random;
     this.resolveHost = options.resolveHost;
     this.resolveInterface = options.resolveInterface;
-    this.maxImages = limitOption("maxImages", options.maxImages, DEFAULT_MAX_IMAGES, 1);
-    this.imageLogBudgetBytes = limitOption("imageLogBudgetBytes", options.imageLogBudgetBytes, DEFAULT_IMAGE_LOG_BUDGET_BYTES, 0);
-    this.maxImagesPerSource = limitOption("maxImagesPerSource", options.maxImagesPerSource, DEFAULT_MAX_IMAGES_PER_SOURCE, 1);
+    this.admission = new ImageAdmission({
+      maxImages: limitOption("maxImages", options.maxImages, DEFAULT_MAX_IMAGES, 1),
+      imageLogBudgetBytes: limitOption("imageLogBudgetBytes", options.imageLogBudgetBytes, DEFAULT_IMAGE_LOG_BUDGET_BYTES, 0),
+      maxImagesPerSource: limitOption("maxImagesPerSource", options.maxImagesPerSource, DEFAULT_MAX_IMAGES_PER_SOURCE, 1),
+      unjoinedImageEvictionNs: this.config.unjoinedImageEvictionNs,
+    }, this.counters, this.images, (image) => this.removeImage(image));
     this.imageLogAllocator = options.imageLogAllocator ?? defaultImageLogAllocator;
     this.sharedLogs = options.sharedLogs === true;
     this.lastNowNs = options.nowNs ?? 0;
@@ -495,11 +371,7 @@ export class Engine implements FrameVisitor {
     this.ipcPublications.length = 0;
     for (const image of this.images) image.close();
     this.images.length = 0;
-    this.imageAccounts.clear();
-    this.imagesBySource.clear();
-    this.imageLogReservedBytes = 0;
-    this.counters.values[Counter.IMAGE_LOG_BYTES_RESERVED] = 0;
-    this.counters.values[Counter.IMAGE_LOG_BYTES_ALLOCATED] = 0;
+    this.admission.clear();
     for (const id of this.endpointsById.keys()) this.endpointEvents.push({ type: "close", endpointId: id });
     this.endpointsById.clear();
     this.sendEndpoints.clear();
@@ -744,7 +616,7 @@ export class Engine implements FrameVisitor {
     const nowNs = this.frameNowNs;
     const sourceIp = this.frameFromIp;
     const reservation = PARTITION_COUNT * termLength;
-    if (!this.admitImage(nowNs, sourceIp, reservation)) return;
+    if (!this.admission.admit(nowNs, sourceIp, reservation)) return;
     const log = ImageLog.create(termLength, this.sharedLogs, this.imageLogAllocator);
     if (log === null) {
       values[Counter.IMAGE_ALLOCATION_FAILURES]! += 1;
@@ -790,11 +662,7 @@ export class Engine implements FrameVisitor {
       nowNs,
       log,
     });
-    this.imageAccounts.set(image, { sourceIp, reservedBytes: reservation, createdNs: nowNs });
-    this.imagesBySource.set(sourceIp, (this.imagesBySource.get(sourceIp) ?? 0) + 1);
-    this.imageLogReservedBytes += reservation;
-    values[Counter.IMAGE_LOG_BYTES_RESERVED] = this.imageLogReservedBytes;
-    values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! += log.allocatedBytes;
+    this.admission.record(image, nowNs, sourceIp, reservation);
     let streamImages = endpoint.images.get(streamId);
     if (streamImages === undefined) {
       streamImages = new Map();
@@ -951,70 +819,6 @@ export class Engine implements FrameVisitor {
     const publication = endpoint.find(sessionId, streamId);
     if (publication === undefined) this.counters.values[Counter.UNKNOWN_SESSION_FRAMES]! += 1;
     return publication;
-  }
-
-  /**
-   * The image limits, in order: the per-source cap, maxImages, the log budget (issue #11, attack
-   * 3). Under maxImages or the budget, unjoined or idle images old enough are evicted to make room.
-   * Returns false when the SETUP is refused (counted).
-   */
-  private admitImage(nowNs: number, sourceIp: number, reservation: number): boolean {
-    const values = this.counters.values;
-    if ((this.imagesBySource.get(sourceIp) ?? 0) >= this.maxImagesPerSource) {
-      values[Counter.IMAGES_REFUSED_SOURCE_LIMIT]! += 1;
-      return false;
-    }
-    if (this.images.length >= this.maxImages && !this.evictIdleImage(nowNs)) {
-      values[Counter.IMAGES_REFUSED_LIMIT]! += 1;
-      return false;
-    }
-    if (reservation > this.imageLogBudgetBytes) {
-      values[Counter.IMAGES_REFUSED_BUDGET]! += 1;
-      return false;
-    }
-    // Bounded: each pass removes an image.
-    while (this.imageLogReservedBytes + reservation > this.imageLogBudgetBytes) {
-      if (!this.evictIdleImage(nowNs)) {
-        values[Counter.IMAGES_REFUSED_BUDGET]! += 1;
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * Removes the image that has been quiet longest among those at least unjoinedImageEvictionNs old
-   * that either never received data (a SETUP alone: unjoined) or received no frame at all for
-   * that long (idle: a live Aeron sender heartbeats every 100 ms). False when there is none.
-   * Beyond Aeron, which keeps every image until its liveness timeout (10 s).
-   */
-  private evictIdleImage(nowNs: number): boolean {
-    const after = this.config.unjoinedImageEvictionNs;
-    let victim: PublicationImage | undefined;
-    for (const image of this.images) {
-      const account = this.imageAccounts.get(image);
-      if (account === undefined || nowNs - account.createdNs < after) continue;
-      const quietNs = nowNs - image.lastFrameNs;
-      if (image.receivedData && quietNs < after) continue;
-      if (victim === undefined || image.lastFrameNs < victim.lastFrameNs) victim = image;
-    }
-    if (victim === undefined) return false;
-    this.removeImage(victim);
-    this.counters.values[Counter.IMAGES_EVICTED_UNJOINED]! += 1;
-    return true;
-  }
-
-  private releaseImageAccount(image: PublicationImage): void {
-    const account = this.imageAccounts.get(image);
-    if (account === undefined) return;
-    this.imageAccounts.delete(image);
-    const values = this.counters.values;
-    this.imageLogReservedBytes -= account.reservedBytes;
-    values[Counter.IMAGE_LOG_BYTES_RESERVED] = this.imageLogReservedBytes;
-    values[Counter.IMAGE_LOG_BYTES_ALLOCATED]! -= image.log.allocatedBytes;
-    const count = (this.imagesBySource.get(account.sourceIp) ?? 1) - 1;
-    if (count <= 0) this.imagesBySource.delete(account.sourceIp);
-    else this.imagesBySource.set(account.sourceIp, count);
   }
 
   /** Data for a session we have no image of: ask its sender for SETUP (once per pending-setups timeout). */
@@ -1360,7 +1164,7 @@ export class Engine implements FrameVisitor {
     if (index >= 0) this.images.splice(index, 1);
     if (this.lastImage === image) this.lastImage = undefined;
     this.counters.values[Counter.IMAGES_ACTIVE]! -= 1;
-    this.releaseImageAccount(image);
+    this.admission.release(image);
     const endpoint = this.endpointsById.get(image.endpointId);
     if (endpoint instanceof ReceiveEndpoint) {
       this.forgetImage(endpoint, image);
@@ -1484,59 +1288,5 @@ export class Engine implements FrameVisitor {
 
   private checkOpen(): void {
     if (this.closed) throw new EngineUsageError("the engine is closed");
-  }
-}
-
-function checkStreamId(streamId: number): void {
-  if (!Number.isInteger(streamId) || streamId < -0x80000000 || streamId > 0x7fffffff) {
-    throw new InvalidArgumentError("streamId", streamId, "must be a 32-bit signed integer");
-  }
-}
-
-/** Channel features Petrel refuses at the add call, and Aeron's stream-id rule. */
-function checkSupported(uri: ChannelUri, canonical: string, streamId: number, side: "publication" | "subscription"): void {
-  if (uri.controlMode === "response") throw new UnsupportedChannelError(canonical, "control-mode=response (response channels) is not supported");
-  if (uri.streamId !== undefined && uri.streamId !== streamId) {
-    throw new ChannelUriError("stream-id", String(uri.streamId), `does not match the stream id ${streamId} the ${side} is added with`);
-  }
-  const multiReceiver = uri.multicast !== undefined || uri.controlMode === "manual" || uri.controlMode === "dynamic";
-  if (side === "publication" && uri.media === "udp" && uri.flowControl !== undefined && !multiReceiver) {
-    throw new ChannelUriError("fc", formatFlowControlParam(uri.flowControl), "applies only to multicast and multi-destination-cast publications (Aeron refuses fc on a unicast one)");
-  }
-  if (side === "subscription" && uri.tether === false) {
-    throw new UnsupportedChannelError(canonical, "untethered subscriptions (tether=false) are not supported: every subscription holds its publication back");
-  }
-}
-
-/** An optional positive-integer limit of EngineOptions, or its default; throws InvalidArgumentError when malformed. */
-function limitOption(name: string, value: number | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new InvalidArgumentError(name, value, `must be an integer of at least ${min}`);
-  }
-  return value;
-}
-
-function isValidTermLength(termLength: number): boolean {
-  try {
-    checkTermLength(termLength);
-    return true;
-  } catch (error) {
-    if (error instanceof LogBufferConfigError) return false;
-    throw error;
-  }
-}
-
-function flowControlSpec(params: StreamParams): FlowControlSpec | undefined {
-  const fc = params.flowControl;
-  switch (fc.strategy) {
-    case "unicast":
-      return undefined;
-    case "max":
-      return { strategy: "max" };
-    case "min":
-      return { strategy: "min", receiverTimeoutNs: fc.receiverTimeoutNs, groupMinSize: fc.groupMinSize };
-    case "tagged":
-      return { strategy: "tagged", receiverTimeoutNs: fc.receiverTimeoutNs, groupTag: groupTagToInt32Pair(fc.groupTag), groupMinSize: fc.groupMinSize };
   }
 }
