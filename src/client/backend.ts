@@ -4,6 +4,7 @@
 // both (drains, the `for await` queue, events, the loop's shape); a backend only moves bytes and
 // positions, and says how to sleep when there is nothing to do.
 import type { Engine } from "../core/engine/engine.js";
+import type { PublicationErrorFrame } from "../core/engine/errorFrames.js";
 import type { Publication } from "../core/engine/publication.js";
 import type { BlockHandler, ControlledMessageHandler, Image, MessageHandler, Subscription } from "../core/engine/subscription.js";
 import type { BufferClaim, BufferVector, ReservedValueSupplier } from "../core/logbuffer/termAppender.js";
@@ -100,6 +101,8 @@ export interface ClientBackend {
   addSubscription(channel: string, streamId: number, onImage: ImageNoticeSink): Promise<SubscriptionBackend>;
   /** The engine's share of a duty cycle (in a worker: its control messages). Returns the work done. */
   doWork(): number;
+  /** The next error frame a receiver sent one of the publications (in-process; a worker forwards none). */
+  pollPublicationErrorFrame(): PublicationErrorFrame | undefined;
   /** After a cycle: yields or sleeps as the idle strategy says. */
   idle(work: number, host: LoopHost): Promise<void>;
   /** The client is closing: open handles report ChannelEndpointStatus.CLOSING. */

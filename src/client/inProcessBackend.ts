@@ -8,6 +8,7 @@
 // wake-up latency. Where the waker cannot start it falls back to parking in poll(2) for at most
 // maxParkMs at a time; node:dgram, whose datagrams arrive through the event loop, sleeps
 // maxParkMs at a time. "spin" never parks (a full core).
+import type { PublicationErrorFrame } from "../core/engine/errorFrames.js";
 import { resolveLocalInterface } from "../drivers/interfaces.js";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { formatIpv4 } from "../core/address.js";
@@ -109,6 +110,10 @@ export class InProcessBackend implements ClientBackend {
       throw failure;
     }
     return new InProcessSubscription(this, core);
+  }
+
+  pollPublicationErrorFrame(): PublicationErrorFrame | undefined {
+    return this.engine.pollPublicationErrorFrame();
   }
 
   doWork(): number {

@@ -2,7 +2,7 @@
 // Petrel.launch() starts an engine, a sockets driver and the duty cycle (with `worker`, all three
 // in a worker thread); publications and subscriptions are promises, images and errors are events,
 // close drains.
-export { Petrel, type PetrelOptions, type PetrelEvents, type AddPublicationOptions, type CloseReport, type ClientIdleStrategy } from "./petrel.js";
+export { Petrel, type PetrelOptions, type PetrelEvents, type PublicationErrorEvent, type AddPublicationOptions, type CloseReport, type ClientIdleStrategy } from "./petrel.js";
 export type { ClientMode } from "./backend.js";
 export type { WorkerLaunchOptions } from "./workerBackend.js";
 export { PetrelPublication, type DrainReport, type DrainOutcome } from "./publication.js";

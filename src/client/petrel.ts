@@ -22,6 +22,7 @@ import type { Engine } from "../core/engine/engine.js";
 import type { Counters } from "../core/engine/counters.js";
 import type { CountersReader } from "../core/engine/countersReader.js";
 import type { RandomSource } from "../core/random.js";
+import type { PublicationErrorFrame } from "../core/engine/errorFrames.js";
 import { StatPublisher, type StatOptions } from "../drivers/stat.js";
 import type { Driver } from "../drivers/driver.js";
 import { monotonicClockNs, type DatagramFilter, type EngineRuntime } from "../drivers/runtime.js";
@@ -93,6 +94,17 @@ export interface PetrelEvents {
   imageUnavailable: ImageEvent;
   /** A failure in the duty cycle (a send the kernel refused, a listener that threw...). */
   error: Error;
+  /**
+   * A receiver rejected one of this client's publications' images and said why with an error frame
+   * (Aeron's publication error frame handler; IMAGE_REJECTED = 13). In-process mode only: a worker
+   * does not forward them.
+   */
+  publicationError: PublicationErrorEvent;
+}
+
+/** An error frame a receiver sent a publication, with the client's handle when it is still open. */
+export interface PublicationErrorEvent extends PublicationErrorFrame {
+  readonly publication: PetrelPublication | undefined;
 }
 
 type Listener<T> = (event: T) => void;
@@ -117,7 +129,7 @@ export class Petrel implements AsyncDisposable, LoopHost {
   readonly closeTimeoutMs: number;
   /** Writes this client's statistics for `petrel stat` (undefined with `stat: false`, and in worker mode). */
   readonly stat: StatPublisher | undefined;
-  private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [] };
+  private readonly listeners: { [K in keyof PetrelEvents]: Array<Listener<PetrelEvents[K]>> } = { imageAvailable: [], imageUnavailable: [], error: [], publicationError: [] };
   private readonly publications = new Set<PetrelPublication>();
   private readonly subscriptions = new Set<PetrelSubscription>();
   private readonly drains = new Set<PendingDrain>();
@@ -331,6 +343,19 @@ export class Petrel implements AsyncDisposable, LoopHost {
     return false;
   }
 
+  private emitPublicationError(frame: PublicationErrorFrame): void {
+    let publication: PetrelPublication | undefined;
+    for (const p of this.publications) if (p.sessionId === frame.sessionId && p.streamId === frame.streamId) publication = p;
+    const event: PublicationErrorEvent = { ...frame, publication };
+    for (const listener of [...this.listeners.publicationError]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.emitError(error);
+      }
+    }
+  }
+
   /** @internal */
   emitError(error: unknown): void {
     const typed = error instanceof Error ? error : new Error(String(error));
@@ -363,6 +388,11 @@ export class Petrel implements AsyncDisposable, LoopHost {
       this.emitError(error);
     }
     if (this.events.length > 0) work += this.dispatchEvents();
+    // Bounded: the engine queues at most 64.
+    for (let frame = this.backend.pollPublicationErrorFrame(); frame !== undefined; frame = this.backend.pollPublicationErrorFrame()) {
+      this.emitPublicationError(frame);
+      work++;
+    }
     for (const subscription of this.subscriptions) work += subscription.fill();
     if (this.drains.size > 0) {
       const nowNs = this.clockNs();

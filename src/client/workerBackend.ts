@@ -7,6 +7,7 @@
 // control block. When there is nothing to do it sleeps in Atomics.waitAsync on its own doorbell
 // word, which the worker rings after each control message, and after each cycle that did work
 // while a reader or a drain waits on it: an idle application thread costs no CPU.
+import type { PublicationErrorFrame } from "../core/engine/errorFrames.js";
 import type { Engine } from "../core/engine/engine.js";
 import type { BlockHandler, ControlledMessageHandler, Image, MessageHandler } from "../core/engine/subscription.js";
 import type { BufferClaim, BufferVector, ReservedValueSupplier } from "../core/logbuffer/termAppender.js";
@@ -105,6 +106,11 @@ export class WorkerBackend implements ClientBackend {
       onUnavailableImage: (image) => notice("imageUnavailable", image),
     });
     return new WorkerSubscriptionBackend(this, channel, streamId, subscription);
+  }
+
+  pollPublicationErrorFrame(): PublicationErrorFrame | undefined {
+    // The worker's engine keeps its publication error frames; they are not forwarded (documented).
+    return undefined;
   }
 
   doWork(): number {
