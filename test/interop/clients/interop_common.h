@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sched.h>
+
 #include "aeronc.h"
 
 static inline int32_t interop_message_length(uint32_t index, int32_t max_length)
@@ -56,6 +58,63 @@ static inline aeron_t *interop_connect(const char *aeron_dir)
         exit(2);
     }
     return aeron;
+}
+
+/* Adds a publication and waits for it; exits 2 (an Aeron error) naming the channel on failure. */
+static inline aeron_publication_t *interop_add_publication(aeron_t *aeron, const char *channel, int32_t stream_id)
+{
+    aeron_async_add_publication_t *async = NULL;
+    aeron_publication_t *publication = NULL;
+    if (aeron_async_add_publication(&async, aeron, channel, stream_id) < 0)
+    {
+        fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
+        exit(2);
+    }
+    while (NULL == publication)
+    {
+        if (aeron_async_add_publication_poll(&publication, async) < 0)
+        {
+            fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
+            exit(2);
+        }
+        sched_yield();
+    }
+    return publication;
+}
+
+/* Adds a subscription (with an optional unavailable-image handler) and waits for it; exits 2 on failure. */
+static inline aeron_subscription_t *interop_add_subscription(aeron_t *aeron, const char *channel, int32_t stream_id,
+    aeron_on_unavailable_image_t on_unavailable, void *unavailable_clientd)
+{
+    aeron_async_add_subscription_t *async = NULL;
+    aeron_subscription_t *subscription = NULL;
+    if (aeron_async_add_subscription(&async, aeron, channel, stream_id, NULL, NULL, on_unavailable, unavailable_clientd) < 0)
+    {
+        fprintf(stderr, "add subscription %s: %s\n", channel, aeron_errmsg());
+        exit(2);
+    }
+    while (NULL == subscription)
+    {
+        if (aeron_async_add_subscription_poll(&subscription, async) < 0)
+        {
+            fprintf(stderr, "add subscription %s: %s\n", channel, aeron_errmsg());
+            exit(2);
+        }
+        sched_yield();
+    }
+    return subscription;
+}
+
+/* A fragment assembler around `handler`; exits 2 on failure. */
+static inline aeron_fragment_assembler_t *interop_assembler(aeron_fragment_handler_t handler, void *clientd)
+{
+    aeron_fragment_assembler_t *assembler = NULL;
+    if (aeron_fragment_assembler_create(&assembler, handler, clientd) < 0)
+    {
+        fprintf(stderr, "fragment assembler: %s\n", aeron_errmsg());
+        exit(2);
+    }
+    return assembler;
 }
 
 #endif

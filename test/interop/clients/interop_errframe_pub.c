@@ -57,22 +57,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "aeron_init/start: %s\n", aeron_errmsg());
         return 2;
     }
-    aeron_async_add_publication_t *async = NULL;
-    aeron_publication_t *publication = NULL;
-    if (aeron_async_add_publication(&async, aeron, channel, stream_id) < 0)
-    {
-        fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-        return 2;
-    }
-    while (NULL == publication)
-    {
-        if (aeron_async_add_publication_poll(&publication, async) < 0)
-        {
-            fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-            return 2;
-        }
-        sched_yield();
-    }
+    aeron_publication_t *publication = interop_add_publication(aeron, channel, stream_id);
     int reported_connected = 0;
     uint8_t message[64];
     uint32_t index = 0;

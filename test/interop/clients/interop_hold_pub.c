@@ -34,22 +34,7 @@ int main(int argc, char **argv)
         return 2;
     }
     aeron_t *aeron = interop_connect(argv[1]);
-    aeron_async_add_publication_t *async = NULL;
-    aeron_publication_t *publication = NULL;
-    if (aeron_async_add_publication(&async, aeron, channel, stream_id) < 0)
-    {
-        fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-        return 2;
-    }
-    while (NULL == publication)
-    {
-        if (aeron_async_add_publication_poll(&publication, async) < 0)
-        {
-            fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-            return 2;
-        }
-        sched_yield();
-    }
+    aeron_publication_t *publication = interop_add_publication(aeron, channel, stream_id);
     double deadline = interop_now_s() + 10.0;
     uint32_t sent = 0;
     while (sent < count)

@@ -73,28 +73,8 @@ int main(int argc, char **argv)
     double deadline = interop_now_s() + strtod(argv[6], NULL);
 
     aeron_t *aeron = interop_connect(aeron_dir);
-    aeron_async_add_subscription_t *async = NULL;
-    aeron_subscription_t *subscription = NULL;
-    if (aeron_async_add_subscription(&async, aeron, channel, stream_id, NULL, NULL, NULL, NULL) < 0)
-    {
-        fprintf(stderr, "add subscription %s: %s\n", channel, aeron_errmsg());
-        return 2;
-    }
-    while (NULL == subscription)
-    {
-        if (aeron_async_add_subscription_poll(&subscription, async) < 0)
-        {
-            fprintf(stderr, "add subscription %s: %s\n", channel, aeron_errmsg());
-            return 2;
-        }
-        sched_yield();
-    }
-    aeron_fragment_assembler_t *assembler = NULL;
-    if (aeron_fragment_assembler_create(&assembler, on_message, &checker) < 0)
-    {
-        fprintf(stderr, "fragment assembler: %s\n", aeron_errmsg());
-        return 2;
-    }
+    aeron_subscription_t *subscription = interop_add_subscription(aeron, channel, stream_id, NULL, NULL);
+    aeron_fragment_assembler_t *assembler = interop_assembler(on_message, &checker);
     printf("ready\n");
     fflush(stdout);
 

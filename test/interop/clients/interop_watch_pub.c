@@ -41,22 +41,7 @@ int main(int argc, char **argv)
     }
 
     aeron_t *aeron = interop_connect(aeron_dir);
-    aeron_async_add_publication_t *async = NULL;
-    aeron_publication_t *publication = NULL;
-    if (aeron_async_add_publication(&async, aeron, channel, stream_id) < 0)
-    {
-        fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-        return 2;
-    }
-    while (NULL == publication)
-    {
-        if (aeron_async_add_publication_poll(&publication, async) < 0)
-        {
-            fprintf(stderr, "add publication %s: %s\n", channel, aeron_errmsg());
-            return 2;
-        }
-        sched_yield();
-    }
+    aeron_publication_t *publication = interop_add_publication(aeron, channel, stream_id);
     if (0 != strcmp(destination, "-"))
     {
         aeron_async_destination_t *async_destination = NULL;
