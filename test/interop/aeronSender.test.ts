@@ -14,10 +14,7 @@
 // is checked in test/engine/errorFrames.test.ts only.)
 // Every message is checked by the C client (test/interop/clients/interop_hold_sub.c). Skipped with
 // a printed reason when PETREL_AERON_BIN is unset; CI sets it.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Counter } from "../../src/core/engine/counters.js";
 import { Engine } from "../../src/core/engine/engine.js";
@@ -27,26 +24,12 @@ import { EngineRuntime } from "../../src/drivers/runtime.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { Prng } from "../../src/sim/prng.js";
 import { freeUdpPort, offerSome, StreamChecker } from "../drivers/streamSupport.js";
-import { AERON_BIN, Client, interopLengths, interopSkipReason, MediaDriver } from "./aeronPeer.js";
+import { buildClients, Client, interopLengths, interopSkipReason, MediaDriver } from "./aeronPeer.js";
 
 const SEED = Number(process.env["PETREL_SEED"] ?? 20261205);
 const STREAM = 1001;
 const skipReason = interopSkipReason();
 if (skipReason !== undefined) console.log(`sender interop with Aeron skipped: ${skipReason}`);
-
-/** Compiles test/interop/clients/NAME.c as aeronPeer.ts's buildClients compiles its clients. */
-function buildClient(name: string): { path: string; dir: string } {
-  const out = resolve(AERON_BIN!, "..", "..");
-  const include = join(out, "src", "aeron-client", "src", "main", "c");
-  const library = join(out, "build", "lib", "libaeron_static.a");
-  if (!existsSync(library)) throw new Error(`no ${library}: build the peer with ../shared/aeron/build.sh`);
-  const dir = mkdtempSync(join(tmpdir(), "petrel-interop-sender-"));
-  const path = join(dir, name);
-  const result = spawnSync("cc", ["-O2", "-Wall", "-Wextra", "-Werror", "-std=gnu11", `-I${include}`, "-o", path,
-    join(import.meta.dirname, "clients", `${name}.c`), library, "-lpthread", "-ldl", "-lm", "-lrt", "-luuid"], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`cc ${name}.c failed (${result.status}): ${result.stderr}${result.error?.message ?? ""}`);
-  return { path, dir };
-}
 
 /** Resolves once `client` has printed a line starting with `prefix`, with the time it was seen; rejects at the deadline. */
 async function lineFrom(client: Client, prefix: string, pump: () => void, timeoutMs: number): Promise<number> {
@@ -62,18 +45,20 @@ async function lineFrom(client: Client, prefix: string, pump: () => void, timeou
   throw new Error(`no "${prefix}" from the Aeron subscriber within ${timeoutMs} ms; it printed: ${client.output}`);
 }
 
-let holdSub: { path: string; dir: string } | undefined;
-let errorFramePub: { path: string; dir: string } | undefined;
-let holdPub: { path: string; dir: string } | undefined;
+let clients: ReturnType<typeof buildClients> | undefined;
+let holdSub: { path: string } | undefined;
+let errorFramePub: { path: string } | undefined;
+let holdPub: { path: string } | undefined;
 
 describe.skipIf(skipReason !== undefined)("sender conformance against the Aeron C media driver", () => {
   beforeAll(() => {
-    holdSub = buildClient("interop_hold_sub");
-    errorFramePub = buildClient("interop_errframe_pub");
-    holdPub = buildClient("interop_hold_pub");
+    clients = buildClients(["interop_hold_sub", "interop_errframe_pub", "interop_hold_pub"]);
+    holdSub = { path: clients.paths["interop_hold_sub"]! };
+    errorFramePub = { path: clients.paths["interop_errframe_pub"]! };
+    holdPub = { path: clients.paths["interop_hold_pub"]! };
   });
   afterAll(() => {
-    for (const built of [holdSub, errorFramePub, holdPub]) if (built !== undefined) rmSync(built.dir, { recursive: true, force: true });
+    if (clients !== undefined) rmSync(clients.dir, { recursive: true, force: true });
   });
 
   async function withPetrel(seed: number, body: (engine: Engine, runtime: EngineRuntime, driver: MediaDriver) => Promise<void>,
