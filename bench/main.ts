@@ -19,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   client: async () => (await import("./client.js")).runClientBench(),
   "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
   journal: async () => (await import("./journal.js")).runJournalBench(),
+  aeron: async () => (await import("./aeron.js")).runAeronBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).

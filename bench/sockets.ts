@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
-interface Options {
+export interface Options {
   /** Throughput processes: busy-spin, or spin then park in poll(2) when idle. */
   park: boolean;
   durationMs: number;
@@ -21,7 +21,7 @@ interface Options {
   roundTrips: number;
 }
 
-function parseOptions(argv: ReadonlyArray<string>): Options {
+export function parseOptions(argv: ReadonlyArray<string>): Options {
   const value = (name: string, fallback: number): number => {
     const arg = argv.find((a) => a.startsWith(`--${name}=`));
     if (arg === undefined) return fallback;
@@ -60,7 +60,7 @@ class Peer {
   }
 }
 
-async function throughputRun(kind: "petrel" | "dgram", size: number, o: Options, park = false, mtu = 0): Promise<{ mps: number; mbps: number }> {
+export async function throughputRun(kind: "petrel" | "dgram", size: number, o: Options, park = false, mtu = 0): Promise<{ mps: number; mbps: number }> {
   const port = nextPort++;
   const common = { mtu, park, port, port2: 0, size, warmupMs: o.warmupMs, durationMs: o.durationMs, roundTrips: 0, warmupRoundTrips: 0 };
   const receiver = new Peer({ ...common, role: kind === "petrel" ? "petrel-sub" : "dgram-recv" });
@@ -76,7 +76,7 @@ async function throughputRun(kind: "petrel" | "dgram", size: number, o: Options,
   return { mps: result["messagesPerSecond"] as number, mbps: result["megabytesPerSecond"] as number };
 }
 
-async function pingPong(kind: "petrel" | "dgram", o: Options, park = false): Promise<Record<string, number>> {
+export async function pingPong(kind: "petrel" | "dgram", o: Options, park = false): Promise<Record<string, number>> {
   const port = nextPort++;
   const port2 = nextPort++;
   const common = { park, port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
@@ -91,12 +91,12 @@ async function pingPong(kind: "petrel" | "dgram", o: Options, park = false): Pro
   return result;
 }
 
-function median(values: number[]): number {
+export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 export async function runSocketsBench(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
   const o = parseOptions(argv);
