@@ -1,15 +1,18 @@
-// `npm run bench journal [--duration=S] [--runs=N] [--size=B]`: what journaling costs and what it
-// gives, measured side by side in this one process:
+// `npm run bench journal [--duration=S] [--runs=N] [--size=B] [--variants=a,b,...] [--block-bytes=B]
+// [--writer-slots=N]`: what
+// journaling costs and what it gives, measured side by side in this one process:
 //  (a) throughput of 32 B messages (default) from a publisher engine to a subscriber engine, each on
 //      its own runtime and native sockets driver over UDP loopback, both driven by one loop on this
-//      thread: msgs/s without journals, and with both sides journaled (payloads in full) with the
-//      blocks written by a writer thread and by writeSync on the loop; runs alternated, median of
-//      N (default 3) runs of S seconds (default 3) after a 0.5 s warm-up;
-//  (b) journal size per 10^6 messages, each side (the last journaled run);
+//      thread: msgs/s without journals ("plain"), and with both sides journaled: payloads in full,
+//      blocks written by a writer thread ("payloads"); offers as length + hash, writer thread
+//      ("hashes"); payloads in full, blocks written by writeSync on the loop ("inline"). Runs
+//      alternated (one of each variant in turn), median of N (default 3) runs of S seconds (default
+//      3) after a 0.5 s warm-up; each run's ratio is to the plain run just before it;
+//  (b) journal size per 10^6 messages, each side, of each journaled variant (its last run);
 //  (c) replay speed of those journals: recorded seconds per wall second, each side.
 // Both sides share one core here, so the ratio includes the journaling of both.
 import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Engine } from "../src/core/engine/engine.js";
 import { ADMIN_ACTION } from "../src/core/engine/networkPublication.js";
@@ -20,10 +23,17 @@ import { replayJournal } from "../src/journal/replay.js";
 import { segmentPath } from "../src/journal/format.js";
 import { Prng } from "../src/sim/prng.js";
 
+const VARIANTS = ["plain", "payloads", "hashes", "inline"] as const;
+type Variant = (typeof VARIANTS)[number];
+
 interface Options {
   readonly durationMs: number;
   readonly runs: number;
   readonly size: number;
+  readonly variants: ReadonlyArray<Variant>;
+  /** JournalRecorderOptions.blockBytes and writerSlots, when given. */
+  readonly blockBytes: number | undefined;
+  readonly writerSlots: number | undefined;
 }
 
 function parseOptions(argv: ReadonlyArray<string>): Options {
@@ -34,7 +44,13 @@ function parseOptions(argv: ReadonlyArray<string>): Options {
     if (!Number.isFinite(n) || n <= 0) throw new RangeError(`--${name} must be a positive number`);
     return n;
   };
-  return { durationMs: value("duration", 3) * 1000, runs: value("runs", 3), size: value("size", 32) };
+  const named = argv.find((a) => a.startsWith("--variants="))?.slice("--variants=".length).split(",") ?? [...VARIANTS];
+  const variants = named.filter((v): v is Variant => (VARIANTS as ReadonlyArray<string>).includes(v));
+  if (variants.length !== named.length || variants.length === 0) throw new RangeError(`--variants takes a list of ${VARIANTS.join(", ")}`);
+  return { durationMs: value("duration", 3) * 1000, runs: value("runs", 3), size: value("size", 32), variants,
+    blockBytes: argv.some((a) => a.startsWith("--block-bytes=")) ? value("block-bytes", 0) : undefined,
+    writerSlots: argv.some((a) => a.startsWith("--writer-slots=")) ? value("writer-slots", 0) : undefined,
+  };
 }
 
 const WARMUP_MS = 500;
@@ -66,11 +82,17 @@ function side(role: string, recorder: JournalRecorder | undefined): { engine: En
   return { engine, runtime };
 }
 
-function run(o: Options, journalDir: string | undefined, writerThread = false): RunResult {
+function run(o: Options, journalDir: string | undefined, writerThread = false, payloadHash = false): RunResult {
   const port = nextPort++;
   const channel = `aeron:udp?endpoint=127.0.0.1:${port}|${CHANNEL_PARAMS}`;
-  const pubJournal = journalDir === undefined ? undefined : new JournalRecorder({ path: join(journalDir, "publisher.pjournal"), writerThread });
-  const subJournal = journalDir === undefined ? undefined : new JournalRecorder({ path: join(journalDir, "subscriber.pjournal"), writerThread });
+  const journal = (name: string): JournalRecorder | undefined =>
+    journalDir === undefined ? undefined : new JournalRecorder({
+      path: join(journalDir, name), writerThread, payloadHash,
+      ...(o.blockBytes === undefined ? {} : { blockBytes: o.blockBytes }),
+      ...(o.writerSlots === undefined ? {} : { writerSlots: o.writerSlots }),
+    });
+  const pubJournal = journal("publisher.pjournal");
+  const subJournal = journal("subscriber.pjournal");
   const pub = side("pub", pubJournal);
   const sub = side("sub", subJournal);
   const subscription: Poller = subJournal === undefined ? sub.engine.addSubscription(channel, 1) : subJournal.addSubscription(channel, 1);
@@ -146,47 +168,56 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maxim
 export async function runJournalBench(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
   const o = parseOptions(argv);
   const dir = mkdtempSync(join(tmpdir(), "petrel-journal-bench-"));
-  mkdirSync(join(dir, "inline"));
   console.log(`journal: ${o.size} B messages, publisher and subscriber engines in this process over UDP loopback (native sockets),`);
-  console.log(`one loop drives both; median of ${o.runs} runs x ${o.durationMs / 1000} s (after ${WARMUP_MS} ms warm-up), runs alternated`);
+  console.log(`one loop drives both; median of ${o.runs} runs x ${o.durationMs / 1000} s (after ${WARMUP_MS} ms warm-up), variants alternated`);
+  console.log(`load before: ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
   try {
-    const plain: number[] = [];
-    const threaded: number[] = [];
-    const inline: number[] = [];
-    let last: RunResult | undefined;
+    const rates = new Map<Variant, number[]>(o.variants.map((v) => [v, []]));
+    const ratios = new Map<Variant, number[]>(o.variants.map((v) => [v, []]));
+    const last = new Map<Variant, RunResult>();
     for (let r = 0; r < o.runs; r++) {
-      plain.push(run(o, undefined).messagesPerSecond);
-      globalThis.gc?.();
-      last = run(o, dir, true);
-      threaded.push(last.messagesPerSecond);
-      globalThis.gc?.();
-      inline.push(run(o, join(dir, "inline"), false).messagesPerSecond);
-      globalThis.gc?.();
+      let plainRate = Number.NaN;
+      for (const variant of o.variants) {
+        const journalDir = variant === "plain" ? undefined : join(dir, variant);
+        if (journalDir !== undefined) mkdirSync(journalDir, { recursive: true });
+        const result = run(o, journalDir, variant === "payloads" || variant === "hashes", variant === "hashes");
+        if (variant === "plain") plainRate = result.messagesPerSecond;
+        rates.get(variant)!.push(result.messagesPerSecond);
+        ratios.get(variant)!.push(result.messagesPerSecond / plainRate);
+        last.set(variant, result);
+        globalThis.gc?.();
+      }
     }
-    const p = median(plain);
-    // On a shared machine the runs scatter; the best of N is the least disturbed, so it is shown too.
-    const best = Math.max(...plain);
-    console.log("\n(a) throughput                        median msgs/s   ratio   best ratio   runs");
-    console.log(`without journal                      ${fmt(p).padStart(12)}                          ${plain.map((x) => fmt(x)).join(", ")}`);
-    for (const [label, values] of [["journals, writer thread", threaded], ["journals, writeSync on the loop", inline]] as const) {
-      const m = median(values);
-      console.log(`${label.padEnd(35)}  ${fmt(m).padStart(12)}   ${fmt(m / p, 2)}x   ${fmt(Math.max(...values) / best, 2).padStart(9)}x   ${values.map((x) => fmt(x)).join(", ")}`);
+    console.log(`load after:  ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+    console.log("\n(a) throughput        median msgs/s   median ratio   runs (msgs/s, ratio to the plain run before it)");
+    for (const variant of o.variants) {
+      const values = rates.get(variant)!;
+      const rs = ratios.get(variant)!;
+      const ratio = o.variants.includes("plain") ? `${fmt(median(rs), 2)}x` : "";
+      console.log(`${variant.padEnd(18)}  ${fmt(median(values)).padStart(12)}   ${ratio.padStart(12)}   ` +
+        values.map((x, i) => `${fmt(x)}${o.variants.includes("plain") ? ` (${fmt(rs[i]!, 2)}x)` : ""}`).join(", "));
     }
-    console.log("(target: journals >= 0.80x the msgs/s without; best ratio = best journaled run / best run without)");
-    const journals = last!.journals!;
-    console.log(`\n(b) journal size, last writer-thread run (${fmt(last!.delivered)} messages delivered, warm-up included; ` +
-      `${fmt(last!.writeMs!)} ms of writes on the writer threads, the loop waited for them ${fmt(last!.writerWaits!)} times)`);
-    console.log("side          bytes          per 10^6 messages");
-    for (const [name, path] of Object.entries(journals)) {
-      const bytes = journalBytes(path);
-      console.log(`${name.padEnd(12)}  ${fmt(bytes).padStart(13)}  ${fmt((bytes / last!.delivered) * 1e6 / 1e6, 1).padStart(10)} MB`);
+    console.log("(target: journals >= 0.80x the msgs/s without; plain: no journal; payloads / hashes: offers recorded with their payload /");
+    console.log(" as length + hash, blocks written by a writer thread; inline: payloads, blocks written by writeSync on the loop)");
+    console.log("\n(b) journal size, each journaled variant's last run (messages delivered include the warm-up)");
+    console.log("variant   side          bytes          per 10^6 messages   writes (ms, writer side)   loop waited for the writer");
+    for (const [variant, result] of last) {
+      if (result.journals === undefined) continue;
+      for (const [name, path] of Object.entries(result.journals)) {
+        const bytes = journalBytes(path);
+        console.log(`${variant.padEnd(8)}  ${name.padEnd(12)}  ${fmt(bytes).padStart(13)}  ${fmt((bytes / result.delivered) * 1e6 / 1e6, 1).padStart(10)} MB` +
+          (name === "subscriber" ? `   ${fmt(result.writeMs!).padStart(10)}   ${fmt(result.writerWaits!).padStart(10)}` : ""));
+      }
     }
     console.log("\n(c) replay of those journals: recorded seconds per wall second");
-    for (const [name, path] of Object.entries(journals)) {
-      const result = replayJournal(path);
-      const speed = result.recordedSeconds / result.wallSeconds;
-      console.log(`${name.padEnd(12)}  ${fmt(result.records)} records, ${fmt(result.recordedSeconds, 2)} s recorded, replayed in ${fmt(result.wallSeconds, 2)} s: ` +
-        `${fmt(speed, 2)}x, ${result.ok ? "bit-exact" : `DIVERGED at record ${result.divergence!.recordIndex}`}`);
+    for (const [variant, result] of last) {
+      if (result.journals === undefined) continue;
+      for (const [name, path] of Object.entries(result.journals)) {
+        const replayed = replayJournal(path);
+        const speed = replayed.recordedSeconds / replayed.wallSeconds;
+        console.log(`${variant.padEnd(8)}  ${name.padEnd(12)}  ${fmt(replayed.records)} records, ${fmt(replayed.recordedSeconds, 2)} s recorded, replayed in ` +
+          `${fmt(replayed.wallSeconds, 2)} s: ${fmt(speed, 2)}x, ${replayed.ok ? "bit-exact" : `DIVERGED at record ${replayed.divergence!.recordIndex}`}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

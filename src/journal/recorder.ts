@@ -574,19 +574,17 @@ class RecordingRandom implements RandomSource {
 }
 
 /**
- * Copies into the writer's block (at a 4-byte-aligned offset). A whole array (an application's
- * message buffer) goes by one `set`; a long slice (a received datagram) by `set` of a subarray,
- * one view object per datagram (a word loop costs six times as much at 1408 bytes); a short slice
- * by words where the source is aligned too, else by bytes. Nothing is allocated per message.
+ * Copies into the writer's block (at a 4-byte-aligned offset). A long copy (a received datagram) goes
+ * by one `set` (of a subarray for a slice: one view object per datagram; a word loop costs six
+ * times as much at 1408 bytes); a short one (a small message) by words where the source is aligned
+ * too, else by bytes (a `set` of 32 bytes costs about 13 ns here, eight words about 9 ns). Nothing
+ * is allocated per message.
  */
 function copyBytes(sourceWords: WordView, source: Uint8Array, sourceOffset: number, writer: JournalWriter, targetOffset: number, length: number): void {
   const target = writer.bytes;
-  if (sourceOffset === 0 && length === source.length) {
-    target.set(source, targetOffset);
-    return;
-  }
   if (length > 256) {
-    target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
+    if (sourceOffset === 0 && length === source.length) target.set(source, targetOffset);
+    else target.set(source.subarray(sourceOffset, sourceOffset + length), targetOffset);
     return;
   }
   const start = source.byteOffset + sourceOffset;
