@@ -116,13 +116,20 @@ UringDriver::UringDriver(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Urin
     return;
   }
   if (!ReadBatchView(info, 0, &tx_, "UringDriver") || !ReadBatchView(info, 7, &rx_, "UringDriver")) return;
+  ResizeTransmit();
+}
+
+UringDriver::~UringDriver() { Teardown(); }
+
+// Per-message send state, sized for the transmit batch: at most one message per slot.
+void UringDriver::ResizeTransmit() {
+  tx_runs_.resize(tx_.capacity);
+  tx_controls_.resize(tx_.capacity);
   tx_headers_.resize(tx_.capacity);
   tx_iovs_.resize(tx_.capacity);
   tx_addresses_.resize(tx_.capacity);
   tx_results_.assign(tx_.capacity, kPending);
 }
-
-UringDriver::~UringDriver() { Teardown(); }
 
 void UringDriver::Teardown() {
   if (ring_ready_) {
@@ -295,15 +302,16 @@ bool UringDriver::ProbeMultishot() {
   return works;
 }
 
-// setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount)
-//   -> features() or an error object.
+// setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount, gso, gro)
+//   -> features() or an error object. gso: UDP_SEGMENT sends where the socket accepts them; gro:
+// UDP_GRO receives (multishot only: each provided buffer then holds a 64 KiB coalesced receive).
 Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (ring_ready_) return SyscallError(env, EALREADY, "io_uring_setup");
   uint32_t sq_entries = 0, cq_entries = 0, sq_idle_ms = 0, buffer_count = 0;
-  if (info.Length() != 7 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsNumber() ||
+  if (info.Length() != 9 || !info[0].IsNumber() || !info[1].IsNumber() || !info[3].IsNumber() ||
       !info[6].IsNumber()) {
-    ThrowType(env, "setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount)");
+    ThrowType(env, "setup(sqEntries, cqEntries, sqpoll, sqThreadIdleMs, sendZc, forceSingleShotRecv, bufferCount, gso, gro)");
     return env.Undefined();
   }
   // Bounded sizes: the SQ must hold a whole transmit batch's worth of links in a few chunks, the CQ
@@ -324,6 +332,8 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   const bool sqpoll = info[2].ToBoolean().Value();
   const bool want_zc = info[4].ToBoolean().Value();
   const bool force_single = info[5].ToBoolean().Value();
+  want_gso_ = info[7].ToBoolean().Value();
+  want_gro_ = info[8].ToBoolean().Value() && !force_single;
 
   const char* failed = "io_uring_setup";
   int result = SetupRing(sq_entries, cq_entries, sqpoll, sq_idle_ms, &failed);
@@ -352,7 +362,10 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
   if (want_zc && !send_zc_supported_) fallbacks_.push_back("SENDMSG_ZC missing: plain SENDMSG");
 
   buffer_count_ = buffer_count;
-  buffer_bytes_ = kRecvHeaderBytes + rx_.slot_length;
+  // With GRO a buffer must take a whole coalesced receive (up to 64 KiB) and its UDP_GRO cmsg;
+  // anything shorter would come back MSG_TRUNC with segments lost.
+  const uint32_t payload_bytes = want_gro_ && rx_.slot_length < kGroBytesMax ? kGroBytesMax : rx_.slot_length;
+  buffer_bytes_ = kRecvHeaderBytes + static_cast<uint32_t>(sizeof(UdpControl)) + payload_bytes;
   // Round each buffer to 64 bytes so that payloads start cache-line aligned in the single-shot case.
   buffer_bytes_ = (buffer_bytes_ + 63u) & ~63u;
   buffers_mapped_ = static_cast<size_t>(buffer_count_) * buffer_bytes_;
@@ -367,7 +380,7 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
 
   multishot_header_ = msghdr{};
   multishot_header_.msg_namelen = sizeof(sockaddr_in);
-  multishot_header_.msg_controllen = 0;
+  multishot_header_.msg_controllen = want_gro_ ? sizeof(UdpControl) : 0;
 
   if (force_single) {
     fallbacks_.push_back("forceSingleShotRecv: single-shot recvmsg re-armed per buffer");
@@ -383,9 +396,13 @@ Napi::Value UringDriver::Setup(const Napi::CallbackInfo& info) {
         buf_ring_ = nullptr;
         buffer_ring_ = false;
         fallbacks_.push_back("multishot recvmsg refused by the kernel: single-shot recvmsg");
+        if (want_gro_) fallbacks_.push_back("no multishot: no UDP_GRO (single-shot buffers are slot-sized)");
+        want_gro_ = false;
       }
     } else {
       fallbacks_.push_back("io_uring_register_buf_ring refused: single-shot recvmsg");
+      if (want_gro_) fallbacks_.push_back("no multishot: no UDP_GRO (single-shot buffers are slot-sized)");
+      want_gro_ = false;
     }
   }
   if (!multishot_) {
@@ -434,6 +451,10 @@ Napi::Value UringDriver::Features(const Napi::CallbackInfo& info) {
   result.Set("bufferRing", Napi::Boolean::New(env, buffer_ring_));
   result.Set("bufferCount", Napi::Number::New(env, buffer_count_));
   result.Set("bufferBytes", Napi::Number::New(env, buffer_bytes_));
+  // Mapped receive memory (anonymous, so resident only as far as datagrams have touched it).
+  result.Set("bufferMemoryBytes", Napi::Number::New(env, static_cast<double>(buffers_mapped_ + buf_ring_mapped_)));
+  result.Set("gso", Napi::Boolean::New(env, want_gso_));
+  result.Set("gro", Napi::Boolean::New(env, want_gro_));
   result.Set("recvMode", Napi::String::New(env, multishot_ ? "multishot" : "single-shot"));
   result.Set("sendZc", Napi::Boolean::New(env, send_zc_));
   result.Set("linkedSends", Napi::Boolean::New(env, true));
@@ -532,7 +553,7 @@ void UringDriver::OnCompletion(const io_uring_cqe* cqe) {
         if (endpoint == nullptr || bid >= buffer_count_ || received_count_ >= buffer_count_) {
           if (bid < buffer_count_) RecycleBuffer(bid);
         } else {
-          received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id};
+          received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id, 0};
           received_count_++;
         }
       } else if (result == -ENOBUFS) {
@@ -549,7 +570,7 @@ void UringDriver::OnCompletion(const io_uring_cqe* cqe) {
       if (bid >= single_.size()) return;
       const int32_t id = static_cast<int32_t>(IdOf(data));
       if (result >= 0 && Find(id) != nullptr && received_count_ < buffer_count_) {
-        received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id};
+        received_[(received_head_ + received_count_) % buffer_count_] = Received{result, flags, bid, id, 0};
         received_count_++;
         return;
       }
@@ -618,14 +639,14 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
   EnterIfNeeded();
   Reap();
   uint32_t count = 0;
-  // Bounded by received_count_ (at most buffer_count_).
+  // Bounded by received_count_ (at most buffer_count_) and the batch's capacity: each pass either
+  // fills a slot, drops a datagram, or takes a buffer off the queue.
   while (received_count_ > 0 && count < rx_.capacity) {
-    const Received r = received_[received_head_];
-    received_head_ = (received_head_ + 1) % buffer_count_;
-    received_count_--;
+    Received& r = received_[received_head_];
     uint8_t* buffer = buffers_ + static_cast<size_t>(r.bid) * buffer_bytes_;
     const uint8_t* payload = nullptr;
     uint32_t length = 0;
+    uint32_t segment = 0;  // UDP_GRO's gso_size: the payload holds datagrams of this size (last shorter)
     uint32_t ip = 0;
     uint16_t port = 0;
     bool truncated = false;
@@ -635,9 +656,22 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
       if (out == nullptr) {
         truncated = true;
       } else {
-        truncated = (out->flags & MSG_TRUNC) != 0 || out->payloadlen > rx_.slot_length;
-        reported = out->payloadlen;
+        const bool coalesced_possible = multishot_header_.msg_controllen != 0;
         length = io_uring_recvmsg_payload_length(out, r.result, &multishot_header_);
+        reported = out->payloadlen;
+        if (coalesced_possible) {
+          // The cmsg area follows the name; validate() checked the header, controllen is the kernel's.
+          const uint8_t* control = reinterpret_cast<const uint8_t*>(out + 1) + multishot_header_.msg_namelen;
+          const size_t control_length = out->controllen <= multishot_header_.msg_controllen ? out->controllen : 0;
+          segment = GroSegment(control, control_length);
+          if ((out->flags & MSG_CTRUNC) != 0) {
+            // The UDP_GRO cmsg did not fit: the payload cannot be split safely. Dropped, counted.
+            control_truncated_++;
+            truncated = true;
+          }
+        }
+        if ((out->flags & MSG_TRUNC) != 0 || out->payloadlen > length) truncated = true;
+        if (segment == 0 && length > rx_.slot_length) truncated = true;
         payload = static_cast<const uint8_t*>(io_uring_recvmsg_payload(out, &multishot_header_));
         sockaddr_in from{};
         memcpy(&from, io_uring_recvmsg_name(out), sizeof(from));
@@ -652,9 +686,10 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
       ip = ntohl(single_[r.bid].from.sin_addr.s_addr);
       port = ntohs(single_[r.bid].from.sin_port);
     }
+    const bool open = Find(r.endpoint_id) != nullptr;
     if (truncated) {
       RecordTruncated(reported, ip, port, r.endpoint_id);
-    } else if (Find(r.endpoint_id) != nullptr) {
+    } else if (open && (segment == 0 || length <= segment)) {
       memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, payload, length);
       rx_.lengths[count] = static_cast<int32_t>(length);
       rx_.ips[count] = ip;
@@ -662,8 +697,35 @@ Napi::Value UringDriver::Receive(const Napi::CallbackInfo& info) {
       rx_.endpoint_ids[count] = r.endpoint_id;
       count++;
       datagrams_received_++;
+    } else if (open) {
+      // A GRO-coalesced receive: one slot per segment, each copy bounded by the slot and by the
+      // payload the kernel reported. The batch may fill mid-buffer: the rest waits for the next poll.
+      if (r.offset == 0) gro_receives_++;
+      // Bounded: each pass advances r.offset by at least one byte.
+      while (r.offset < length && count < rx_.capacity) {
+        const uint32_t remaining = length - r.offset;
+        const uint32_t piece = remaining < segment ? remaining : segment;
+        const uint8_t* source = payload + r.offset;
+        r.offset += piece;
+        if (piece > rx_.slot_length) {
+          RecordTruncated(piece, ip, port, r.endpoint_id);
+          continue;
+        }
+        memcpy(rx_.bytes + static_cast<size_t>(count) * rx_.slot_length, source, piece);
+        rx_.lengths[count] = static_cast<int32_t>(piece);
+        rx_.ips[count] = ip;
+        rx_.ports[count] = port;
+        rx_.endpoint_ids[count] = r.endpoint_id;
+        count++;
+        datagrams_received_++;
+        gro_datagrams_++;
+      }
+      if (r.offset < length) break;  // the batch is full; this buffer stays at the head
     }
-    RecycleBuffer(r.bid);
+    const uint32_t bid = r.bid;
+    received_head_ = (received_head_ + 1) % buffer_count_;
+    received_count_--;
+    RecycleBuffer(bid);
   }
   FlushRecycled();
   if (multishot_) {
@@ -695,7 +757,14 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   options.nonblocking = false;
   const UdpSocket socket = OpenUdpSocket(options);
   if (socket.fd < 0) return SyscallError(env, socket.error, socket.failed);
-  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), socket.fd, false});
+  // GSO: the kernel answers getsockopt(UDP_SEGMENT) when it can segment. GRO: best effort, as in
+  // the sockets driver (a kernel without it delivers one datagram per completion).
+  int segment_size = 0;
+  socklen_t segment_length = sizeof(segment_size);
+  const bool gso = want_gso_ && getsockopt(socket.fd, SOL_UDP, UDP_SEGMENT, &segment_size, &segment_length) == 0;
+  const int on = 1;
+  const bool gro = want_gro_ && setsockopt(socket.fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0;
+  endpoints_.push_back(Endpoint{static_cast<int32_t>(id), socket.fd, false, gso, gro});
   last_found_ = 0;
   Endpoint& endpoint = endpoints_.back();
   if (multishot_) {
@@ -713,8 +782,8 @@ Napi::Value UringDriver::Open(const Napi::CallbackInfo& info) {
   io_uring_submit(&ring_);
   Napi::Object result = Napi::Object::New(env);
   SetOpenResult(result, socket);
-  result.Set("gro", Napi::Boolean::New(env, false));
-  result.Set("gso", Napi::Boolean::New(env, false));
+  result.Set("gro", Napi::Boolean::New(env, gro));
+  result.Set("gso", Napi::Boolean::New(env, gso));
   return result;
 }
 
@@ -761,10 +830,7 @@ Napi::Value UringDriver::SetTransmit(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   tx_ = std::move(fresh);
-  tx_headers_.resize(tx_.capacity);
-  tx_iovs_.resize(tx_.capacity);
-  tx_addresses_.resize(tx_.capacity);
-  tx_results_.assign(tx_.capacity, kPending);
+  ResizeTransmit();
   return env.Undefined();
 }
 
@@ -805,7 +871,8 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
   if (!ring_ready_) return Napi::Number::New(env, 0);
   // Receive requests to re-arm go in with the sends (one enter for both).
   uint32_t slot = start;
-  // Bounded: every pass consumes at least one slot or returns.
+  // Bounded: every pass consumes at least one slot or returns (a pass that only turns GSO off for a
+  // socket consumes none, but GSO goes off at most once per socket).
   while (slot < end) {
     if (Find(tx_.endpoint_ids[slot]) == nullptr) {
       Record(EBADF, "sendmsg", tx_.endpoint_ids[slot]);
@@ -813,43 +880,52 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
       slot++;
       continue;
     }
-    // One linked chain: consecutive slots with open endpoints, as many as the SQ has room for.
+    // One linked chain of messages (GSO runs, pair-run halves or single datagrams) over
+    // consecutive slots with open endpoints, as many as the SQ has room for.
     uint32_t room = io_uring_sq_space_left(&ring_);
-    if (room == 0) {
+    if (room < 2) {
       io_uring_submit(&ring_);
       room = io_uring_sq_space_left(&ring_);
       if (room == 0) break;
     }
-    uint32_t chain_end = slot;
-    while (chain_end < end && chain_end - slot < room) {
-      Endpoint* endpoint = Find(tx_.endpoint_ids[chain_end]);
+    uint32_t messages = 0;
+    uint32_t iovs = 0;
+    uint32_t next = slot;
+    // Bounded: each step covers at least one slot and one SQE.
+    while (next < end && messages < room) {
+      Endpoint* endpoint = Find(tx_.endpoint_ids[next]);
       if (endpoint == nullptr) break;
-      msghdr& header = tx_headers_[chain_end];
-      header = msghdr{};
-      sockaddr_in& address = tx_addresses_[chain_end];
-      address = sockaddr_in{};
-      address.sin_family = AF_INET;
-      address.sin_addr.s_addr = htonl(tx_.ips[chain_end]);
-      address.sin_port = htons(tx_.ports[chain_end]);
-      iovec& iov = tx_iovs_[chain_end];
-      iov.iov_base = tx_.bytes + static_cast<size_t>(chain_end) * tx_.slot_length;
-      iov.iov_len = static_cast<size_t>(tx_.lengths[chain_end]);
-      header.msg_name = &address;
-      header.msg_namelen = sizeof(address);
-      header.msg_iov = &iov;
-      header.msg_iovlen = 1;
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-      // MSG_DONTWAIT: a full socket buffer completes with EAGAIN instead of parking the request.
-      if (send_zc_) {
-        io_uring_prep_sendmsg_zc(sqe, endpoint->fd, &header, MSG_DONTWAIT);
+      const uint32_t pairs = endpoint->gso && messages + 2 <= room ? PairRunLength(tx_, next, end) : 0;
+      uint32_t covered = 0;
+      if (pairs >= 2) {
+        // The full datagrams, then the tails; the pair run is complete only once both are sent.
+        tx_runs_[messages] = GsoRun{next, pairs, 2, static_cast<uint32_t>(tx_.lengths[next]), 0};
+        tx_runs_[messages + 1] = GsoRun{next + 1, pairs, 2, static_cast<uint32_t>(tx_.lengths[next + 1]), 2 * pairs};
+        covered = 2 * pairs;
+        pair_runs_++;
       } else {
-        io_uring_prep_sendmsg(sqe, endpoint->fd, &header, MSG_DONTWAIT);
+        covered = BuildGsoRun(tx_, next, end, endpoint->gso, &tx_runs_[messages]);
       }
-      io_uring_sqe_set_data64(sqe, UserData(kSend, 0, chain_end));
-      sqe->flags |= IOSQE_IO_LINK;
-      tx_results_[chain_end] = kPending;
-      chain_end++;
+      const uint32_t made = pairs >= 2 ? 2 : 1;
+      for (uint32_t k = 0; k < made; k++) {
+        const uint32_t m = messages + k;
+        FillGsoHeader(tx_, tx_runs_[m], &tx_headers_[m], &tx_addresses_[m], &tx_iovs_[iovs], &tx_controls_[m]);
+        iovs += tx_runs_[m].slots;
+        io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+        // MSG_DONTWAIT: a full socket buffer completes with EAGAIN instead of parking the request.
+        if (send_zc_) {
+          io_uring_prep_sendmsg_zc(sqe, endpoint->fd, &tx_headers_[m], MSG_DONTWAIT);
+        } else {
+          io_uring_prep_sendmsg(sqe, endpoint->fd, &tx_headers_[m], MSG_DONTWAIT);
+        }
+        io_uring_sqe_set_data64(sqe, UserData(kSend, 0, m));
+        sqe->flags |= IOSQE_IO_LINK;
+        tx_results_[m] = kPending;
+      }
+      messages += made;
+      next += covered;
     }
+    if (messages == 0) break;
     // The chain's last request ends it.
     // (io_uring_get_sqe hands out SQEs in order, so the last one prepared is the chain's tail.)
     {
@@ -857,7 +933,7 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
       io_uring_sqe* last = &ring_.sq.sqes[tail & ring_.sq.ring_mask];
       last->flags &= static_cast<__u8>(~IOSQE_IO_LINK);
     }
-    sends_pending_ = chain_end - slot;
+    sends_pending_ = messages;
     // Wait for the chain (and zero-copy notifications): bounded by kSendWaitNsMax.
     long long waited_ns = 0;
     while (sends_pending_ > 0 || notifs_pending_ > 0) {
@@ -883,22 +959,38 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
       ring_ready_ = false;
       return Napi::Number::New(env, slot - start);
     }
-    for (uint32_t i = slot; i < chain_end; i++) {
-      const int32_t result = tx_results_[i];
+    for (uint32_t m = 0; m < messages; m++) {
+      const GsoRun& run = tx_runs_[m];
+      const int32_t result = tx_results_[m];
       if (result >= 0) {
-        datagrams_sent_++;
-        slot++;
+        // A pair run's first half (span 0) completes nothing until its tails have gone too.
+        slot += run.span;
+        datagrams_sent_ += run.slots;
+        messages_sent_++;
+        if (run.segment != 0) gso_sends_++;
         continue;
       }
       if (result == -EAGAIN || result == -EWOULDBLOCK || result == -ENOBUFS) {
+        // The rest waits (a pair run whose full datagrams went repeats them: duplicates the
+        // protocol ignores).
         would_block_++;
         return Napi::Number::New(env, slot - start);
       }
-      if (result == -ECANCELED) break;  // after a hard error below: resubmit from here
-      // A hard error (ECONNREFUSED from an earlier ICMP, ENETUNREACH, EPERM): drop, count, go on.
-      Record(-result, send_zc_ ? "sendmsg_zc" : "sendmsg", tx_.endpoint_ids[i]);
-      dropped_++;
-      slot++;
+      if (result == -ECANCELED) break;  // after an error below: resubmit from here
+      Endpoint* endpoint = Find(tx_.endpoint_ids[run.first_slot]);
+      if (run.segment != 0 && endpoint != nullptr && (result == -EINVAL || result == -EIO || result == -EMSGSIZE)) {
+        // The path cannot segment (a device MTU smaller than the run's segment, no checksum
+        // offload): this socket's datagrams go one by one from now on; resubmit from here.
+        endpoint->gso = false;
+        Record(-result, send_zc_ ? "sendmsg_zc(UDP_SEGMENT)" : "sendmsg(UDP_SEGMENT)", endpoint->id);
+        break;
+      }
+      // A hard error (ECONNREFUSED from an earlier ICMP, ENETUNREACH, EPERM): drop this message's
+      // datagrams (a pair run's first half: both halves), count them, and go on.
+      Record(-result, send_zc_ ? "sendmsg_zc" : "sendmsg", tx_.endpoint_ids[run.first_slot]);
+      const uint32_t lost = run.span != 0 ? run.span : 2 * run.slots;
+      dropped_ += run.span != 0 && run.stride == 2 ? run.slots : lost;
+      slot += lost;
       break;
     }
   }
@@ -912,8 +1004,12 @@ Napi::Value UringDriver::Stats(const Napi::CallbackInfo& info) {
   result.Set("datagramsReceived", Napi::Number::New(env, static_cast<double>(datagrams_received_)));
   result.Set("sendCalls", Napi::Number::New(env, static_cast<double>(send_calls_)));
   result.Set("receiveCalls", Napi::Number::New(env, static_cast<double>(receive_calls_)));
-  result.Set("gsoSends", Napi::Number::New(env, 0));
-  result.Set("groReceives", Napi::Number::New(env, 0));
+  result.Set("gsoSends", Napi::Number::New(env, static_cast<double>(gso_sends_)));
+  result.Set("groReceives", Napi::Number::New(env, static_cast<double>(gro_receives_)));
+  result.Set("groDatagrams", Napi::Number::New(env, static_cast<double>(gro_datagrams_)));
+  result.Set("messagesSent", Napi::Number::New(env, static_cast<double>(messages_sent_)));
+  result.Set("pairRuns", Napi::Number::New(env, static_cast<double>(pair_runs_)));
+  result.Set("controlTruncated", Napi::Number::New(env, static_cast<double>(control_truncated_)));
   result.Set("wouldBlock", Napi::Number::New(env, static_cast<double>(would_block_)));
   result.Set("dropped", Napi::Number::New(env, static_cast<double>(dropped_)));
   result.Set("truncated", Napi::Number::New(env, static_cast<double>(truncated_)));
