@@ -939,7 +939,10 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
     while (sends_pending_ > 0 || notifs_pending_ > 0) {
       __kernel_timespec timeout{0, 50'000'000};
       io_uring_cqe* cqe = nullptr;
-      int result = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
+      // Wait for every completion the chain still owes in one enter: with DEFER_TASKRUN the kernel
+      // runs the links' task work inside this wait rather than returning after the first CQE.
+      // (Receive CQEs count too; the loop then simply goes round again, bounded by the timeout.)
+      int result = io_uring_submit_and_wait_timeout(&ring_, &cqe, sends_pending_ + notifs_pending_, &timeout, nullptr);
       send_calls_++;
       if (result == -ETIME) {
         waited_ns += 50'000'000;
