@@ -1,19 +1,27 @@
 // Petrel's io_uring driver: the sockets driver's batches and UDP sockets, moved through one
 // io_uring instead of sendmmsg/recvmmsg.
 //
-// Send: one IORING_OP_SENDMSG (or SENDMSG_ZC) submission per TransmitBatch slot, linked in slot
-// order (IOSQE_IO_LINK) so that a send the socket refuses (EAGAIN, MSG_DONTWAIT) cancels the ones
-// after it: the batch contract ("slots [start, start + n) went, the rest wait") stays exact. The
-// whole batch is one io_uring_enter (none at all with SQPOLL when the poller is awake). The call
-// waits for the batch's completions (and, with zero copy, for the notifications that release the
-// buffers) before it returns, because the slots belong to JavaScript again afterwards.
+// Send: one IORING_OP_SENDMSG (or SENDMSG_ZC) submission per message, where a message is a UDP GSO
+// run built exactly as the sockets driver builds its sendmmsg messages (gsoRuns.h: equal-size
+// datagrams to one destination, the last may be shorter, carried with a UDP_SEGMENT cmsg; full+tail
+// pairs as two runs) or a single datagram. The submissions are not linked: MSG_DONTWAIT sends are
+// issued inline and in order by the submit, so the whole batch is one io_uring_enter (none at all
+// with SQPOLL when the poller is awake). A send the socket refuses (EAGAIN) ends the batch there
+// ("slots [start, start + n) went, the rest wait"); a later one that went anyway is sent again with
+// the rest, a duplicate the protocol ignores. (Linked chains were 3-20x slower here.) The call waits for the batch's completions (and, with zero copy, for the
+// notifications that release the buffers) before it returns, because the slots belong to
+// JavaScript again afterwards.
 //
 // Receive: one multishot recvmsg (IORING_RECV_MULTISHOT) per socket, drawing buffers from a
-// provided-buffer ring registered with io_uring_register_buf_ring over memory mmap'd here. Each
-// completion is copied into a ReceiveBatch slot and its buffer goes straight back to the ring (the
-// slots are JavaScript's and are rewritten by every poll, so ring buffers are never lent out).
-// Where multishot or buffer rings are missing (or forceSingleShotRecv asks), a fixed number of
-// single-shot recvmsg requests per socket, each over its own buffer, are re-armed as they complete.
+// provided-buffer ring registered with io_uring_register_buf_ring over memory mmap'd here. With
+// UDP_GRO on the socket (the default) each buffer takes a whole coalesced receive (64 KiB of payload
+// after io_uring_recvmsg_out, the source address and room for the UDP_GRO cmsg); the cmsg's gso_size
+// splits it back into one ReceiveBatch slot per datagram, and a buffer only part copied when the batch
+// fills stays at the head of the queue for the next poll. MSG_TRUNC and MSG_CTRUNC receives are
+// dropped and counted. Each buffer goes back to the ring as soon as it is copied out (the slots are
+// JavaScript's and are rewritten by every poll, so ring buffers are never lent out). Where multishot
+// or buffer rings are missing (or forceSingleShotRecv asks), a fixed number of single-shot recvmsg
+// requests per socket, each over its own slot-sized buffer, are re-armed as they complete (no GRO).
 //
 // Completions are reaped in batches (io_uring_peek_batch_cqe + io_uring_cq_advance). The ring is
 // set up with IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN | TASKRUN_FLAG where the kernel has them:
@@ -457,7 +465,7 @@ Napi::Value UringDriver::Features(const Napi::CallbackInfo& info) {
   result.Set("gro", Napi::Boolean::New(env, want_gro_));
   result.Set("recvMode", Napi::String::New(env, multishot_ ? "multishot" : "single-shot"));
   result.Set("sendZc", Napi::Boolean::New(env, send_zc_));
-  result.Set("linkedSends", Napi::Boolean::New(env, true));
+  result.Set("linkedSends", Napi::Boolean::New(env, false));
   result.Set("fallbacks", fallbacks);
   return result;
 }
@@ -919,30 +927,23 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
           io_uring_prep_sendmsg(sqe, endpoint->fd, &tx_headers_[m], MSG_DONTWAIT);
         }
         io_uring_sqe_set_data64(sqe, UserData(kSend, 0, m));
-        sqe->flags |= IOSQE_IO_LINK;
         tx_results_[m] = kPending;
       }
       messages += made;
       next += covered;
     }
     if (messages == 0) break;
-    // The chain's last request ends it.
-    // (io_uring_get_sqe hands out SQEs in order, so the last one prepared is the chain's tail.)
-    {
-      const unsigned tail = ring_.sq.sqe_tail - 1;
-      io_uring_sqe* last = &ring_.sq.sqes[tail & ring_.sq.ring_mask];
-      last->flags &= static_cast<__u8>(~IOSQE_IO_LINK);
-    }
     sends_pending_ = messages;
     // Wait for the chain (and zero-copy notifications): bounded by kSendWaitNsMax.
     long long waited_ns = 0;
     while (sends_pending_ > 0 || notifs_pending_ > 0) {
       __kernel_timespec timeout{0, 50'000'000};
       io_uring_cqe* cqe = nullptr;
-      // Wait for every completion the chain still owes in one enter: with DEFER_TASKRUN the kernel
-      // runs the links' task work inside this wait rather than returning after the first CQE.
-      // (Receive CQEs count too; the loop then simply goes round again, bounded by the timeout.)
-      int result = io_uring_submit_and_wait_timeout(&ring_, &cqe, sends_pending_ + notifs_pending_, &timeout, nullptr);
+      // Unlinked MSG_DONTWAIT sends are issued inline, in order, by the submit itself, so their
+      // completions are there when it returns: one enter per batch. (IOSQE_IO_LINK chains were
+      // measured 3-20x slower here: each link is its own task-work hop, and with DEFER_TASKRUN a
+      // wait for more than one CQE slept until its timeout.)
+      int result = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &timeout, nullptr);
       send_calls_++;
       if (result == -ETIME) {
         waited_ns += 50'000'000;
@@ -962,6 +963,8 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
       ring_ready_ = false;
       return Napi::Number::New(env, slot - start);
     }
+    // Results in slot order. Every message was tried: one after a refused one may have gone too,
+    // and is sent again with the rest (a duplicate, which the protocol ignores).
     for (uint32_t m = 0; m < messages; m++) {
       const GsoRun& run = tx_runs_[m];
       const int32_t result = tx_results_[m];
@@ -979,7 +982,7 @@ Napi::Value UringDriver::Send(const Napi::CallbackInfo& info) {
         would_block_++;
         return Napi::Number::New(env, slot - start);
       }
-      if (result == -ECANCELED) break;  // after an error below: resubmit from here
+      if (result == -ECANCELED) break;  // not expected without links: resubmit from here
       Endpoint* endpoint = Find(tx_.endpoint_ids[run.first_slot]);
       if (run.segment != 0 && endpoint != nullptr && (result == -EINVAL || result == -EIO || result == -EMSGSIZE)) {
         // The path cannot segment (a device MTU smaller than the run's segment, no checksum

@@ -62,7 +62,7 @@ export interface UringFeatures {
   readonly recvMode: "multishot" | "single-shot";
   /** SENDMSG_ZC in use (asked for and supported). */
   readonly sendZc: boolean;
-  /** Sends of one batch are linked (IOSQE_IO_LINK) so that EAGAIN stops the batch in slot order. */
+  /** Always false now: sends are unlinked (issued inline in order by one submit; EAGAIN ends the batch there). */
   readonly linkedSends: boolean;
   /** Human-readable notes on what was missing and what was used instead. */
   readonly fallbacks: ReadonlyArray<string>;

@@ -1,6 +1,7 @@
 // The io_uring driver (native/src/uring.cc) behind the Driver interface: the same UDP sockets and
-// batch ABI as the sockets driver, moved through one io_uring per driver. Sends are linked SENDMSG
-// (or SENDMSG_ZC) submissions, one enter per batch (none with SQPOLL while the poller is awake);
+// batch ABI as the sockets driver, moved through one io_uring per driver. Sends are SENDMSG (or
+// SENDMSG_ZC) submissions, one per GSO run, one enter per batch (none with SQPOLL while the poller
+// is awake);
 // receives are multishot recvmsg over a provided-buffer ring, or re-armed single-shot recvmsg where
 // multishot is missing (or forceSingleShotRecv asks). Each transmitBatch/pollBatch is one call into
 // C++. features() says what the kernel offered and what the driver fell back to.
