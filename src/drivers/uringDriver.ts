@@ -10,7 +10,7 @@
 // the last may be shorter; full+tail pairs as two runs) with a UDP_SEGMENT cmsg, and UDP_GRO on every
 // socket with the gso_size cmsg read from each multishot completion, the coalesced payload split
 // back into one slot per datagram. GRO needs 64 KiB provided buffers, so the default ring is 256 of
-// them (16.8 MiB mapped; resident only as far as receives touch it).
+// them (16.0 MiB mapped; resident only as far as receives touch it).
 //
 // Gotchas: the ring is single-issuer (IORING_SETUP_SINGLE_ISSUER): use a driver only from the thread
 // that created it.
