@@ -6,7 +6,7 @@
 // every driver back to back), and the median of the per-run ratios (each io_uring run over the
 // sockets run next to it: the figure that survives a machine shared with other work). Drivers:
 //   sockets         sendmmsg/recvmmsg with UDP GSO/GRO (the default driver)
-//   io_uring        linked SENDMSG per GSO run (UDP_SEGMENT) + multishot recvmsg with UDP_GRO over a
+//   io_uring        one SENDMSG per GSO run (UDP_SEGMENT) + multishot recvmsg with UDP_GRO over a
 //                   buffer ring of 64 KiB buffers, DEFER_TASKRUN
 //   io_uring-sqpoll the same with an SQPOLL ring (sq_thread_idle 10 ms)
 import { spawn, type ChildProcess } from "node:child_process";
