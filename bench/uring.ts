@@ -1,10 +1,13 @@
-// `npm run bench uring [--duration=S] [--runs=N]`: Petrel on the io_uring driver against Petrel on
-// the native sockets driver, side by side in one run, as ratios. Two processes on UDP loopback (the
+// `npm run bench uring [--duration=S] [--runs=N] [--drivers=sockets,io_uring,...]`: Petrel on the
+// io_uring driver against Petrel on the native sockets driver, side by side in one run, as ratios. Two processes on UDP loopback (the
 // sockets benchmark's own peer program, bench/socketsPeer.ts, with PETREL_DRIVER choosing the driver),
 // a publisher streaming fixed-size messages and a subscriber counting them over a measured window;
-// median of N runs of S seconds (defaults 3 x 5 s) per size and driver, runs interleaved. Drivers:
+// median of N runs of S seconds (defaults 3 x 5 s) per size and driver, runs interleaved (run r of
+// every driver back to back), and the median of the per-run ratios (each io_uring run over the
+// sockets run next to it: the figure that survives a machine shared with other work). Drivers:
 //   sockets         sendmmsg/recvmmsg with UDP GSO/GRO (the default driver)
-//   io_uring        linked SENDMSG + multishot recvmsg over a buffer ring, DEFER_TASKRUN
+//   io_uring        one SENDMSG per GSO run (UDP_SEGMENT) + multishot recvmsg with UDP_GRO over a
+//                   buffer ring of 64 KiB buffers, DEFER_TASKRUN
 //   io_uring-sqpoll the same with an SQPOLL ring (sq_thread_idle 10 ms)
 import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -66,7 +69,11 @@ export async function runUringBench(argv: ReadonlyArray<string> = process.argv.s
   const durationMs = arg("duration", 5) * 1000;
   const runs = arg("runs", 3);
   const sizes = (process.env["PETREL_BENCH_SIZES"] ?? "32,1400").split(",").map(Number);
-  const names = Object.keys(DRIVERS);
+  const chosen = argv.find((x) => x.startsWith("--drivers="))?.slice("--drivers=".length).split(",");
+  const names = chosen ?? Object.keys(DRIVERS);
+  if (names[0] !== "sockets" || names.some((n) => DRIVERS[n] === undefined)) {
+    throw new RangeError(`--drivers must start with sockets and name drivers from ${Object.keys(DRIVERS).join(", ")}`);
+  }
   console.log(`uring: Petrel publisher -> subscriber, 2 processes on UDP loopback, messages/s received; median of ${runs} x ${durationMs / 1000} s, drivers interleaved`);
   console.log(`size   ${names.map((n) => n.padStart(16)).join("")}   ${names.slice(1).map((n) => `${n}/sockets`.padStart(24)).join("")}`);
   for (const size of sizes) {
@@ -79,5 +86,8 @@ export async function runUringBench(argv: ReadonlyArray<string> = process.argv.s
     const base = medians[0]!;
     console.log(`${String(size).padEnd(6)} ${medians.map((m) => fmt(m).padStart(16)).join("")}   ${medians.slice(1).map((m) => `${fmt(m / base, 2)}x`.padStart(24)).join("")}`);
     console.log(`       runs: ${names.map((n) => `${n} ${results[n]!.map((x) => fmt(x)).join("/")}`).join("; ")}`);
+    const ratios = names.slice(1).map((n) => results[n]!.map((x, r) => x / results["sockets"]![r]!));
+    console.log(`       per-run ratios: ${names.slice(1).map((n, i) => `${n}/sockets ${ratios[i]!.map((x) => fmt(x, 2)).join("/")} ` +
+      `(median ${fmt(median(ratios[i]!), 2)}x)`).join("; ")}`);
   }
 }

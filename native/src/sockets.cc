@@ -35,26 +35,12 @@
 #include <utility>
 #include <vector>
 
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef UDP_GRO
-#define UDP_GRO 104
-#endif
 
 namespace petrel {
 namespace {
 
 using namespace petrel::native;
 
-// The kernel accepts at most 64 segments per GSO send on older kernels (UDP_MAX_SEGMENTS); newer
-// ones take 128. 64 is safe everywhere.
-constexpr uint32_t kGsoSegmentsMax = 64;
-// A GSO send's payload must fit one IPv4 UDP datagram (65535 - 20 IP - 8 UDP).
-constexpr uint32_t kGsoBytesMax = 65507;
 // Messages handed to one sendmmsg/recvmmsg call.
 constexpr uint32_t kMessagesMax = 64;
 // GRO staging: receives of up to 64 KiB each, split into slots afterwards.
@@ -202,93 +188,11 @@ Napi::Value SocketsDriver::CloseAll(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Builds one message starting at tx slot `first` (< end): a GSO run of equal-length datagrams to
-// one destination from one endpoint, or a single datagram. Returns the number of slots it covers.
-uint32_t SocketsDriver::BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out) {
-  const int32_t endpoint_id = tx_.endpoint_ids[first];
-  const uint32_t ip = tx_.ips[first];
-  const uint16_t port = tx_.ports[first];
-  const uint32_t segment = static_cast<uint32_t>(tx_.lengths[first]);
-  uint32_t count = 1;
-  uint32_t total = segment;
-  if (gso) {
-    // Every segment but the last must be exactly `segment` long; the last may be shorter.
-    while (first + count < end && count < kGsoSegmentsMax) {
-      const uint32_t next = first + count;
-      const uint32_t length = static_cast<uint32_t>(tx_.lengths[next]);
-      if (tx_.endpoint_ids[next] != endpoint_id || tx_.ips[next] != ip || tx_.ports[next] != port) break;
-      if (length > segment || total + length > kGsoBytesMax) break;
-      count++;
-      total += length;
-      if (length < segment) break;
-    }
-  }
-  out->first_slot = first;
-  out->slots = count;
-  out->stride = 1;
-  out->segment = count > 1 ? segment : 0;
-  out->span = count;
-  return count;
-}
-
-// Pairs of a full datagram and a shorter tail, repeated (a stream of messages one fragment longer
-// than the mtu carries: 1408, 56, 1408, 56, ...): alternating lengths defeat one GSO run, so the
-// pairs go as two runs, the full datagrams then the tails. The receiver orders frames by term
-// offset; the two runs leave in one sendmmsg call. Returns how many pairs from `first` (0 or 1 when
-// the slots do not form such a run worth splitting).
-uint32_t SocketsDriver::PairRun(uint32_t first, uint32_t end) const {
-  if (first + 3 >= end) return 0;
-  const int32_t endpoint_id = tx_.endpoint_ids[first];
-  const uint32_t ip = tx_.ips[first];
-  const uint16_t port = tx_.ports[first];
-  const int32_t full = tx_.lengths[first];
-  const int32_t tail = tx_.lengths[first + 1];
-  if (tail >= full) return 0;
-  uint32_t pairs = 0;
-  while (first + 2 * pairs + 1 < end && pairs < kGsoSegmentsMax &&
-         static_cast<uint64_t>(pairs + 1) * static_cast<uint32_t>(full) <= kGsoBytesMax) {
-    const uint32_t a = first + 2 * pairs;
-    const uint32_t b = a + 1;
-    if (tx_.lengths[a] != full || tx_.lengths[b] != tail) break;
-    if (tx_.endpoint_ids[a] != endpoint_id || tx_.ips[a] != ip || tx_.ports[a] != port) break;
-    if (tx_.endpoint_ids[b] != endpoint_id || tx_.ips[b] != ip || tx_.ports[b] != port) break;
-    pairs++;
-  }
-  return pairs;
-}
-
-// Points header `message` at its slots' iovecs (from tx_iovs_[iovs]) and destination, with the
-// UDP_SEGMENT cmsg when it is a GSO run.
+// Run building (BuildGsoRun, PairRunLength, FillGsoHeader) is gsoRuns.h's, shared with the
+// io_uring driver.
 void SocketsDriver::FillHeader(uint32_t message, const Outgoing& out, uint32_t iovs) {
-  mmsghdr& header = tx_headers_[message];
-  memset(&header, 0, sizeof(header));
-  sockaddr_in& address = tx_addresses_[message];
-  memset(&address, 0, sizeof(address));
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(tx_.ips[out.first_slot]);
-  address.sin_port = htons(tx_.ports[out.first_slot]);
-  for (uint32_t k = 0; k < out.slots; k++) {
-    const uint32_t slot = out.first_slot + k * out.stride;
-    iovec& iov = tx_iovs_[iovs + k];
-    iov.iov_base = tx_.bytes + static_cast<size_t>(slot) * tx_.slot_length;
-    iov.iov_len = static_cast<size_t>(tx_.lengths[slot]);
-  }
-  header.msg_hdr.msg_name = &address;
-  header.msg_hdr.msg_namelen = sizeof(address);
-  header.msg_hdr.msg_iov = &tx_iovs_[iovs];
-  header.msg_hdr.msg_iovlen = out.slots;
-  if (out.segment != 0) {
-    ControlBuffer& control = tx_control_[message];
-    memset(&control, 0, sizeof(control));
-    header.msg_hdr.msg_control = control.bytes;
-    header.msg_hdr.msg_controllen = sizeof(control.bytes);
-    cmsghdr* cmsg = CMSG_FIRSTHDR(&header.msg_hdr);
-    cmsg->cmsg_level = SOL_UDP;
-    cmsg->cmsg_type = UDP_SEGMENT;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = static_cast<uint16_t>(out.segment);
-    memcpy(CMSG_DATA(cmsg), &segment, sizeof(segment));
-  }
+  FillGsoHeader(tx_, out, &tx_headers_[message].msg_hdr, &tx_addresses_[message], &tx_iovs_[iovs], &tx_control_[message]);
+  tx_headers_[message].msg_len = 0;
 }
 
 // setTransmit(bytes, lengths, ips, ports, endpointIds, capacity, slotLength): serve a new transmit
@@ -344,7 +248,7 @@ Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
     uint32_t iovs = 0;
     uint32_t next = slot;
     while (next < end && messages < kMessagesMax && tx_.endpoint_ids[next] == endpoint->id) {
-      const uint32_t pairs = endpoint->gso && messages + 2 <= kMessagesMax ? PairRun(next, end) : 0;
+      const uint32_t pairs = endpoint->gso && messages + 2 <= kMessagesMax ? PairRunLength(tx_, next, end) : 0;
       if (pairs >= 2) {
         // The full datagrams, then the tails; the pair run is complete only once both are sent.
         outgoing_[messages] = Outgoing{next, pairs, 2, static_cast<uint32_t>(tx_.lengths[next]), 0};
@@ -358,7 +262,7 @@ Napi::Value SocketsDriver::Send(const Napi::CallbackInfo& info) {
         continue;
       }
       Outgoing& out = outgoing_[messages];
-      uint32_t covered = BuildMessage(next, end, endpoint->gso, &out);
+      uint32_t covered = BuildGsoRun(tx_, next, end, endpoint->gso, &out);
       FillHeader(messages, out, iovs);
       iovs += covered;
       next += covered;
@@ -536,15 +440,7 @@ Napi::Value SocketsDriver::Receive(const Napi::CallbackInfo& info) {
       const uint16_t port = ntohs(from.sin_port);
       const bool truncated = (header.msg_hdr.msg_flags & MSG_TRUNC) != 0;
       if (endpoint.gro) {
-        uint32_t segment = 0;
-        for (cmsghdr* cmsg = CMSG_FIRSTHDR(const_cast<msghdr*>(&header.msg_hdr)); cmsg != nullptr;
-             cmsg = CMSG_NXTHDR(const_cast<msghdr*>(&header.msg_hdr), cmsg)) {
-          if (cmsg->cmsg_level == SOL_UDP && cmsg->cmsg_type == UDP_GRO && cmsg->cmsg_len >= CMSG_LEN(sizeof(int))) {
-            int value = 0;
-            memcpy(&value, CMSG_DATA(cmsg), sizeof(value));
-            if (value > 0) segment = static_cast<uint32_t>(value);
-          }
-        }
+        const uint32_t segment = GroSegment(header.msg_hdr.msg_control, header.msg_hdr.msg_controllen);
         Staged& staged = staged_[m];
         staged.length = truncated || header.msg_len > kStagingBytes ? 0 : header.msg_len;
         if (truncated) RecordTruncated(header.msg_len, ip, port, endpoint.id);

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "batchView.h"
+#include "gsoRuns.h"
 #include "waker.h"
 #include <netinet/in.h>
 #include <poll.h>
@@ -35,13 +36,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
     bool gro;
     bool gso;
   };
-  struct Outgoing {
-    uint32_t first_slot;
-    uint32_t slots;
-    uint32_t stride;   // 1: consecutive slots; 2: every other slot (one half of a pair run)
-    uint32_t segment;  // 0: a single datagram, no UDP_SEGMENT cmsg
-    uint32_t span;     // batch slots this message completes once sent (0: the first half of a pair run)
-  };
+  using Outgoing = native::GsoRun;
   // A GRO receive in the staging area, split into slots by DrainStaged.
   struct Staged {
     uint32_t length;
@@ -51,9 +46,7 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
     uint16_t port;
     int32_t endpoint_id;
   };
-  struct ControlBuffer {
-    alignas(cmsghdr) char bytes[CMSG_SPACE(sizeof(int))];
-  };
+  using ControlBuffer = native::UdpControl;
 
   static Napi::Value ProbeUdpOffload(const Napi::CallbackInfo& info);
   Napi::Value Open(const Napi::CallbackInfo& info);
@@ -71,8 +64,6 @@ class SocketsDriver : public Napi::ObjectWrap<SocketsDriver> {
   Endpoint* Find(int32_t id);
   void Record(int error, const char* syscall, int32_t endpoint_id, std::string detail = std::string());
   void RecordTruncated(uint32_t length, uint32_t ip, uint16_t port, int32_t endpoint_id);
-  uint32_t BuildMessage(uint32_t first, uint32_t end, bool gso, Outgoing* out);
-  uint32_t PairRun(uint32_t first, uint32_t end) const;
   void FillHeader(uint32_t message, const Outgoing& out, uint32_t iovs);
   uint32_t DrainStaged(uint32_t count);
 

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "batchView.h"
+#include "gsoRuns.h"
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -32,6 +33,9 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
     // Multishot: whether a receive request is armed (a final CQE without IORING_CQE_F_MORE clears
     // it; the next poll re-arms).
     bool armed;
+    // UDP_SEGMENT sends (until the path refuses one) and UDP_GRO receives on this socket.
+    bool gso;
+    bool gro;
   };
   // A receive completion taken off the CQ but not yet copied into a ReceiveBatch slot (the batch
   // was full, or it was reaped while waiting for send completions). It owns buffer `bid`.
@@ -40,6 +44,8 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
     uint32_t flags;
     uint32_t bid;
     int32_t endpoint_id;
+    // Bytes of a GRO-coalesced payload already split into slots (the batch filled mid-buffer).
+    uint32_t offset;
   };
   // Single-shot fallback: one in-flight recvmsg per buffer, with its own header.
   struct SingleShot {
@@ -75,6 +81,7 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   void OnCompletion(const io_uring_cqe* cqe);
   void EnterIfNeeded();
   void Teardown();
+  void ResizeTransmit();
 
   BatchView tx_;
   BatchView rx_;
@@ -95,6 +102,8 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   bool multishot_ = false;
   bool buffer_ring_ = false;
   bool send_zc_ = false;
+  bool want_gso_ = false;
+  bool want_gro_ = false;
   bool send_zc_supported_ = false;
   bool sendmsg_supported_ = false;
   bool recvmsg_supported_ = false;
@@ -121,7 +130,10 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   uint32_t received_head_ = 0;
   uint32_t received_count_ = 0;
 
-  // Sends in flight for the current transmitBatch: per tx slot, the result (INT32_MIN: pending).
+  // Sends in flight for the current transmitBatch: one message (a GSO run or one datagram) per
+  // SQE, at most one per tx slot; per message its run and result (INT32_MIN: pending).
+  std::vector<native::GsoRun> tx_runs_;
+  std::vector<native::UdpControl> tx_controls_;
   std::vector<msghdr> tx_headers_;
   std::vector<iovec> tx_iovs_;
   std::vector<sockaddr_in> tx_addresses_;
@@ -145,6 +157,12 @@ class UringDriver : public Napi::ObjectWrap<UringDriver> {
   uint64_t no_buffers_ = 0;
   uint64_t zc_notifications_ = 0;
   uint64_t completions_ = 0;
+  uint64_t gso_sends_ = 0;
+  uint64_t messages_sent_ = 0;
+  uint64_t gro_receives_ = 0;
+  uint64_t gro_datagrams_ = 0;
+  uint64_t pair_runs_ = 0;
+  uint64_t control_truncated_ = 0;
 };
 
 }  // namespace petrel

@@ -7,8 +7,18 @@ export interface NativeUringStats {
   readonly datagramsReceived: number;
   readonly sendCalls: number;
   readonly receiveCalls: number;
+  /** SENDMSG submissions that carried a UDP_SEGMENT cmsg (one GSO run each). */
   readonly gsoSends: number;
+  /** Multishot completions that carried a UDP_GRO cmsg (a coalesced receive, split into slots). */
   readonly groReceives: number;
+  /** Datagrams split out of GRO-coalesced receives. */
+  readonly groDatagrams: number;
+  /** SENDMSG submissions that completed (each a GSO run or one datagram). */
+  readonly messagesSent: number;
+  /** Full-size + tail pair runs sent as two GSO runs. */
+  readonly pairRuns: number;
+  /** Receives dropped because their cmsg did not fit (MSG_CTRUNC): also counted in truncated. */
+  readonly controlTruncated: number;
   readonly wouldBlock: number;
   readonly dropped: number;
   readonly truncated: number;
@@ -43,10 +53,16 @@ export interface UringFeatures {
   readonly bufferRing: boolean;
   readonly bufferCount: number;
   readonly bufferBytes: number;
+  /** Receive memory mapped for the buffers and their ring (bufferCount x bufferBytes plus the ring). */
+  readonly bufferMemoryBytes: number;
+  /** UDP_SEGMENT sends asked for (each socket still checks that its kernel accepts them). */
+  readonly gso: boolean;
+  /** UDP_GRO receives in use (multishot only: buffers are then 64 KiB plus headers). */
+  readonly gro: boolean;
   readonly recvMode: "multishot" | "single-shot";
   /** SENDMSG_ZC in use (asked for and supported). */
   readonly sendZc: boolean;
-  /** Sends of one batch are linked (IOSQE_IO_LINK) so that EAGAIN stops the batch in slot order. */
+  /** Always false now: sends are unlinked (issued inline in order by one submit; EAGAIN ends the batch there). */
   readonly linkedSends: boolean;
   /** Human-readable notes on what was missing and what was used instead. */
   readonly fallbacks: ReadonlyArray<string>;
@@ -55,7 +71,7 @@ export interface UringFeatures {
 /** native/src/uring.cc: one instance serves one transmit and one receive batch through one ring. */
 export interface NativeUringHandle {
   setup(sqEntries: number, cqEntries: number, sqpoll: boolean, sqThreadIdleMs: number, sendZc: boolean,
-    forceSingleShotRecv: boolean, bufferCount: number): UringFeatures | NativeSyscallError;
+    forceSingleShotRecv: boolean, bufferCount: number, gso: boolean, gro: boolean): UringFeatures | NativeSyscallError;
   open(endpointId: number, bindIp: number, bindPort: number, rcvbufBytes: number, sndbufBytes: number, ttl: number,
     multicastGroupIp: number, interfaceIp: number): NativeOpenResult | NativeSyscallError;
   close(endpointId: number): boolean;

@@ -1,12 +1,19 @@
 // The io_uring driver (native/src/uring.cc) behind the Driver interface: the same UDP sockets and
-// batch ABI as the sockets driver, moved through one io_uring per driver. Sends are linked SENDMSG
-// (or SENDMSG_ZC) submissions, one enter per batch (none with SQPOLL while the poller is awake);
+// batch ABI as the sockets driver, moved through one io_uring per driver. Sends are SENDMSG (or
+// SENDMSG_ZC) submissions, one per GSO run, one enter per batch (none with SQPOLL while the poller
+// is awake);
 // receives are multishot recvmsg over a provided-buffer ring, or re-armed single-shot recvmsg where
 // multishot is missing (or forceSingleShotRecv asks). Each transmitBatch/pollBatch is one call into
 // C++. features() says what the kernel offered and what the driver fell back to.
 //
+// GSO/GRO as in the sockets driver: one SENDMSG per GSO run (equal-size datagrams to one destination,
+// the last may be shorter; full+tail pairs as two runs) with a UDP_SEGMENT cmsg, and UDP_GRO on every
+// socket with the gso_size cmsg read from each multishot completion, the coalesced payload split
+// back into one slot per datagram. GRO needs 64 KiB provided buffers, so the default ring is 256 of
+// them (16.0 MiB mapped; resident only as far as receives touch it).
+//
 // Gotchas: the ring is single-issuer (IORING_SETUP_SINGLE_ISSUER): use a driver only from the thread
-// that created it. There is no GSO/GRO on this path: one SQE per datagram, one CQE per datagram.
+// that created it.
 import type { EndpointInfo } from "../core/engine/engine.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import type { Driver, DriverOptions, DriverStats, OpenedEndpoint } from "./driver.js";
@@ -31,8 +38,15 @@ export interface UringDriverOptions extends DriverOptions {
   readonly sendZc?: boolean;
   /** Never use multishot recvmsg: single-shot requests re-armed per buffer (the old-kernel path). */
   readonly forceSingleShotRecv?: boolean;
-  /** Receive buffers (provided-buffer ring entries): a power of two in 16..32768 (default 1024). */
+  /**
+   * Receive buffers (provided-buffer ring entries): a power of two in 16..32768. Default 256 with GRO
+   * (each buffer 64 KiB + headers), 1024 without (each a receive slot + headers).
+   */
   readonly bufferCount?: number;
+  /** UDP_SEGMENT (GSO) sends where the socket accepts them (default true). */
+  readonly gso?: boolean;
+  /** UDP_GRO receives on multishot recvmsg (default true; off in the single-shot fallback). */
+  readonly gro?: boolean;
 }
 
 export type UringStats = DriverStats & Omit<NativeUringStats, keyof DriverStats>;
@@ -68,8 +82,10 @@ export class UringDriver implements Driver {
     this.handle = new Native(
       tx.bytes, tx.lengths, tx.destinationIps, tx.destinationPorts, tx.endpointIds, tx.capacity, tx.slotLength,
       rx.bytes, rx.lengths, rx.sourceIps, rx.sourcePorts, rx.endpointIds, rx.capacity, rx.slotLength);
+    const gro = options.gro ?? true;
     const result = this.handle.setup(options.sqEntries ?? 512, options.cqEntries ?? 4096, options.sqpoll ?? false,
-      options.sqThreadIdleMs ?? 1000, options.sendZc ?? false, options.forceSingleShotRecv ?? false, options.bufferCount ?? 1024);
+      options.sqThreadIdleMs ?? 1000, options.sendZc ?? false, options.forceSingleShotRecv ?? false,
+      options.bufferCount ?? (gro ? 256 : 1024), options.gso ?? true, gro);
     if (isSyscallErrorShape(result)) throw DriverError.fromSyscall(result);
     this.found = result;
   }
@@ -104,7 +120,7 @@ export class UringDriver implements Driver {
       localPort: result.port,
       rcvbufBytes: result.rcvbufBytes,
       sndbufBytes: result.sndbufBytes,
-      gro: false,
+      gro: result.gro,
     };
   }
 
@@ -156,7 +172,7 @@ export function createUringDriver(options: UringDriverOptions = {}): UringDriver
 /**
  * io_uring settings from the environment, for processes started by benchmarks and tests with
  * PETREL_DRIVER=io_uring: PETREL_URING_SQPOLL=1, PETREL_URING_SQ_IDLE_MS=N, PETREL_URING_SEND_ZC=1,
- * PETREL_URING_SINGLE_SHOT=1.
+ * PETREL_URING_SINGLE_SHOT=1, PETREL_URING_GSO=0, PETREL_URING_GRO=0.
  */
 export function uringOptionsFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): UringDriverOptions {
   const idle = env["PETREL_URING_SQ_IDLE_MS"];
@@ -165,5 +181,7 @@ export function uringOptionsFromEnv(env: Readonly<Record<string, string | undefi
     sqpoll: env["PETREL_URING_SQPOLL"] === "1",
     sendZc: env["PETREL_URING_SEND_ZC"] === "1",
     forceSingleShotRecv: env["PETREL_URING_SINGLE_SHOT"] === "1",
+    gso: env["PETREL_URING_GSO"] !== "0",
+    gro: env["PETREL_URING_GRO"] !== "0",
   };
 }
