@@ -31,6 +31,8 @@ const EVENT_ACTION = 3;
 const EVENT_BOOT = 4;
 
 const HOSTS_MAX = 4096;
+/** Datagrams up to this length are copied into their pooled buffer byte by byte. */
+const SMALL_COPY_BYTES_MAX = 128;
 const NODE_PORTS_MAX = 64;
 /** Ephemeral ports a host hands out for bindPort(0): the IANA dynamic range, as an OS does. */
 const EPHEMERAL_PORT_FIRST = 49152;
@@ -762,7 +764,9 @@ export class Simulation {
     const corruptIndex = link.corruptIndex;
     for (let copy = 0; copy < copies; copy++) {
       const buffer = this.pool.acquire(length);
-      buffer.set(bytes.subarray(offset, offset + length));
+      // Small datagrams are copied by a loop: set(subarray()) allocates a view per copy.
+      if (length <= SMALL_COPY_BYTES_MAX) for (let i = 0; i < length; i++) buffer[i] = bytes[offset + i] as number;
+      else buffer.set(bytes.subarray(offset, offset + length));
       if (corruptIndex >= 0) buffer[corruptIndex] = (buffer[corruptIndex] as number) ^ link.corruptXor;
       const id = inFlight.allocate();
       inFlight.buffers[id] = buffer;
