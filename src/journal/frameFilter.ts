@@ -174,8 +174,10 @@ export class FrameFault {
       const type = view.getUint16(p + 6, true);
       if (this.code < 0 || type === this.code) {
         if (f.offsetFrom === undefined && f.offsetTo === undefined) return true;
-        if (p + 12 <= length) {
-          const termOffset = view.getInt32(p + 8, true);
+        // The term offset field: at 8 in DATA, PAD and SETUP frames, at 20 in NAK and SM frames.
+        const field = type === 2 || type === 3 ? 20 : 8;
+        if (p + field + 4 <= length) {
+          const termOffset = view.getInt32(p + field, true);
           if ((f.offsetFrom === undefined || termOffset >= f.offsetFrom) && (f.offsetTo === undefined || termOffset <= f.offsetTo)) return true;
         }
       }
