@@ -2,6 +2,9 @@
 // a live run (src/journal) and checks every output against the recording. Prints progress on
 // stderr about once a second, then the result; exit 0 bit-exact, 1 a divergence, 2 bad arguments
 // or a journal that cannot be read (missing, corrupt, another version).
+// `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
+// recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
+// the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
 // `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
 // to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
 // delivered; exit 0, or 2 for bad arguments or an unreadable capture.
