@@ -4,7 +4,7 @@
 // - One lossless two-process run (test/journal/journalPeer.ts, as journal.test.ts runs it) records
 //   the subscriber's journal; everything below replays that journal (the publisher is a script).
 // - No fault that picks anything: bit-exact, verdict ok.
-// - Delaying some DATA datagrams by 1 ms reorders them: the subscriber NAKs the gaps (more NAKs
+// - Delaying three DATA datagrams by 1 ms (short: the scripted publisher does not slow down for a stalled receiver, so a long stall overruns its window) reorders them: the subscriber NAKs the gaps (more NAKs
 //   than the recording), the late datagrams fill them, and the stream stays exactly-once, in order
 //   and complete.
 // - Dropping every DATA datagram after a point: the scripted publisher cannot repair it: a liveness
@@ -94,13 +94,14 @@ describe("replay with added faults", () => {
 
   it("delayed DATA datagrams are NAKed and still delivered exactly once, in order", () => {
     const plain = replayJournal(subscriberJournal);
-    const r = replayJournal(subscriberJournal, { faults: [parseDelay("DATA,every=5,count=10:1ms")] });
+    const r = replayJournal(subscriberJournal, { faults: [parseDelay("DATA,every=5,count=3:1ms")] });
     expect(r.ok).toBe(true);
     expect(r.faulted!.changed).toBe(true);
-    expect(r.faulted!.delayed).toBe(10);
-    expect(r.faulted!.violations).toEqual([]);
+    expect(r.faulted!.delayed, "datagrams delayed").toBeGreaterThan(0);
+    expect(r.faulted!.delayed).toBeLessThanOrEqual(3);
+    expect(r.faulted!.violations, JSON.stringify(r.faulted)).toEqual([]);
     expect(r.faulted!.deliveredFragments).toBeGreaterThanOrEqual(r.faulted!.recordedFragments);
-    expect(r.framesOut["NAK"] ?? 0).toBeGreaterThan(plain.framesOut["NAK"] ?? 0);
+    expect(r.framesOut["NAK"] ?? 0, `NAKs, faulted ${JSON.stringify(r.framesOut)} plain ${JSON.stringify(plain.framesOut)}`).toBeGreaterThan(plain.framesOut["NAK"] ?? 0);
   });
 
   it("dropping every DATA datagram after a point is a liveness violation (the scripted publisher does not repair)", () => {
