@@ -7,7 +7,7 @@
 // - Delaying three DATA datagrams by 1 ms (short: the scripted publisher does not slow down for a stalled receiver, so a long stall overruns its window) reorders them: the subscriber NAKs the gaps (more NAKs
 //   than the recording), the late datagrams fill them, and the stream stays exactly-once, in order
 //   and complete.
-// - Dropping every DATA datagram after a point: the scripted publisher cannot repair it: a liveness
+// - Dropping every second DATA datagram: the scripted publisher cannot repair it: a liveness
 //   violation, exit 1 from the CLI.
 // - Shrinking four harmless delays and that drop returns the drop alone, as a schedule file that
 //   --schedule reads back; the shrunk set is 1-minimal.
@@ -104,7 +104,7 @@ describe("replay with added faults", () => {
     expect(r.framesOut["NAK"] ?? 0, `NAKs, faulted ${JSON.stringify(r.framesOut)} plain ${JSON.stringify(plain.framesOut)}`).toBeGreaterThan(plain.framesOut["NAK"] ?? 0);
   });
 
-  it("dropping every DATA datagram after a point is a liveness violation (the scripted publisher does not repair)", () => {
+  it("dropping every second DATA datagram is a liveness violation (the scripted publisher does not repair)", () => {
     const r = replayJournal(subscriberJournal, { faults: [drop("DATA,every=2")] });
     expect(r.ok).toBe(true);
     expect(r.faulted!.violations.map((v) => v.kind)).toContain("liveness");
