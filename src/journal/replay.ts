@@ -273,11 +273,14 @@ class Replayer {
   private catchUp(nowNs: number): void {
     const engine = this.engine;
     if (engine === undefined) return;
-    // Bounded: each step handles one due datagram or one timer deadline; a deadline that does not move is run once.
+    // Bounded: each step handles one due datagram or one timer deadline; a deadline that does not move
+    // is run once at a time (again only once time has moved on).
+    let lastTimerNs = Number.NEGATIVE_INFINITY;
     for (let step = 0; step < 100_000; step++) {
       const head = this.pending[0];
       const deadline = engine.pollTimeout();
-      const timerNs = deadline <= nowNs ? Math.max(deadline, this.nowNs) : Number.POSITIVE_INFINITY;
+      let timerNs = deadline <= nowNs ? Math.max(deadline, this.nowNs) : Number.POSITIVE_INFINITY;
+      if (timerNs <= lastTimerNs) timerNs = Number.POSITIVE_INFINITY;
       const datagramNs = head !== undefined && head.dueNs <= nowNs ? Math.max(head.dueNs, this.nowNs) : Number.POSITIVE_INFINITY;
       if (timerNs === Number.POSITIVE_INFINITY && datagramNs === Number.POSITIVE_INFINITY) return;
       if (datagramNs <= timerNs) {
@@ -287,11 +290,8 @@ class Replayer {
         this.counts.datagramsIn++;
       } else {
         this.nowNs = timerNs;
+        lastTimerNs = timerNs;
         engine.handleTimeout(timerNs);
-        if (engine.pollTimeout() <= timerNs && timerNs === nowNs) {
-          this.liveTransmit(engine, timerNs);
-          return;
-        }
       }
       this.liveTransmit(engine, this.nowNs);
     }
