@@ -2,6 +2,9 @@
 // a live run (src/journal) and checks every output against the recording. Prints progress on
 // stderr about once a second, then the result; exit 0 bit-exact, 1 a divergence, 2 bad arguments
 // or a journal that cannot be read (missing, corrupt, another version).
+// `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
+// recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
+// the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
 // `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
 // to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
 // delivered; exit 0, or 2 for bad arguments or an unreadable capture.
@@ -11,6 +14,8 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "../core/config/engineC
 import { JournalFormatError } from "../journal/format.js";
 import { formatSeconds, replayJournal, type ReplayResult } from "../journal/replay.js";
 import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
+import { formatFault, FrameFilterError, parseDelay, parseFrameFilter, type FaultSpec } from "../journal/frameFilter.js";
+import { shrinkFaults, type ReplaySchedule } from "../journal/shrinkFaults.js";
 
 export const REPLAY_USAGE = `usage: petrel replay JOURNAL [options]
        petrel replay CAPTURE.pcap --as subscriber|publisher --channel CHANNEL --stream ID [options]
@@ -25,6 +30,23 @@ options:
   --set NAME=VALUE   an engine configuration field changed (an EngineConfig number, e.g.
                      --set initialReceiverWindowBytes=32768): for a journal, shows where the run departs
   --quiet            no progress on stderr (journal)
+  --drop FILTER      drop the received datagrams FILTER picks (journal; repeatable)
+  --delay FILTER:DURATION
+                     deliver them DURATION later (e.g. DATA,every=10:5ms; repeatable)
+  --schedule FILE    the faults of a schedule file (JSON {"format":"petrel-replay-faults",
+                     "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints)
+  --shrink           the faults break an invariant: find a smallest subset that still does and
+                     print it as a schedule file (progress on stderr)
+  FILTER: TYPE[,dir=rx][,t=FROM..TO][,offset=FROM..TO][,every=N][,count=N]
+    TYPE    DATA, PAD, NAK, SM, ERR, SETUP, RTTM, RES or ANY (a datagram with such a frame)
+    t       recorded time from the journal's first timed record, e.g. t=1.5s.. or t=..200ms
+    offset  the frame's term offset, bytes, e.g. offset=0..65535
+    every   the Nth, 2Nth, ... datagram that matches; count: at most N of them
+  Up to the first datagram a fault changes the replay is checked bit-exact; then the engine runs
+  live on the rest of the recording (the peer's datagrams replayed at their recorded times: they
+  no longer react) and the stream is checked: exactly once, in order, and everything the recording
+  delivered delivered (exit 1 on a violation). Only received datagrams (dir=rx) can be changed from
+  one journal.
   --as ROLE          subscriber or publisher (capture)
   --channel CHANNEL  the Aeron channel, e.g. aeron:udp?endpoint=127.0.0.1:20121 (capture)
   --stream ID        the stream id (capture)
@@ -40,7 +62,8 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
       args: [...argv],
       allowPositionals: true,
       options: {
-        set: { type: "string", multiple: true }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        set: { type: "string", multiple: true }, quiet: { type: "boolean" },
+        drop: { type: "string", multiple: true }, delay: { type: "string", multiple: true }, schedule: { type: "string" }, shrink: { type: "boolean" }, help: { type: "boolean", short: "h" },
         as: { type: "string" }, channel: { type: "string" }, stream: { type: "string" }, seed: { type: "string" }, summary: { type: "boolean" },
       },
     });
@@ -50,6 +73,9 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   if (parsed.values.help === true) {
     process.stdout.write(`${REPLAY_USAGE}\n`);
     return 0;
+  }
+  if (parsed.positionals.length === 2) {
+    return usage("replaying both ends' journals together (the peer re-simulated by its own engine) is not implemented yet: give one journal");
   }
   if (parsed.positionals.length !== 1) return usage(`replay takes one journal file, got ${parsed.positionals.length}`);
   const path = parsed.positionals[0]!;
@@ -67,6 +93,37 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   if (capture) return replayCapture(path, parsed.values, config as Partial<EngineConfig>);
   const stderr = process.stderr;
   const quiet = parsed.values.quiet === true;
+  const withFaults = parsed.values.drop !== undefined || parsed.values.delay !== undefined || parsed.values.schedule !== undefined;
+  if (withFaults || parsed.values.shrink === true) {
+    let faults: FaultSpec[];
+    try {
+      faults = [
+        ...(parsed.values.schedule === undefined ? [] : readSchedule(parsed.values.schedule)),
+        ...(parsed.values.drop ?? []).map((text): FaultSpec => ({ kind: "drop", filter: parseFrameFilter(text) })),
+        ...(parsed.values.delay ?? []).map(parseDelay),
+      ];
+    } catch (error) {
+      if (error instanceof FrameFilterError) return usage(error.message);
+      throw error;
+    }
+    if (faults.length === 0) return usage("--shrink needs faults (--drop, --delay or --schedule)");
+    const tx = faults.find((f) => f.filter.dir === "tx");
+    if (tx !== undefined) return usage(`'${formatFault(tx)}': dir=tx needs the peer re-simulated from its own journal, which is not implemented yet; only received datagrams (dir=rx) can be changed`);
+    if (!existsSync(path)) {
+      stderr.write(`petrel replay: ${path}: no such journal file
+`);
+      return 2;
+    }
+    try {
+      return parsed.values.shrink === true ? shrinkCommand(path, faults, config as Partial<EngineConfig>, quiet) : faultedCommand(path, faults, config as Partial<EngineConfig>);
+    } catch (error) {
+      if (error instanceof JournalFormatError) {
+        stderr.write(`petrel replay: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
+  }
   let result: ReplayResult;
   try {
     result = replayJournal(path, {
@@ -87,6 +144,53 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   }
   process.stdout.write(`${formatReplayResult(result)}\n`);
   return result.ok ? 0 : 1;
+}
+
+class ScheduleError extends FrameFilterError {}
+
+function readSchedule(file: string): FaultSpec[] {
+  if (!existsSync(file)) throw new ScheduleError(`--schedule ${file}: no such file`);
+  let schedule: ReplaySchedule;
+  try {
+    schedule = JSON.parse(readFileSync(file, "utf8")) as ReplaySchedule;
+  } catch (error) {
+    throw new ScheduleError(`--schedule ${file}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (schedule.format !== "petrel-replay-faults" || !Array.isArray(schedule.faults)) {
+    throw new ScheduleError(`--schedule ${file}: expected {"format":"petrel-replay-faults","faults":[...]}`);
+  }
+  return schedule.faults.map((entry, i): FaultSpec => {
+    if (typeof entry.drop === "string") return { kind: "drop", filter: parseFrameFilter(entry.drop) };
+    if (typeof entry.delay === "string") return parseDelay(entry.delay);
+    throw new ScheduleError(`--schedule ${file}: fault ${i} has neither "drop" nor "delay"`);
+  });
+}
+
+export function scheduleOf(faults: ReadonlyArray<FaultSpec>): ReplaySchedule {
+  return { format: "petrel-replay-faults", faults: faults.map((f) => f.kind === "drop" ? { drop: formatFault(f) } : { delay: formatFault(f) }) };
+}
+
+function faultedCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>): number {
+  const result = replayJournal(path, { config, faults });
+  process.stdout.write(`${formatReplayResult(result)}\n`);
+  return result.ok && result.faulted!.violations.length === 0 ? 0 : 1;
+}
+
+function shrinkCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>, quiet: boolean): number {
+  const stderr = process.stderr;
+  const started = performance.now();
+  const shrunk = shrinkFaults(faults, (subset) => {
+    const result = replayJournal(path, { config, faults: subset });
+    return !result.ok || result.faulted!.violations.length > 0;
+  }, quiet ? undefined : (p) => stderr.write(`petrel replay --shrink: try ${p.tries}, ${p.remaining} faults left, leaving out fault ${p.index + 1}` +
+    ` (${((performance.now() - started) / 1000).toFixed(1)} s)\n`));
+  if (shrunk === undefined) {
+    process.stdout.write(`petrel replay --shrink: the ${faults.length} faults break no invariant: nothing to shrink\n`);
+    return 0;
+  }
+  stderr.write(`petrel replay --shrink: ${faults.length} faults -> ${shrunk.faults.length} in ${shrunk.tries} replays; removing any one of them makes the run pass\n`);
+  process.stdout.write(`${JSON.stringify(scheduleOf(shrunk.faults), null, 2)}\n`);
+  return 1;
 }
 
 interface CaptureArgs {
@@ -151,6 +255,21 @@ export function formatReplayResult(r: ReplayResult): string {
   ];
   const ending = r.end === "closed" ? "" : r.end === "limit" ? " (the journal stops at its size limit)" : " (no END record: the recording process did not close the journal)";
   const tail = r.truncatedTail ? "; its last block was incomplete and was left out" : "";
+  const frames = Object.entries(r.framesOut).map(([name, n]) => `${fmt(n)} ${name}`).join(", ");
+  if (frames !== "") lines.push(`  sent ${frames} (datagrams by first frame)`);
+  if (r.faulted !== undefined && r.divergence === undefined) {
+    const f = r.faulted;
+    if (!f.changed) {
+      lines.push("  faults: none of them picked a datagram; the run is the recording");
+    } else {
+      lines.push(`  faults: ${fmt(f.dropped)} datagrams dropped, ${fmt(f.delayed)} delayed; bit-exact up to record ${f.firstChangeRecord} ` +
+        `(t=${formatSeconds(f.firstChangeNs)}), live from there`);
+    }
+    lines.push(`  delivered ${fmt(f.deliveredFragments)} messages (the recording: ${fmt(f.recordedFragments)})`);
+    if (f.violations.length === 0) lines.push("  VERDICT ok: exactly once, in order, and everything the recording delivered was delivered");
+    for (const v of f.violations) lines.push(`  VERDICT ${v.kind} violation: ${v.message}`);
+    return lines.join("\n");
+  }
   if (r.divergence === undefined) {
     lines.push(`  result bit-exact: every transmitted datagram and delivered message matches the recording${ending}${tail}`);
   } else {

@@ -15,6 +15,8 @@ import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } fr
 import { Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
 import { hex, JournalReader } from "./reader.js";
 import { describeError } from "./recorder.js";
+import { FrameFault, type FaultSpec } from "./frameFilter.js";
+import { Prng } from "../sim/prng.js";
 
 export interface ReplayProgress {
   readonly records: number;
@@ -31,6 +33,33 @@ export interface ReplayOptions {
   /** Called about every `progressIntervalMs` (default 1000) during a long replay. */
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly progressIntervalMs?: number;
+  /**
+   * Faults added to the recorded run (`petrel replay --drop/--delay`). Up to the first datagram a
+   * fault changes, the replay is checked bit-exact as without faults; from there on the engine runs
+   * live: the rest of the recorded inputs (the peer's datagrams at their recorded times, a script
+   * that no longer reacts; timers; the application's offers and polls) are fed to it, its own timers
+   * run at their deadlines, and nothing is compared with the recording any more. The stream is
+   * checked instead (`ReplayResult.faulted`). Only received datagrams (dir=rx) can be changed.
+   */
+  readonly faults?: ReadonlyArray<FaultSpec>;
+  /** Simulated time the engine runs on after the journal ends, for a faulted run to catch up (default 2 s). */
+  readonly drainNs?: number;
+}
+
+/** What a faulted replay found (ReplayResult.faulted). */
+export interface FaultedOutcome {
+  /** Whether any fault changed an input (if not, the replay was bit-exact throughout). */
+  readonly changed: boolean;
+  /** Record index and recorded time (ns from the first timed record) of the first changed input. */
+  readonly firstChangeRecord: number;
+  readonly firstChangeNs: number;
+  readonly dropped: number;
+  readonly delayed: number;
+  /** Messages (fragments) the recording delivered, and the faulted run delivered. */
+  readonly recordedFragments: number;
+  readonly deliveredFragments: number;
+  /** The invariant violations found: exactly-once and in order (safety), delivery of everything the recording delivered (liveness). */
+  readonly violations: ReadonlyArray<{ readonly kind: "safety" | "liveness"; readonly message: string }>;
 }
 
 export interface Divergence {
@@ -75,6 +104,10 @@ export interface ReplayResult {
   readonly wallSeconds: number;
   readonly bytes: number;
   readonly counts: ReplayCounts;
+  /** Datagrams the replay's engine sent, by their first frame's type (DATA, NAK, SM, ...). */
+  readonly framesOut: Readonly<Record<string, number>>;
+  /** Present when faults were given. */
+  readonly faulted?: FaultedOutcome;
 }
 
 /** Thrown inside the replay (through engine callbacks too) when an output differs. */
@@ -119,13 +152,28 @@ class Replayer {
   private delivered = 0;
   private before = new Float64Array(4);
   private readonly transmitWords = new WordView();
-  private readonly countingHandler: MessageHandler = () => {
+  private readonly countingHandler: MessageHandler = (_buffer, _offset, _length, header) => {
     this.delivered++;
+    if (this.live) this.checkFragment(header.sessionId, header.termOffset, header.frameLength, header.position);
   };
+  private readonly faults: FrameFault[];
+  /** True once a fault changed an input: from then on the engine runs live and is not compared with the recording. */
+  private live = false;
+  private firstChangeRecord = -1;
+  private firstChangeNs = 0;
+  private dropped = 0;
+  private delayedCount = 0;
+  private recordedFragments = 0;
+  private readonly pending: Array<{ dueNs: number; bytes: Uint8Array; ip: number; port: number; endpoint: number }> = [];
+  private fallbackRandom: Prng | undefined;
+  private readonly lastPosition = new Map<number, number>();
+  private readonly violations: Array<{ kind: "safety" | "liveness"; message: string }> = [];
+  private readonly framesOut: Record<string, number> = {};
 
   constructor(private readonly path: string, options: ReplayOptions) {
     this.reader = new JournalReader(path);
     this.options = options;
+    this.faults = (options.faults ?? []).map((spec) => new FrameFault(spec));
   }
 
   run(): ReplayResult {
@@ -157,7 +205,8 @@ class Replayer {
           }
         }
       }
-      if (divergence === undefined && this.side.length > 0) this.unconsumedSide();
+      if (divergence === undefined && this.side.length > 0 && !this.live) this.unconsumedSide();
+      if (this.live) this.drain();
     } catch (error) {
       if (!(error instanceof DivergenceSignal)) throw error;
       divergence = {
@@ -185,7 +234,134 @@ class Replayer {
       wallSeconds: (performance.now() - started) / 1000,
       bytes: reader.totalBytes,
       counts: this.counts,
+      framesOut: this.framesOut,
+      ...(this.options.faults === undefined ? {} : { faulted: this.outcome() }),
     };
+  }
+
+  private outcome(): FaultedOutcome {
+    const violations = [...this.violations];
+    if (this.live && this.delivered < this.recordedFragments) {
+      violations.push({ kind: "liveness", message: `delivered ${this.delivered} of the ${this.recordedFragments} messages the recording delivered` +
+        ` (by the journal's end and ${formatSeconds(this.options.drainNs ?? 2e9)} more)` });
+    }
+    return {
+      changed: this.live,
+      firstChangeRecord: this.firstChangeRecord,
+      firstChangeNs: this.firstChangeNs,
+      dropped: this.dropped,
+      delayed: this.delayedCount,
+      recordedFragments: this.recordedFragments,
+      deliveredFragments: this.delivered,
+      violations,
+    };
+  }
+
+  /** Exactly once and in order: each image's fragments follow one another (a term's padding aside). */
+  private checkFragment(sessionId: number, termOffset: number, frameLength: number, position: number): void {
+    const start = position - ((frameLength + 31) & ~31);
+    const last = this.lastPosition.get(sessionId);
+    if (last !== undefined && start !== last && !(termOffset === 0 && start > last) && this.violations.length < 16) {
+      this.violations.push({ kind: "safety", message: start < last
+        ? `session ${sessionId}: a duplicate or out-of-order message at position ${start} (delivered up to ${last}), t=${formatSeconds(this.nowNs)}`
+        : `session ${sessionId}: a gap from position ${last} to ${start}, t=${formatSeconds(this.nowNs)}` });
+    }
+    this.lastPosition.set(sessionId, position);
+  }
+
+  /** Called before a timed record at `nowNs` in a faulted run: delayed datagrams that are due, and the live engine's own timers. */
+  private catchUp(nowNs: number): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    // Bounded: each step handles one due datagram or one timer deadline; a deadline that does not move
+    // is run once at a time (again only once time has moved on).
+    let lastTimerNs = Number.NEGATIVE_INFINITY;
+    for (let step = 0; step < 100_000; step++) {
+      const head = this.pending[0];
+      const deadline = engine.pollTimeout();
+      let timerNs = deadline <= nowNs ? Math.max(deadline, this.nowNs) : Number.POSITIVE_INFINITY;
+      if (timerNs <= lastTimerNs) timerNs = Number.POSITIVE_INFINITY;
+      const datagramNs = head !== undefined && head.dueNs <= nowNs ? Math.max(head.dueNs, this.nowNs) : Number.POSITIVE_INFINITY;
+      if (timerNs === Number.POSITIVE_INFINITY && datagramNs === Number.POSITIVE_INFINITY) return;
+      if (datagramNs <= timerNs) {
+        this.pending.shift();
+        this.nowNs = datagramNs;
+        engine.handleDatagram(datagramNs, head!.ip, head!.port, head!.endpoint, head!.bytes, 0, head!.bytes.length);
+        this.counts.datagramsIn++;
+      } else {
+        this.nowNs = timerNs;
+        lastTimerNs = timerNs;
+        engine.handleTimeout(timerNs);
+      }
+      this.liveTransmit(engine, this.nowNs);
+    }
+  }
+
+  private liveTransmit(engine: Engine, nowNs: number): void {
+    let batch = this.batch;
+    if (batch === undefined) batch = this.batch = new TransmitBatch(64, 65536);
+    batch.clear();
+    const count = engine.pollTransmit(nowNs, batch);
+    this.counts.transmitPolls++;
+    this.countFrames(batch, count);
+    this.counts.datagramsOut += count;
+  }
+
+  private countFrames(batch: TransmitBatch, count: number): void {
+    for (let i = 0; i < count; i++) {
+      const at = i * batch.slotLength;
+      const type = batch.lengths[i]! >= 8 ? batch.bytes[at + 6]! | (batch.bytes[at + 7]! << 8) : -1;
+      const name = FRAME_TYPES[type] ?? `type ${type}`;
+      this.framesOut[name] = (this.framesOut[name] ?? 0) + 1;
+    }
+  }
+
+  /** After the journal's end: the live engine runs on its own timers (and polls its subscriptions) so that a repair in progress can finish. */
+  private drain(): void {
+    const engine = this.engine;
+    if (engine === undefined) return;
+    const endNs = this.nowNs + (this.options.drainNs ?? 2e9);
+    // Bounded by simulated time: each step moves at least 1 ms.
+    while (this.nowNs < endNs) {
+      const next = Math.min(endNs, Math.max(this.nowNs + 1e6, Math.min(engine.pollTimeout(), this.pending[0]?.dueNs ?? Number.POSITIVE_INFINITY)));
+      this.catchUp(next);
+      this.nowNs = next;
+      for (const subscription of this.subscriptions) {
+        if (subscription !== undefined && !subscription.isClosed) subscription.poll(this.countingHandler, 256);
+      }
+    }
+  }
+
+  /** Whether a fault drops or delays this received datagram (the current DATAGRAM record); queues a delayed one. */
+  private faultReceived(nowNs: number, ip: number, port: number, endpoint: number, offset: number, length: number): boolean {
+    const relNs = this.firstNowNs < 0 ? 0 : nowNs - this.firstNowNs;
+    for (const fault of this.faults) {
+      if (!fault.test("rx", relNs, this.reader.bytes, offset, length)) continue;
+      if (!this.live) {
+        this.live = true;
+        this.firstChangeRecord = this.reader.index;
+        this.firstChangeNs = relNs;
+        this.side.length = 0;
+      }
+      if (fault.spec.kind === "drop") {
+        this.dropped++;
+        return true;
+      }
+      this.delayedCount++;
+      const dueNs = nowNs + (fault.spec.delayNs ?? 0);
+      let at = this.pending.length;
+      while (at > 0 && this.pending[at - 1]!.dueNs > dueNs) at--;
+      this.pending.splice(at, 0, { dueNs, bytes: this.reader.bytes.slice(offset, offset + length), ip, port, endpoint });
+      return true;
+    }
+    return false;
+  }
+
+  /** A random draw: the recorded one, or (once the run is live) one from a generator seeded by the journal's seed. */
+  draw(type: number, what: string): number {
+    if (!this.live) return this.takeSide(type, what).value;
+    this.fallbackRandom ??= new Prng(this.seed ?? 1);
+    return type === RecordType.RANDOM_U32 ? this.fallbackRandom.nextUint32() : this.fallbackRandom.nextDouble();
   }
 
   private progress(started: number): ReplayProgress {
@@ -249,13 +425,17 @@ class Replayer {
     switch (r.type) {
       case RecordType.DATAGRAM: {
         const nowNs = v.getFloat64(at, true);
+        if (this.live) this.catchUp(nowNs);
         this.time(nowNs);
+        if (this.faults.length > 0 &&
+            this.faultReceived(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), at + 20, r.bodyLength - 20)) break;
         engine.handleDatagram(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20);
         this.counts.datagramsIn++;
         break;
       }
       case RecordType.TIMEOUT: {
         const nowNs = v.getFloat64(at, true);
+        if (this.live) this.catchUp(nowNs);
         this.time(nowNs);
         engine.handleTimeout(nowNs);
         this.counts.timeouts++;
@@ -268,7 +448,7 @@ class Replayer {
         const expected = r.text();
         const event = engine.pollEndpointEvent();
         const got = event === undefined ? "none" : JSON.stringify(event);
-        if (got !== expected) throw new DivergenceSignal("endpoint event", expected, got);
+        if (got !== expected && !this.live) throw new DivergenceSignal("endpoint event", expected, got);
         break;
       }
       case RecordType.OFFERS:
@@ -287,7 +467,10 @@ class Replayer {
         this.command(engine, r.type, JSON.parse(r.text()) as CommandRecord);
         break;
     }
-    if (this.side.length > 0) this.unconsumedSide();
+    if (this.side.length > 0) {
+      if (this.live) this.side.length = 0;
+      else this.unconsumedSide();
+    }
   }
 
   private createEngine(record: EngineRecord): void {
@@ -298,7 +481,7 @@ class Replayer {
       config: { ...record.options.config, ...(this.options.config ?? {}) },
       random: new ReplayRandom(this),
       ...(record.resolveHost === true ? {
-        resolveHost: (name: string) => this.takeSide(RecordType.RESOLVE, `resolveHost(${JSON.stringify(name)})`).json!["ip"] as number,
+        resolveHost: (name: string) => this.live ? this.liveResolve(name) : this.takeSide(RecordType.RESOLVE, `resolveHost(${JSON.stringify(name)})`).json!["ip"] as number,
       } : {}),
     };
     const engine = new Engine(options);
@@ -314,6 +497,12 @@ class Replayer {
       throw error;
     });
     this.engine = engine;
+  }
+
+  private liveResolve(name: string): number {
+    const head = this.side.find((entry) => entry.type === RecordType.RESOLVE && entry.json!["name"] === name);
+    if (head === undefined) throw new Error(`resolveHost(${JSON.stringify(name)}): not in the recording, and the faulted run asked for it`);
+    return head.json!["ip"] as number;
   }
 
   /** The next side record, which must be of `type` (the engine did `what` during the current call). */
@@ -340,6 +529,7 @@ class Replayer {
     const v = r.view;
     const at = r.bodyOffset;
     const nowNs = v.getFloat64(at, true);
+    if (this.live) this.catchUp(nowNs);
     this.time(nowNs);
     const capacity = v.getUint16(at + 8, true);
     const expectedCount = v.getUint16(at + 10, true);
@@ -349,6 +539,12 @@ class Replayer {
     batch.clear();
     const count = engine.pollTransmit(nowNs, batch);
     this.counts.transmitPolls++;
+    if (this.live) {
+      this.countFrames(batch, count);
+      this.counts.datagramsOut += count;
+      return;
+    }
+    this.countFrames(batch, count);
     const checkHash = !r.header.payloadHash;
     for (let i = 0, p = at + 16; i < Math.max(count, expectedCount); i++, p += 16) {
       const expected = i < expectedCount
@@ -404,6 +600,7 @@ class Replayer {
     for (let k = 0; k < repeat; k++) {
       const result = publication.offer(source, offset, length);
       this.counts.offers++;
+      if (this.live) continue;
       if (expected === POSITIVE ? !(result > 0) : result !== expected) {
         throw new DivergenceSignal(`offer of ${length} B on publication ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} failed offers in a row)` : ""}`,
           expected === POSITIVE ? "a position (appended)" : `result ${expected}`, `result ${result}${isInertOfferResult(result) ? " (not appended)" : ""}`);
@@ -416,6 +613,7 @@ class Replayer {
     if (subscription === undefined) throw new JournalFormatError(this.path, "malformed", `a poll on subscription ${h}, which was never added`);
     const checkDigest = !this.reader.header.payloadHash;
     const images = subscription.images;
+    this.recordedFragments += fragments;
     for (let k = 0; k < repeat; k++) {
       const count = images.length;
       if (count > this.before.length) this.before = new Float64Array(2 * count);
@@ -423,6 +621,7 @@ class Replayer {
       const delivered = this.delivered;
       const read = subscription.poll(this.countingHandler, fragmentLimit);
       this.counts.polls++;
+      if (this.live) continue;
       let value = 0;
       if (read > 0) {
         this.digest.reset();
@@ -454,7 +653,7 @@ class Replayer {
       }
       const expected = record.error !== undefined ? `${record.error.name}: ${record.error.message}`
         : record.sessionId !== undefined ? `session ${record.sessionId}` : "ok";
-      if (got !== expected) throw new DivergenceSignal(recordTypeName(type), expected, got);
+      if (got !== expected && !this.live) throw new DivergenceSignal(recordTypeName(type), expected, got);
     };
     switch (type) {
       case RecordType.ADD_PUBLICATION:
@@ -494,6 +693,7 @@ class Replayer {
   }
 
   private imageEvent(type: number, h: number, image: Image): void {
+    if (this.live) return;
     const what = `${recordTypeName(type)} (subscription ${h}, session ${image.sessionId})`;
     const entry = this.takeSide(type, what);
     const json = entry.json!;
@@ -526,11 +726,11 @@ class ReplayRandom implements RandomSource {
   constructor(private readonly replayer: Replayer) {}
 
   nextUint32(): number {
-    return this.replayer.takeSide(RecordType.RANDOM_U32, "random.nextUint32()").value;
+    return this.replayer.draw(RecordType.RANDOM_U32, "random.nextUint32()");
   }
 
   nextDouble(): number {
-    return this.replayer.takeSide(RecordType.RANDOM_F64, "random.nextDouble()").value;
+    return this.replayer.draw(RecordType.RANDOM_F64, "random.nextDouble()");
   }
 }
 
