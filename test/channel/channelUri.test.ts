@@ -397,3 +397,13 @@ describe("formatChannelUri", () => {
     expect(formatChannelUri(parseChannelUri("aeron:udp?linger=0|nak-delay=1500"))).toBe("aeron:udp?linger=0ns|nak-delay=1500ns");
   });
 });
+
+describe("negative zero", () => {
+  // Found by the round-trip property (seed 1508481176): Number("-0") is -0, which formats as "0".
+  it('reads "-0" as 0, as Java\'s Integer.parseInt does, so the URI round-trips', () => {
+    const uri = parseChannelUri("aeron:ipc?init-term-id=-0|term-id=0|term-offset=0|session-id=-0");
+    expect(Object.is(uri.initialPosition?.initTermId, 0)).toBe(true);
+    expect(Object.is(uri.sessionId, 0)).toBe(true);
+    expect(parseChannelUri(formatChannelUri(uri))).toEqual(uri);
+  });
+});

@@ -309,7 +309,8 @@ function parseInteger(parameter: string, text: string, min: number, max: number)
   if (!INTEGER.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new ChannelUriError(parameter, text, `must be a decimal integer between ${min} and ${max}`);
   }
-  return value;
+  // "-0" is 0, as Java's Integer.parseInt reads it; Number("-0") is -0, which would print back as "0".
+  return value === 0 ? 0 : value;
 }
 
 function parseSizeIn(parameter: string, text: string, min: number, max: number): number {
