@@ -5,6 +5,8 @@
 //   count the client saw.
 // - Two clients, each with its own journal: the subscriber reads with `for await`, the publisher
 //   records offers as length + hash and is closed by Symbol.asyncDispose; both replay bit-exact.
+// - A channel whose interface= is a subnet search (the client gives its engine resolveInterface)
+//   replays with the local address the recording found.
 // - The calls a journal cannot record throw a JournalUsageError naming the call (tryClaim,
 //   offerv, an offer with a reservedValueSupplier, controlledPoll, blockPoll, Image.poll, the
 //   engine and core handles, an offer from inside a poll handler), and the run still replays.
@@ -136,6 +138,27 @@ describe("two journaled clients", () => {
     const pub = expectBitExact(publisherPath);
     expect(pub.payloadHash).toBe(true);
     expect(pub.counts.offers).toBeGreaterThanOrEqual(COUNT);
+  });
+});
+
+describe("an interface search", () => {
+  it("is recorded with the address it found, and replays", async () => {
+    const path = join(dir, "interface.pjournal");
+    const port = await freeUdpPort();
+    const petrel = await launch({ journal: { path }, stat: false });
+    const subscription = await petrel.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, 9);
+    const publication = await petrel.addPublication(`aeron:udp?endpoint=127.0.0.1:${port}|interface=127.0.0.0/8`, 9);
+    await until(() => publication.isConnected);
+    const message = new Uint8Array(100);
+    await until(() => publication.offer(message) > 0);
+    let received = 0;
+    await until(() => {
+      subscription.poll(() => received++, 10);
+      return received === 1;
+    });
+    await petrel.close({ timeoutMs: 200 });
+    const result = expectBitExact(path);
+    expect(result.counts.messages).toBe(1);
   });
 });
 
