@@ -11,14 +11,16 @@
 //   offerv, an offer with a reservedValueSupplier, controlledPoll, blockPoll, Image.poll, the
 //   engine and core handles, an offer from inside a poll handler), and the run still replays.
 // - Journal options the client cannot use reject the launch with a LaunchOptionError naming the
-//   option (worker mode, a missing folder, a bad size, an unknown key...).
+//   option (worker mode, a missing folder, a bad size, an unknown key...); a launch that fails
+//   after the journal was opened ends the journal (its file complete, not left open).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { BufferClaim, JournalUsageError, LaunchOptionError, Petrel, type PetrelOptions } from "../../src/client/index.js";
-import { replayJournal } from "../../src/journal/index.js";
+import { ConfigurationError } from "../../src/core/errors.js";
+import { JournalReader, RecordType, replayJournal } from "../../src/journal/index.js";
 import { checkMessage, fillMessage, freeUdpPort, messageLengths } from "../drivers/streamSupport.js";
 
 const dir = mkdtempSync(join(tmpdir(), "petrel-client-journal-"));
@@ -248,6 +250,16 @@ describe("journal launch options", () => {
     expect(error.option).toBe(option);
     expect(error.code).toBe("LAUNCH_OPTION");
     expect(error.message).toContain(`'${option}'`);
+  });
+
+  it("a launch that fails after the journal was opened (a bad engine option) still ends the journal", async () => {
+    const path = join(dir, "failed-launch.pjournal");
+    await expect(Petrel.launch({ journal: { path }, config: { mtuBytes: 1000 }, stat: false })).rejects.toBeInstanceOf(ConfigurationError);
+    const reader = new JournalReader(path);
+    const types: number[] = [];
+    while (reader.next()) types.push(reader.type);
+    reader.close();
+    expect(types).toEqual([RecordType.ENGINE, RecordType.END]);
   });
 
   it("says why worker mode is not journaled", async () => {
