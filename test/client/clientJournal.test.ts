@@ -1,8 +1,8 @@
 // Goal: a run of the client API (Petrel.launch({ journal })) replays bit-exact.
 // - One client publishes to and subscribes from itself over UDP loopback (native sockets and
 //   node:dgram), messages of 4 B to three MTUs (fragmented), read with poll; close ends the
-//   journal, and replayJournal of it matches every datagram and delivery, with the delivered
-//   count the client saw.
+//   journal, and replayJournal of it (and `petrel replay`) matches every datagram and delivery,
+//   with the delivered count the client saw.
 // - Two clients, each with its own journal: the subscriber reads with `for await`, the publisher
 //   records offers as length + hash and is closed by Symbol.asyncDispose; both replay bit-exact.
 // - A channel whose interface= is a subnet search (the client gives its engine resolveInterface)
@@ -17,7 +17,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { runReplayCommand } from "../../src/cli/replayCommand.js";
 import { BufferClaim, JournalUsageError, LaunchOptionError, Petrel, type PetrelOptions } from "../../src/client/index.js";
 import { ConfigurationError } from "../../src/core/errors.js";
 import { JournalReader, RecordType, replayJournal } from "../../src/journal/index.js";
@@ -100,6 +101,22 @@ describe.each([
     expect(result.counts.datagramsIn).toBeGreaterThan(0);
     expect(result.counts.datagramsOut).toBeGreaterThan(0);
     expect(result.counts.randomDraws).toBeGreaterThan(0);
+
+    // `petrel replay` says the same (exit 0, every message checked).
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    let code: number;
+    try {
+      code = runReplayCommand([path, "--quiet"]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(code, out.join("")).toBe(0);
+    expect(out.join("")).toContain(`delivering ${COUNT} messages`);
+    expect(out.join("")).toContain("result bit-exact");
   });
 });
 
