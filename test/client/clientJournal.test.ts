@@ -5,6 +5,7 @@
 //   with the delivered count the client saw.
 // - Two clients, each with its own journal: the subscriber reads with `for await`, the publisher
 //   records offers as length + hash and is closed by Symbol.asyncDispose; both replay bit-exact.
+// - A subscription whose port is taken rejects its add with a BindError; the journal replays.
 // - A channel whose interface= is a subnet search (the client gives its engine resolveInterface)
 //   replays with the local address the recording found.
 // - The calls a journal cannot record throw a JournalUsageError naming the call (tryClaim,
@@ -13,13 +14,14 @@
 // - Journal options the client cannot use reject the launch with a LaunchOptionError naming the
 //   option (worker mode, a missing folder, a bad size, an unknown key...); a launch that fails
 //   after the journal was opened ends the journal (its file complete, not left open).
+import * as dgram from "node:dgram";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { runReplayCommand } from "../../src/cli/replayCommand.js";
-import { BufferClaim, JournalUsageError, LaunchOptionError, Petrel, type PetrelOptions } from "../../src/client/index.js";
+import { BindError, BufferClaim, JournalUsageError, LaunchOptionError, Petrel, type PetrelOptions } from "../../src/client/index.js";
 import { ConfigurationError } from "../../src/core/errors.js";
 import { JournalReader, RecordType, replayJournal } from "../../src/journal/index.js";
 import { checkMessage, fillMessage, freeUdpPort, messageLengths } from "../drivers/streamSupport.js";
@@ -157,6 +159,33 @@ describe("two journaled clients", () => {
     const pub = expectBitExact(publisherPath);
     expect(pub.payloadHash).toBe(true);
     expect(pub.counts.offers).toBeGreaterThanOrEqual(COUNT);
+  });
+});
+
+describe("a bind failure", () => {
+  it("rejects its add with a BindError, and the journal (the add, its close, another stream) replays", async () => {
+    const path = join(dir, "bind.pjournal");
+    const taken = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => taken.bind(0, "127.0.0.1", resolve));
+    try {
+      const petrel = await launch({ journal: { path }, stat: false });
+      await expect(petrel.addSubscription(`aeron:udp?endpoint=127.0.0.1:${taken.address().port}`, 3)).rejects.toBeInstanceOf(BindError);
+      const channel = `aeron:udp?endpoint=127.0.0.1:${await freeUdpPort()}`;
+      const subscription = await petrel.addSubscription(channel, 4);
+      const publication = await petrel.addPublication(channel, 4);
+      await until(() => publication.isConnected);
+      const message = new Uint8Array(40);
+      await until(() => publication.offer(message) > 0);
+      let received = 0;
+      await until(() => {
+        subscription.poll(() => received++, 10);
+        return received === 1;
+      });
+      await petrel.close({ timeoutMs: 2000 });
+      expect(expectBitExact(path).counts.messages).toBe(1);
+    } finally {
+      taken.close();
+    }
   });
 });
 
