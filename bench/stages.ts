@@ -1,4 +1,4 @@
-// `npm run bench stages [--size=32] [--runs=5] [--messages=2000000]`: nanoseconds per message in
+// `npm run bench stages [--size=32] [--runs=5] [--messages=2000000] [--compare-runs]`: nanoseconds per message in
 // each stage of Petrel's path, publisher and subscriber in one process on one thread, over real
 // UDP loopback sockets (the native sockets driver: sendmmsg with UDP_SEGMENT, recvmmsg with GRO).
 //
@@ -80,12 +80,14 @@ class StagedPair {
     this.received++;
   };
 
-  constructor(readonly size: number, port: number) {
+  constructor(readonly size: number, port: number, dataRuns: boolean) {
     const options = { prefer: "native" as const, transmitCapacity: 256, receiveCapacity: 256, transmitSlotLength: 2048, receiveSlotLength: 2048 };
     this.da = createSocketsDriver(options);
     this.db = createSocketsDriver(options);
     if (this.da.kind !== "native-sockets") throw new Error(`bench stages needs the native addon (got the ${this.da.kind} driver): npm run build:native`);
     const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=16m|rcv-wnd=512k|so-rcvbuf=8m|so-sndbuf=4m`;
+    // Without runs the walker visits each DATA frame on its own (the path before onDataRun).
+    if (!dataRuns) Object.defineProperty(this.b, "onDataRun", { value: undefined });
     this.subscription = this.b.addSubscription(channel, 1);
     openFirst(this.b, this.db);
     this.publication = this.a.addPublication(channel, 1);
@@ -188,41 +190,65 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
+interface VariantResult {
+  perStage: number[][];
+  untimed: number[];
+}
+
+function measureRun(pair: StagedPair, messages: number, into: VariantResult): void {
+  pair.ns.fill(0);
+  const before = pair.received;
+  pair.run(messages, true);
+  const delivered = pair.received - before;
+  for (let s = 0; s < STAGES.length; s++) into.perStage[s]!.push(pair.ns[s]! / delivered);
+  const start = performance.now();
+  const base = pair.received;
+  pair.run(messages, false);
+  into.untimed.push((pair.received - base) / ((performance.now() - start) / 1000));
+}
+
+function report(label: string, pair: StagedPair, r: VariantResult): { sum: number; rate: number } {
+  console.log(`\n${label}`);
+  console.log("stage          ns/msg (median)   runs");
+  let sum = 0;
+  for (let s = 0; s < STAGES.length; s++) {
+    const m = median(r.perStage[s]!);
+    sum += m;
+    console.log(`${(STAGES[s] as Stage).padEnd(12)} ${m.toFixed(1).padStart(12)}      ${r.perStage[s]!.map((v) => v.toFixed(1)).join(", ")}`);
+  }
+  const rate = median(r.untimed);
+  console.log(`${"sum".padEnd(12)} ${sum.toFixed(1).padStart(12)}      (implies ${(1e9 / sum / 1e6).toFixed(2)} M msgs/s on one thread)`);
+  console.log(`untimed loop: ${(rate / 1e6).toFixed(2)} M msgs/s median (runs ${r.untimed.map((x) => (x / 1e6).toFixed(2)).join(", ")}); ` +
+    `datagrams sent ${pair.a.counters.get(Counter.DATAGRAMS_SENT)}, NAKs ${pair.b.counters.get(Counter.NAKS_SENT)}, retransmits ${pair.a.counters.get(Counter.RETRANSMITS_SENT)}`);
+  const side = (from: number): number => median(r.perStage[from]!) + median(r.perStage[from + 1]!) + median(r.perStage[from + 2]!);
+  console.log(`publisher stages ${side(0).toFixed(1)} ns/msg, subscriber stages ${side(3).toFixed(1)} ns/msg ` +
+    "(a pipeline of the two on their own cores would run at the slower side's rate)");
+  return { sum, rate };
+}
+
 export async function runStagesBench(argv: ReadonlyArray<string> = process.argv.slice(2)): Promise<void> {
   const o = parseStageOptions(argv);
+  const compare = argv.includes("--compare-runs");
   console.log(`stages: publisher and subscriber engines in one process, one thread, native sockets driver over UDP loopback;` +
-    ` ${o.size} B messages, ${o.runs} runs of ${o.messages.toLocaleString("en-US")} messages each (timed), each followed by an untimed run`);
-  const pair = new StagedPair(o.size, await freePort());
+    ` ${o.size} B messages, ${o.runs} runs of ${o.messages.toLocaleString("en-US")} messages each (timed), each followed by an untimed run` +
+    (compare ? "; --compare-runs: a second pair whose receiver takes DATA frames one by one (no onDataRun), runs taken in turn" : ""));
+  const pairs = [new StagedPair(o.size, await freePort(), true)];
+  if (compare) pairs.push(new StagedPair(o.size, await freePort(), false));
   try {
-    pair.run(Math.min(o.messages, 500_000), false); // warm-up: lets the JIT settle
-    const perStage: number[][] = STAGES.map(() => []);
-    const untimed: number[] = [];
+    for (const pair of pairs) pair.run(Math.min(o.messages, 500_000), false); // warm-up: lets the JIT settle
+    const results: VariantResult[] = pairs.map(() => ({ perStage: STAGES.map(() => []), untimed: [] }));
     for (let run = 0; run < o.runs; run++) {
-      pair.ns.fill(0);
-      const before = pair.received;
-      pair.run(o.messages, true);
-      const delivered = pair.received - before;
-      for (let s = 0; s < STAGES.length; s++) perStage[s]!.push(pair.ns[s]! / delivered);
-      const start = performance.now();
-      const base = pair.received;
-      pair.run(o.messages, false);
-      untimed.push((pair.received - base) / ((performance.now() - start) / 1000));
+      for (let p = 0; p < pairs.length; p++) measureRun(pairs[p]!, o.messages, results[p]!);
       process.stderr.write(`  run ${run + 1}/${o.runs} done\n`);
     }
-    console.log("stage          ns/msg (median)   runs");
-    let sum = 0;
-    for (let s = 0; s < STAGES.length; s++) {
-      const m = median(perStage[s]!);
-      sum += m;
-      console.log(`${(STAGES[s] as Stage).padEnd(12)} ${m.toFixed(1).padStart(12)}      ${perStage[s]!.map((v) => v.toFixed(1)).join(", ")}`);
+    const withRuns = report(compare ? "receiver takes DATA frame runs whole (the default)" : "stages", pairs[0]!, results[0]!);
+    if (compare) {
+      const frames = report("receiver takes DATA frames one by one", pairs[1]!, results[1]!);
+      const rebuild = (r: VariantResult): number => median(r.perStage[4]!);
+      console.log(`\nruns / one by one: rebuild ${(rebuild(results[0]!) / rebuild(results[1]!)).toFixed(2)}x the ns, sum ${(withRuns.sum / frames.sum).toFixed(2)}x, ` +
+        `untimed loop ${(withRuns.rate / frames.rate).toFixed(2)}x the msgs/s`);
     }
-    const rate = median(untimed);
-    console.log(`${"sum".padEnd(12)} ${sum.toFixed(1).padStart(12)}      (implies ${(1e9 / sum / 1e6).toFixed(2)} M msgs/s on one thread)`);
-    console.log(`untimed loop: ${(rate / 1e6).toFixed(2)} M msgs/s median (runs ${untimed.map((r) => (r / 1e6).toFixed(2)).join(", ")}); ` +
-      `datagrams sent ${pair.a.counters.get(Counter.DATAGRAMS_SENT)}, NAKs ${pair.b.counters.get(Counter.NAKS_SENT)}, retransmits ${pair.a.counters.get(Counter.RETRANSMITS_SENT)}`);
-    console.log(`publisher stages ${(median(perStage[0]!) + median(perStage[1]!) + median(perStage[2]!)).toFixed(1)} ns/msg, ` +
-      `subscriber stages ${(median(perStage[3]!) + median(perStage[4]!) + median(perStage[5]!)).toFixed(1)} ns/msg (a pipeline of the two on their own cores would run at the slower side's rate)`);
   } finally {
-    pair.dispose();
+    for (const pair of pairs) pair.dispose();
   }
 }
