@@ -11,13 +11,16 @@
 //   It has no application data: its log is empty, so it shows its SETUPs, heartbeats and how it
 //   answers the receiver's feedback.
 // Between packets the engine's timers run at their deadlines, as they would have live.
+// Link types: those of parseLinkIpv4Udp (Ethernet, as `tcpdump -i lo` writes; Linux SLL and SLL2,
+// as `-i any` does; raw IP; BSD NULL/LOOP). Any other is a PcapReplayError naming it, before any
+// packet is read.
 import { Engine } from "../core/engine/engine.js";
 import type { EngineConfig } from "../core/config/engineConfig.js";
 import type { MessageHandler, Subscription } from "../core/engine/subscription.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import { formatIpv4 } from "../core/address.js";
 import { PcapReader } from "../net/pcap.js";
-import { PacketStatus, parseLinkIpv4Udp, UdpPacketInfo } from "../net/ethernetIpv4Udp.js";
+import { PacketStatus, parseLinkIpv4Udp, SUPPORTED_LINK_TYPES, UdpPacketInfo } from "../net/ethernetIpv4Udp.js";
 import { Prng } from "../sim/prng.js";
 
 export interface PcapReplayOptions {
@@ -29,6 +32,11 @@ export interface PcapReplayOptions {
   readonly config?: Partial<EngineConfig>;
   /** One line per output datagram's frame and per poll that delivered messages. */
   readonly onLine?: (line: string) => void;
+  /**
+   * As a subscriber: called with each delivered message, in delivery order (reassembled when it
+   * came in fragments). The bytes are the engine's and valid only during the call: copy to keep.
+   */
+  readonly onMessage?: MessageHandler;
 }
 
 export interface PcapReplayResult {
@@ -58,6 +66,10 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
     throw new PcapReplayError(`${file}: not a pcap file (${error instanceof Error ? error.message : String(error)})`);
   }
   const linkType = reader.header.linkType;
+  if (!SUPPORTED_LINK_TYPES.has(linkType)) {
+    const supported = [...SUPPORTED_LINK_TYPES].map(([n, name]) => `${n} ${name}`).join(", ");
+    throw new PcapReplayError(`${file}: link type ${linkType} is not supported (supported: ${supported})`);
+  }
   const info = new UdpPacketInfo();
   let channel = options.channel;
   let session: PcapReplayResult["session"];
@@ -94,7 +106,9 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
   let pollSession = 0;
   let pollPosition = 0;
   const line = options.onLine ?? ((): void => undefined);
-  const handler: MessageHandler = (_buffer, _offset, length, header) => {
+  const onMessage = options.onMessage;
+  const handler: MessageHandler = (buffer, offset, length, header) => {
+    if (onMessage !== undefined) onMessage(buffer, offset, length, header);
     pollMessages++;
     pollBytes += length;
     pollSession = header.sessionId;
