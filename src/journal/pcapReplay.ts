@@ -14,6 +14,7 @@
 // Link types: those of parseLinkIpv4Udp (Ethernet, as `tcpdump -i lo` writes; Linux SLL and SLL2,
 // as `-i any` does; raw IP; BSD NULL/LOOP). Any other is a PcapReplayError naming it, before any
 // packet is read.
+import { Counter } from "../core/engine/counters.js";
 import { Engine } from "../core/engine/engine.js";
 import type { EngineConfig } from "../core/config/engineConfig.js";
 import type { MessageHandler, Subscription } from "../core/engine/subscription.js";
@@ -45,6 +46,16 @@ export interface PcapReplayResult {
   readonly fed: number;
   readonly capturedSeconds: number;
   readonly sent: { sm: number; nak: number; setup: number; data: number; rttm: number; other: number };
+  /**
+   * Frames the engine took from the datagrams it was handed, by type, for any session and stream
+   * (its own counters; `data`: data frames new to its image, not duplicates or heartbeats).
+   */
+  readonly received: { sm: number; nak: number; setup: number; data: number; rttm: number };
+  /**
+   * As a publisher: ranges it retransmitted for the receiver's NAKs. Its log is empty and its
+   * position that of the SETUP it took, so it ignores a NAK for the capture's data: 0.
+   */
+  readonly retransmitsSent: number;
   readonly messages: number;
   readonly messageBytes: number;
   /** As a publisher: the SETUP whose session and geometry the engine took, if any. */
@@ -172,7 +183,13 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
     if (error instanceof PcapReplayError) throw error;
     throw new PcapReplayError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { packets, fed, capturedSeconds: nowNs / 1e9, sent, messages, messageBytes, ...(session === undefined ? {} : { session }) };
+  const counters = engine.counters;
+  const received = {
+    sm: counters.get(Counter.STATUS_MESSAGES_RECEIVED), nak: counters.get(Counter.NAKS_RECEIVED), setup: counters.get(Counter.SETUPS_RECEIVED),
+    data: counters.get(Counter.DATA_FRAMES_RECEIVED), rttm: counters.get(Counter.RTTM_RECEIVED),
+  };
+  const retransmitsSent = counters.get(Counter.RETRANSMITS_SENT);
+  return { packets, fed, capturedSeconds: nowNs / 1e9, sent, received, retransmitsSent, messages, messageBytes, ...(session === undefined ? {} : { session }) };
 }
 
 function seconds(ns: number): string {

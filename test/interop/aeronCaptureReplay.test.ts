@@ -10,9 +10,10 @@
 // Then, for each capture:
 //  - as a subscriber the engine delivers all COUNT messages, each byte-exact against the content
 //    rule, exactly once and in order;
-//  - as a publisher it takes the session and term geometry of Aeron's SETUP, is handed Aeron's
-//    receiver's SMs and NAKs, and shows it: its SETUPs stop once an SM connects it, heartbeats
-//    follow, and NAKs it cannot answer (its log is empty) send nothing.
+//  - as a publisher it takes the session and term geometry of Aeron's SETUP and is handed every SM
+//    and NAK of Aeron's receiver, and shows it: it sends SETUPs until the first SM connects it and
+//    heartbeats only after, and takes each NAK but resends nothing (its log is empty and every
+//    NAK is past its position).
 // Skipped with a printed reason when PETREL_AERON_BIN is unset or dumpcap is missing or cannot
 // capture; with PETREL_REQUIRE_AERON=1 (CI) either is a failure instead.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -119,22 +120,35 @@ class Capture {
   }
 }
 
+interface CapturedFrames {
+  linkType: number;
+  setup: number;
+  sm: number;
+  nak: number;
+  /** The session id of the first SETUP. */
+  setupSessionId: number;
+  /** When the first SM was captured, in seconds from the capture's first packet (as replayPcap counts). */
+  firstSmSeconds: number;
+}
+
 /** Counts the Aeron frames in a capture's datagrams on `port` (to or from it), by frame type. */
-function framesOnPort(bytes: Uint8Array, port: number): { setup: number; sm: number; nak: number; data: number; linkType: number } {
+function framesOnPort(bytes: Uint8Array, port: number): CapturedFrames {
   const reader = new PcapReader(bytes);
   const info = new UdpPacketInfo();
-  const counts = { setup: 0, sm: 0, nak: 0, data: 0, linkType: reader.header.linkType };
+  const counts: CapturedFrames = { linkType: reader.header.linkType, setup: 0, sm: 0, nak: 0, setupSessionId: 0, firstSmSeconds: -1 };
+  let startNs = -1;
   while (reader.next()) {
+    const timeNs = reader.seconds * 1e9 + reader.nanoseconds;
+    if (startNs < 0) startNs = timeNs;
     if (parseLinkIpv4Udp(reader.header.linkType, reader.bytes, reader.packetOffset, reader.capturedLength, info) !== PacketStatus.OK) continue;
     if (info.destinationPort !== port && info.sourcePort !== port) continue;
     const view = new DataView(reader.bytes.buffer, reader.bytes.byteOffset + info.payloadOffset, info.payloadLength);
     for (let at = 0; at + 8 <= info.payloadLength;) {
       const length = view.getInt32(at, true);
       const type = view.getUint16(at + 6, true);
-      if (type === 5) counts.setup++;
-      else if (type === 3) counts.sm++;
-      else if (type === 2) counts.nak++;
-      else if (type === 1 && length > 32) counts.data++;
+      if (type === 5 && counts.setup++ === 0) counts.setupSessionId = view.getInt32(at + 12, true);
+      if (type === 3 && counts.sm++ === 0) counts.firstSmSeconds = (timeNs - startNs) / 1e9;
+      if (type === 2) counts.nak++;
       at += (Math.max(length, 8) + 31) & ~31;
     }
   }
@@ -242,15 +256,35 @@ describe.skipIf(skipReason !== undefined)("replaying a fresh capture of a live A
       expect(result.sent.nak).toBe(0);
     });
 
-    it(`${capture.name}: as a publisher, the engine answers Aeron's SETUP, SMs and NAKs`, () => {
+    it(`${capture.name}: as a publisher, the engine takes Aeron's SETUP, is connected by its SMs and takes its NAKs`, () => {
       keepOnFailure();
       const file = captures[index]!.file;
       const bytes = new Uint8Array(readFileSync(file));
+      const frames = framesOnPort(bytes, port);
       const lines: string[] = [];
       const result = replayPcap(file, bytes, {
         as: "publisher", channel: `aeron:udp?endpoint=127.0.0.1:${port}`, streamId: STREAM, onLine: (l) => lines.push(l),
       });
-      console.log(`${capture.name} as publisher: ${JSON.stringify(result)}\n${lines.slice(0, 20).join("\n")}`);
+      const context = lines.slice(0, 30).join("\n");
+      expect(result.session?.sessionId, context).toBe(frames.setupSessionId);
+      // Every SM and NAK of Aeron's receiver was handed to the engine, which took it as one.
+      expect(result.received.sm).toBe(frames.sm);
+      expect(result.received.nak).toBe(frames.nak);
+      // Its log is empty and its position the SETUP's: each NAK is past it, and nothing is resent.
+      expect(result.received.nak).toBeGreaterThan(0);
+      expect(result.retransmitsSent).toBe(0);
+      expect(result.sent.nak + result.sent.sm + result.sent.rttm + result.sent.other).toBe(0);
+      // SETUPs (to the channel's endpoint, for the capture's session) until the first SM connects
+      // it, heartbeats after: none before.
+      const at = (line: string): number => Number(/^t=(\d+\.\d+)/.exec(line)![1]);
+      const setups = lines.filter((l) => l.includes(" SETUP "));
+      const heartbeats = lines.filter((l) => l.includes(" HEARTBEAT "));
+      expect(setups.length, context).toBeGreaterThan(0);
+      expect(setups[0], context).toMatch(new RegExp(`SETUP session ${frames.setupSessionId} stream ${STREAM} .* -> 127\\.0\\.0\\.1:${port}$`));
+      expect(at(setups[0]!), context).toBeLessThanOrEqual(frames.firstSmSeconds);
+      expect(heartbeats.length, context).toBeGreaterThan(0);
+      expect(heartbeats.every((l) => at(l) >= frames.firstSmSeconds - 1e-6), context).toBe(true);
+      expect(result.sent.data).toBe(heartbeats.length);
     });
   }
 });
