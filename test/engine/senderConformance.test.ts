@@ -134,6 +134,9 @@ describe("item 1: heartbeats are timed from data and heartbeats only", () => {
       }
       const times = heartbeats(out).map((d) => d.sentAtNs);
       expect(times).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 100 * MS));
+      // Each NAK asked for nothing sent yet: no retransmit action, counted as ignored.
+      expect(a.counters.get(Counter.NAKS_IGNORED)).toBe(arrivals.filter((x) => x.kind === "nak").length);
+      expect(a.counters.get(Counter.RETRANSMITS_SENT)).toBe(0);
     },
   );
 });

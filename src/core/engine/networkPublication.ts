@@ -29,7 +29,7 @@ import { writeHeartbeat } from "../protocol/dataFrame.js";
 import { SETUP_GROUP_FLAG, SETUP_LENGTH, writeSetup } from "../protocol/setupFrame.js";
 import { RTTM_LENGTH, writeRttmHalves } from "../protocol/rttmFrame.js";
 import { SM_EOS_FLAG } from "../protocol/statusMessageFrame.js";
-import { RetransmitHandler, bottomResendWindow, type RetransmitSender } from "../strategy/retransmitHandler.js";
+import { NakOutcome, RetransmitHandler, bottomResendWindow, type RetransmitSender } from "../strategy/retransmitHandler.js";
 import { StaticDelayGenerator } from "../strategy/feedbackDelay.js";
 import type { FlowControl } from "../strategy/flowControl.js";
 import { NO_DEADLINE_NS } from "../strategy/timers.js";
@@ -434,7 +434,9 @@ export class NetworkPublication implements RetransmitSender {
       this.counters.values[Counter.RETRANSMITS_OUTSIDE_WINDOW]! += 1;
       return;
     }
-    this.retransmitHandler.onNak(nowNs, termId, termOffset, length, this.termLength, this.senderPosition);
+    const outcome = this.retransmitHandler.onNak(nowNs, termId, termOffset, length, this.termLength, this.senderPosition);
+    // A NAK for nothing sent yet, or an invalid range: no retransmit action.
+    if (outcome === NakOutcome.Invalid || outcome === NakOutcome.NotSent) this.counters.values[Counter.NAKS_IGNORED]! += 1;
   }
 
   /**
