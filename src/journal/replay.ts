@@ -44,6 +44,13 @@ export interface ReplayOptions {
   readonly faults?: ReadonlyArray<FaultSpec>;
   /** Simulated time the engine runs on after the journal ends, for a faulted run to catch up (default 2 s). */
   readonly drainNs?: number;
+  /**
+   * Called after each applied record once the engine exists and time has started, with the
+   * engine's time of the latest timed record, the first timed record's time and the messages
+   * (fragments) delivered to the application so far: an observer (petrel report) samples the
+   * engine here. It must only read the engine: a call that changes it makes the replay diverge.
+   */
+  readonly onRecord?: (engine: Engine, nowNs: number, firstNowNs: number, messages: number) => void;
 }
 
 /** What a faulted replay found (ReplayResult.faulted). */
@@ -193,6 +200,9 @@ class Replayer {
           break;
         }
         this.apply();
+        if (this.options.onRecord !== undefined && this.engine !== undefined && this.firstNowNs >= 0) {
+          this.options.onRecord(this.engine, this.nowNs, this.firstNowNs, this.delivered);
+        }
         const slot = reader.index % CONTEXT_RECORDS;
         this.contextIndex[slot] = reader.index;
         this.contextType[slot] = reader.type;
