@@ -84,7 +84,8 @@ describe.skipIf(!available && !required)("petrel report in chromium", () => {
         expect(chart!.canvases, `chart ${id} canvas`).toBeGreaterThan(0);
         expect(chart!.points, `chart ${id} points`).toBeGreaterThan(id === "events" ? 10 : 500);
       }
-      expect(byId.get("positions")!.series).toBe(5);
+      // publisher, sender, sender limit, high-water mark, receiver and subscriber positions
+      expect(byId.get("positions")!.series).toBe(6);
       expect(await page.locator(".uplot").count()).toBe(charts.length);
 
       const stallTable = await page.locator("#stall-table").innerText();
