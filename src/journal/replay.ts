@@ -46,11 +46,13 @@ export interface ReplayOptions {
   readonly drainNs?: number;
   /**
    * Called after each applied record once the engine exists and time has started, with the
-   * engine's time of the latest timed record, the first timed record's time and the messages
-   * (fragments) delivered to the application so far: an observer (petrel report) samples the
+   * engine's time of the latest timed record, the first timed record's time, the messages
+   * (fragments) delivered to the application so far, and whether this record carried a time (a
+   * received datagram, a timer call, a pollTransmit: an application's offer or poll does not, and
+   * happened some time after the latest timed record). An observer (petrel report) samples the
    * engine here. It must only read the engine: a call that changes it makes the replay diverge.
    */
-  readonly onRecord?: (engine: Engine, nowNs: number, firstNowNs: number, messages: number) => void;
+  readonly onRecord?: (engine: Engine, nowNs: number, firstNowNs: number, messages: number, timed: boolean) => void;
 }
 
 /** What a faulted replay found (ReplayResult.faulted). */
@@ -201,7 +203,9 @@ class Replayer {
         }
         this.apply();
         if (this.options.onRecord !== undefined && this.engine !== undefined && this.firstNowNs >= 0) {
-          this.options.onRecord(this.engine, this.nowNs, this.firstNowNs, this.delivered);
+          const type = reader.type;
+          this.options.onRecord(this.engine, this.nowNs, this.firstNowNs, this.delivered,
+            type === RecordType.DATAGRAM || type === RecordType.TIMEOUT || type === RecordType.TRANSMIT);
         }
         const slot = reader.index % CONTEXT_RECORDS;
         this.contextIndex[slot] = reader.index;
