@@ -31,7 +31,10 @@ import { ReportInputError } from "./reportErrors.js";
 import { ReportSeriesBuilder, type CountName, type GaugeName, type ReportSeries, type ReportSeriesOptions, type StreamSeriesBuilder } from "./reportSeries.js";
 
 export interface JournalReportOptions extends Partial<Omit<ReportSeriesOptions, "stallReceiver">> {
+  /** Where progress goes on a long journal (a bar on a terminal, a line every 2 s otherwise). */
   readonly progress?: ReportProgress | null;
+  /** How often (wall time) the replay reports its progress to the meter (default 200 ms). */
+  readonly progressIntervalMs?: number;
 }
 
 /** Whether the file at `path` starts with a journal's magic, PETRELJ1 (false for a missing or short file). */
@@ -92,7 +95,7 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
   let result: ReplayResult;
   try {
     result = replayJournal(path, {
-      progressIntervalMs: 200,
+      progressIntervalMs: options.progressIntervalMs ?? 200,
       onProgress: (p) => meter.update(p.totalBytes > 0 ? p.bytesRead / p.totalBytes : 0, `${p.records} records, ${p.recordedSeconds.toFixed(3)} s recorded`),
       onRecord: (engine, nowNs, firstNowNs, messages, timed) => {
         last = { engine, relNs: nowNs - firstNowNs, messages };

@@ -6,7 +6,7 @@
 //   subscriber position flat while the high-water mark was ahead); the publisher's has the sender
 //   series. What one end cannot know (drops, RTT, the other end's series) is absent (no series,
 //   null totals, a note on the page), never zeros.
-// - The replay hook gives the first timed record's time, and sampling leaves the replay bit-exact.
+// - Sampling leaves the replay bit-exact; progress goes to the given output (a bar on a terminal).
 // - The command recognizes a journal by its magic whatever its name; a corrupt journal (a flipped
 //   byte) and one that diverges on replay (a data byte changed, its block's CRC fixed) exit 2 with
 //   the JournalFormatError's or the divergence's message.
@@ -118,8 +118,12 @@ describe("petrel report: a journal", () => {
     expect(stall.retransmits).toBeNull();
   });
 
-  it("samples the publisher's engine: sender series, receiver side absent", () => {
-    const series = journalReportSeries(run.publisher, { bucketNs: 2 * MS });
+  it("samples the publisher's engine: sender series, receiver side absent, with progress", () => {
+    const writes: string[] = [];
+    // Progress as often as the replay reports it (every 1024 records), drawn as a bar on a terminal.
+    const series = journalReportSeries(run.publisher, { bucketNs: 2 * MS, progressIntervalMs: 0, progress: { isTTY: true, write: (t) => void writes.push(t) } });
+    expect(writes[0]).toMatch(/^\r\[#*-*\] +\d+% \d+ records, \d+\.\d{3} s recorded/);
+    expect(writes.at(-1)).toBe("\r\x1b[K");
     const s = series.streams[0]!;
     for (const name of ["publisherPosition", "senderPosition", "senderLimit"] as const) expect(nonNull(s.gauges[name]), name).toBeGreaterThan(10);
     expect(s.totals.dataFrames).toBeGreaterThan(0);
