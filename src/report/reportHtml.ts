@@ -47,8 +47,9 @@ function formatMs(ns: number): string {
 
 function stallSection(series: ReportSeries): string {
   const threshold = formatMs(series.stallThresholdNs);
+  const watched = series.stallReceiver === "subscriberPosition" ? "subscriber position (what the application read)" : "receiver's position";
   if (series.stalls.length === 0) {
-    return `<section id="stalls"><h2>Stalls</h2><p class="ok" id="no-stall">No stall: no receiver stayed flat for more than ${threshold} while its sender had data.</p></section>`;
+    return `<section id="stalls"><h2>Stalls</h2><p class="ok" id="no-stall">No stall: no ${watched} stayed flat for more than ${threshold} while its sender had data.</p></section>`;
   }
   const first = series.stalls[0]!;
   const labels = new Map(series.streams.map((s) => [s.key, s.label]));
@@ -57,7 +58,7 @@ function stallSection(series: ReportSeries): string {
     return `<tr${i === 0 ? ' class="first"' : ""} data-start-ns="${s.startNs}" data-end-ns="${s.endNs}"><td>${escapeHtml(labels.get(s.streamKey) ?? s.streamKey)}</td><td class="num">${formatTimeNs(s.startNs)}</td><td class="num">${formatMs(s.durationNs)}${s.ongoing ? " (to the end)" : ""}</td><td class="num">${s.receiverPosition}</td><td class="num">${s.senderPosition - s.receiverPosition}</td><td>${happening}</td><td>${s.faults.length === 0 ? "none" : s.faults.map(escapeHtml).join("<br>")}</td></tr>`;
   });
   return `<section id="stalls"><h2>Stalls</h2>
-<p class="bad" id="first-stall">First stall: ${escapeHtml(labels.get(first.streamKey) ?? first.streamKey)} from ${formatTimeNs(first.startNs)} for ${formatMs(first.durationNs)}${first.ongoing ? " (still stalled at the end)" : ""}; ${series.stalls.length} stall(s) in all. A stall: the receiver's position flat for more than ${threshold} while its sender had data it had not received.</p>
+<p class="bad" id="first-stall">First stall: ${escapeHtml(labels.get(first.streamKey) ?? first.streamKey)} from ${formatTimeNs(first.startNs)} for ${formatMs(first.durationNs)}${first.ongoing ? " (still stalled at the end)" : ""}; ${series.stalls.length} stall(s) in all. A stall: the ${watched} flat for more than ${threshold} while its sender had data it had not received.</p>
 <table id="stall-table"><thead><tr><th>stream</th><th>start</th><th>duration</th><th>receiver position</th><th>sender ahead (bytes)</th><th>during the stall</th><th>faults near it</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table></section>`;
 }

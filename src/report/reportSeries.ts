@@ -74,6 +74,8 @@ export interface ReportSeries {
   readonly timesNs: ReadonlyArray<number>;
   readonly endNs: number;
   readonly stallThresholdNs: number;
+  /** The position the stall detector watched as the receiver's. */
+  readonly stallReceiver: ReportSeriesOptions["stallReceiver"];
   readonly streams: ReadonlyArray<StreamSeries>;
   readonly faults: ReadonlyArray<ReportFault>;
   readonly stalls: ReadonlyArray<Stall>;
@@ -266,6 +268,7 @@ export class ReportSeriesBuilder {
       timesNs,
       endNs,
       stallThresholdNs: this.options.stallThresholdNs,
+      stallReceiver: this.options.stallReceiver,
       streams,
       faults,
       stalls,

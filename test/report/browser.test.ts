@@ -180,7 +180,8 @@ describe.skipIf(!available && !required)("petrel report in chromium", () => {
         expect(await page.locator('[data-chart="positions"] .absent-note').innerText()).toMatch(/not known from this input: publisher position, sender position, sender limit/);
         expect(await page.locator("#absent").innerText()).toMatch(/drops/);
         expect(await page.locator(".totals").first().innerText()).toMatch(/3000 messages, .*; not known: .*drops/);
-        expect(await page.locator("#first-stall").innerText()).toMatch(/First stall: .* for 4\d\d\.\d ms/);
+        expect(await page.locator("#first-stall").innerText()).toMatch(/First stall: .* from \d\.\d{6} s for \d+\.\d ms/);
+        expect(await page.locator("#first-stall").innerText()).toMatch(/the subscriber position \(what the application read\) flat/);
         expect(await page.locator("#stall-table").innerText()).toMatch(/drops not known/);
 
         const screenshot = join(artifacts, "report-journal.png");
