@@ -120,9 +120,9 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
 
   builder.absent("drops", "datagrams dropped on the network (or by the runtime's receive filter) never reached the engine, so a journal does not have them");
   builder.absent("rttUs", "the engine keeps no RTT it could be read from (RTTs are measured between the two ends by RTTM frames; the peer's are in the peer)");
-  const other = "the other end's: record that end's journal and report on it";
-  if (!hadPublications) for (const q of SENDER_SIDE) builder.absent(q, `sender side: this engine had no publication, so it is ${other}`);
-  if (!hadImages) for (const q of RECEIVER_SIDE) builder.absent(q, `receiver side: this engine had no image, so it is ${other} (and without a receiver no stall can be found)`);
+  const other = "the other end's: report on that end's journal";
+  if (!hadPublications) for (const q of SENDER_SIDE) builder.absent(q, `sender side: this engine had no publication (${other})`);
+  if (!hadImages) for (const q of RECEIVER_SIDE) builder.absent(q, `receiver side: this engine had no image (${other})`);
 
   const details = [
     `${result.records} records, ${result.recordedSeconds.toFixed(3)} s recorded, replayed bit-exact in ${result.wallSeconds.toFixed(1)} s` +

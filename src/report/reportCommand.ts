@@ -152,6 +152,8 @@ function parsePoints(text: string): number {
 
 function summaryLine(series: ReportSeries, path: string, bytes: number): string {
   const first = series.stalls[0];
-  const stalls = first === undefined ? "no stall" : `${series.stalls.length} stall(s), the first at ${formatTimeNs(first.startNs)} for ${(first.durationNs / 1e6).toFixed(1)} ms`;
+  const noReceiver = series.absent.some((a) => a.name === series.stallReceiver);
+  const stalls = noReceiver ? "no receiver, so no stall can be found"
+    : first === undefined ? "no stall" : `${series.stalls.length} stall(s), the first at ${formatTimeNs(first.startNs)} for ${(first.durationNs / 1e6).toFixed(1)} ms`;
   return `petrel report: wrote ${path} (${bytes} bytes): ${series.source.kind} ${series.source.name}, ${series.streams.length} stream(s), ${series.timesNs.length} points per series, ${series.faults.length} fault(s), ${stalls}`;
 }

@@ -48,6 +48,9 @@ function formatMs(ns: number): string {
 function stallSection(series: ReportSeries): string {
   const threshold = formatMs(series.stallThresholdNs);
   const watched = series.stallReceiver === "subscriberPosition" ? "subscriber position (what the application read)" : "receiver's position";
+  if (series.absent.some((a) => a.name === series.stallReceiver)) {
+    return `<section id="stalls"><h2>Stalls</h2><p id="no-receiver">Stalls cannot be found from this input: it has no ${watched} (see above).</p></section>`;
+  }
   if (series.stalls.length === 0) {
     return `<section id="stalls"><h2>Stalls</h2><p class="ok" id="no-stall">No stall: no ${watched} stayed flat for more than ${threshold} while its sender had data.</p></section>`;
   }

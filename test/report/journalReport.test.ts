@@ -130,6 +130,7 @@ describe("petrel report: a journal", () => {
     expect(s.totals.messages).toBeNull();
     expect(s.gauges.receiverPosition).toEqual([]);
     expect(series.absent.map((a) => a.name)).toEqual(expect.arrayContaining(["receiverPosition", "subscriberPosition", "receiverHwm", "messages", "drops", "rttUs"]));
+    expect(series.stalls).toEqual([]);
     // The publisher reached the end of what it offered.
     const positions = s.gauges.senderPosition.filter((v): v is number => v !== null);
     expect(positions.at(-1)).toBeGreaterThan(positions[0]!);
@@ -148,6 +149,11 @@ describe("petrel report: a journal", () => {
     expect(page).toContain('<section id="absent">');
     expect(page).toContain('data-absent="drops"');
     expect(page).toMatch(/drops not known/);
+    // A publisher's journal has no receiver: the page says stalls cannot be found, not that there was none.
+    expect(report(run.publisher, "--html", html)).toMatchObject({ status: 0, stdout: expect.stringMatching(/journal paused-pub\.pjournal, .* no receiver, so no stall can be found\n$/) });
+    const publisherPage = readFileSync(html, "utf8");
+    expect(publisherPage).toMatch(/<p id="no-receiver">Stalls cannot be found from this input: it has no subscriber position/);
+    expect(publisherPage).not.toContain('id="no-stall"');
     expect(report(run.subscriber, "--seed", "3", "--html", html)).toMatchObject({ status: 2, stderr: expect.stringMatching(/--seed go\(es\) with a scenario, not with a journal/) });
   });
 
