@@ -53,6 +53,8 @@ export interface ReplayOptions {
    * engine here. It must only read the engine: a call that changes it makes the replay diverge.
    */
   readonly onRecord?: (engine: Engine, nowNs: number, firstNowNs: number, messages: number, timed: boolean) => void;
+  /** Called with each received datagram (a DATAGRAM record) as it is handed to the engine: bytes[offset, offset + length) at `nowNs`. */
+  readonly onDatagram?: (nowNs: number, firstNowNs: number, bytes: Uint8Array, offset: number, length: number) => void;
 }
 
 /** What a faulted replay found (ReplayResult.faulted). */
@@ -444,6 +446,7 @@ class Replayer {
         if (this.faults.length > 0 &&
             this.faultReceived(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), at + 20, r.bodyLength - 20)) break;
         engine.handleDatagram(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20);
+        this.options.onDatagram?.(nowNs, this.firstNowNs, r.bytes, at + 20, r.bodyLength - 20);
         this.counts.datagramsIn++;
         break;
       }

@@ -9,11 +9,15 @@
 // a subscriber that resumes reading after a pause is seen to resume then, not at the last record
 // before it. The engine's state changes only at records: nothing between two samples is missed.
 //
+// RTTs are this end's own measurements: the RTTM replies among the received datagrams (a
+// subscriber under cc=cubic or bbr asks for them), each the reply's arrival less its echo timestamp
+// (this engine's clock when it asked) and the peer's reception delta, as the engine computes them.
+//
 // A journal is one end of a run. What that end cannot know is declared absent (no series, no
 // totals, a note on the page), not drawn as zeros: drops (on the network, or by the runtime's
-// receive filter before the journal saw anything), the RTT (the engine keeps no RTT it could be
-// read from), the sender's series in a journal with no publication and the receiver's in one
-// with no image. The stall detector watches the application's read position (the subscriber
+// receive filter before the journal saw anything), the RTT when this end measured none (a
+// publisher's RTT is measured by its peer), the sender's series in a journal with no publication
+// and the receiver's in one with no image. The stall detector watches the application's read position (the subscriber
 // position) against the receiver's high-water mark and any local sender, so a subscriber's
 // journal alone shows a stall, a lost datagram's or an application that stopped polling.
 //
@@ -25,6 +29,7 @@ import { basename } from "node:path";
 import { Counter, type Engine } from "../core/engine/index.js";
 import { FILE_MAGIC, JournalFormatError } from "../journal/format.js";
 import { formatSeconds, replayJournal, type ReplayResult } from "../journal/replay.js";
+import { AeronFrameSamples } from "./aeronFrameSamples.js";
 import { counter, CountDeltas, engineCountTotals, sampleImages, samplePublications } from "./engineSampler.js";
 import { ProgressMeter, type ReportProgress } from "./progress.js";
 import { ReportInputError } from "./reportErrors.js";
@@ -64,6 +69,7 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
       notes: [
         "A journal records one end of a run: its engine is replayed (every output checked against the recording, as petrel replay does) and sampled as the recorded time passes.",
         "NAKs are those this engine sent (as a receiver) or received (as a sender); retransmits, frames and RTT measurements are those it sent; messages are those its application read.",
+        "RTTs are this end's own measurements, from the RTTM replies it received (a subscriber asks for them under cc=cubic or bbr).",
         "A stall here: the application's read position (the subscriber position) flat while the receiver's high-water mark (or a local sender) was ahead of it.",
       ],
     },
@@ -76,6 +82,8 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
   let hadPublications = false;
   let hadImages = false;
   let last: { engine: Engine; relNs: number; messages: number } | null = null;
+  let rtt: AeronFrameSamples | null = null;
+  const ZERO_ADDRESS = { sourceAddress: 0, sourcePort: 0, destinationAddress: 0, destinationPort: 0 };
 
   const sample = (engine: Engine, relNs: number, messages: number): void => {
     const label = (sessionId: number, streamId: number): string => `stream ${streamId}, session ${sessionId}`;
@@ -97,6 +105,10 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
     result = replayJournal(path, {
       progressIntervalMs: options.progressIntervalMs ?? 200,
       onProgress: (p) => meter.update(p.totalBytes > 0 ? p.bytesRead / p.totalBytes : 0, `${p.records} records, ${p.recordedSeconds.toFixed(3)} s recorded`),
+      onDatagram: (nowNs, firstNowNs, bytes, offset, length) => {
+        rtt ??= new AeronFrameSamples(builder, { rttOnly: true, rttFromEcho: true, echoClockOffsetNs: firstNowNs });
+        rtt.onDatagram(nowNs - firstNowNs, ZERO_ADDRESS, bytes, offset, length);
+      },
       onRecord: (engine, nowNs, firstNowNs, messages, timed) => {
         last = { engine, relNs: nowNs - firstNowNs, messages };
         if (timed) sample(engine, nowNs - firstNowNs, messages);
@@ -119,7 +131,9 @@ export function journalReportSeries(path: string, options: JournalReportOptions 
   const endNs = end?.relNs ?? 0;
 
   builder.absent("drops", "datagrams dropped on the network (or by the runtime's receive filter) never reached the engine, so a journal does not have them");
-  builder.absent("rttUs", "the engine keeps no RTT it could be read from (RTTs are measured between the two ends by RTTM frames; the peer's are in the peer)");
+  if (!builder.hasGauge("rttUs")) {
+    builder.absent("rttUs", "this end measured none: no RTTM reply reached it (a subscriber asks for them under cc=cubic or bbr; a publisher's RTT is measured by its peer)");
+  }
   const other = "the other end's: report on that end's journal";
   if (!hadPublications) for (const q of SENDER_SIDE) builder.absent(q, `sender side: this engine had no publication (${other})`);
   if (!hadImages) for (const q of RECEIVER_SIDE) builder.absent(q, `receiver side: this engine had no image (${other})`);

@@ -204,6 +204,12 @@ export class ReportSeriesBuilder {
     this.faultList.push({ timeNs, label });
   }
 
+  /** Whether any stream has a sample of `name`. */
+  hasGauge(name: GaugeName): boolean {
+    for (const stream of this.streamsByKey.values()) if (stream.gauges.get(name)!.some((v) => v !== null)) return true;
+    return false;
+  }
+
   /** `name` cannot be known from this input (`reason` says why): finish() leaves it out. */
   absent(name: GaugeName | CountName, reason: string): void {
     if (!this.absentList.some((a) => a.name === name)) this.absentList.push({ name, reason });

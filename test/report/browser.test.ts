@@ -6,9 +6,10 @@
 // window), the stall table at the top names the partition's time, and a click on the stall zooms
 // the charts to it. A screenshot (and the page) go to PETREL_ARTIFACTS_DIR (default: a temp dir);
 // the path is printed.
-// A journal's page (test/report/journalRun.ts: a subscriber that stops polling for 400 ms) loads the
-// same way: no console error, the receiver's charts with data, the stall in the table, and the
-// quantities a journal cannot know (drops, RTT, the sender's series) named as absent, not drawn.
+// A journal's page (test/report/journalRun.ts: a subscriber that stops polling for 400 ms, static
+// windows) loads the same way: no console error, the receiver's charts with data, the stall in the
+// table, and what this journal cannot know (drops, an RTT it never measured, the sender's series)
+// named as absent, not drawn.
 //
 // Without /usr/bin/chromium the test is skipped with the reason printed, so a clone elsewhere
 // passes; with PETREL_REQUIRE_BROWSER=1 (CI) a missing browser fails it.

@@ -1,11 +1,12 @@
 // Goal: `petrel report <journal>` replays a journal of a live run and reports on it.
 // - A short in-process run (test/report/journalRun.ts: a publisher and a subscriber engine over
-//   127.0.0.1, each recording a journal) in which the subscriber's application stops polling for
-//   400 ms: the subscriber's journal has receiver series with data (rebuild position, high-water
-//   mark, subscriber position, window), every message read, and one stall near the pause (the
-//   subscriber position flat while the high-water mark was ahead); the publisher's has the sender
-//   series. What one end cannot know (drops, RTT, the other end's series) is absent (no series,
-//   null totals, a note on the page), never zeros.
+//   127.0.0.1 with cc=cubic, each recording a journal) in which the subscriber's application stops
+//   polling for 400 ms: the subscriber's journal has receiver series with data (rebuild position,
+//   high-water mark, subscriber position, window), its own RTT measurements, every message read,
+//   and one stall near the pause (the subscriber position flat while the high-water mark was
+//   ahead); the publisher's has the sender series. What one end cannot know (drops, the other
+//   end's series, a publisher's RTT) is absent (no series, null totals, a note on the page),
+//   never zeros.
 // - Sampling leaves the replay bit-exact; progress goes to the given output (a bar on a terminal).
 // - The command recognizes a journal by its magic whatever its name; a corrupt journal (a flipped
 //   byte) and one that diverges on replay (a data byte changed, its block's CRC fixed) exit 2 with
@@ -26,7 +27,7 @@ const PAUSE_MS = 400;
 let run: PausedRun;
 
 beforeAll(async () => {
-  run = await recordPausedRun(dir, "paused", { count: COUNT, pauseAfter: 1000, pauseMs: PAUSE_MS, seed: 4242 });
+  run = await recordPausedRun(dir, "paused", { count: COUNT, pauseAfter: 1000, pauseMs: PAUSE_MS, seed: 4242, cc: "cubic" });
 }, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,19 +91,24 @@ describe("petrel report: a journal", () => {
     expect(series.source.details.join("\n")).toMatch(/replayed bit-exact/);
     expect(series.streams).toHaveLength(1);
     const s = series.streams[0]!;
-    for (const name of ["receiverPosition", "receiverHwm", "subscriberPosition", "receiverWindowBytes"] as const) {
+    for (const name of ["receiverPosition", "receiverHwm", "subscriberPosition", "receiverWindowBytes", "rttUs"] as const) {
       expect(nonNull(s.gauges[name]), name).toBeGreaterThan(10);
     }
     expect(s.totals.messages).toBe(COUNT);
     expect(s.totals.statusMessages).toBeGreaterThan(0);
     // The other end's series, drops and RTT: absent, not zeros.
     const absent = series.absent.map((a) => a.name);
-    expect(absent).toEqual(expect.arrayContaining(["drops", "rttUs", "publisherPosition", "senderPosition", "senderLimit", "retransmits", "dataFrames"]));
+    expect(absent).toEqual(expect.arrayContaining(["drops", "publisherPosition", "senderPosition", "senderLimit", "retransmits", "dataFrames"]));
     expect(absent).not.toContain("receiverPosition");
+    expect(absent).not.toContain("rttUs");
+    // Loopback RTTs: positive, and well under a second.
+    const rtts = s.gauges.rttUs.filter((v): v is number => v !== null);
+    expect(Math.min(...rtts)).toBeGreaterThan(0);
+    expect(Math.max(...rtts)).toBeLessThan(1e6);
+    expect(s.totals.rttMeasurements).toBeGreaterThan(0);
     expect(s.totals.drops).toBeNull();
     expect(s.totals.retransmits).toBeNull();
     expect(s.counts.drops).toEqual([]);
-    expect(s.gauges.rttUs).toEqual([]);
     expect(s.gauges.senderPosition).toEqual([]);
 
     const atPause = series.stalls.filter((stall) => stall.endNs > run.pauseStartNs && stall.startNs < run.pauseEndNs);
@@ -130,6 +136,9 @@ describe("petrel report: a journal", () => {
     expect(s.totals.messages).toBeNull();
     expect(s.gauges.receiverPosition).toEqual([]);
     expect(series.absent.map((a) => a.name)).toEqual(expect.arrayContaining(["receiverPosition", "subscriberPosition", "receiverHwm", "messages", "drops", "rttUs"]));
+    // The publisher answered the subscriber's RTT requests: the measurements are the subscriber's.
+    expect(series.absent.find((a) => a.name === "rttUs")!.reason).toMatch(/measured by its peer/);
+    expect(s.gauges.rttUs).toEqual([]);
     expect(series.stalls).toEqual([]);
     // The publisher reached the end of what it offered.
     const positions = s.gauges.senderPosition.filter((v): v is number => v !== null);

@@ -24,10 +24,10 @@ export interface PausedRun {
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Streams `count` messages, the subscriber pausing for `pauseMs` (wall time) once it has read `pauseAfter`. */
-export async function recordPausedRun(dir: string, name: string, options: { count: number; pauseAfter: number; pauseMs: number; seed: number }): Promise<PausedRun> {
+/** Streams `count` messages, the subscriber pausing for `pauseMs` (wall time) once it has read `pauseAfter`; `cc` on the channel if given. */
+export async function recordPausedRun(dir: string, name: string, options: { count: number; pauseAfter: number; pauseMs: number; seed: number; cc?: "cubic" }): Promise<PausedRun> {
   const port = await freeUdpPort();
-  const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=128k`;
+  const channel = `aeron:udp?endpoint=127.0.0.1:${port}|term-length=128k${options.cc === undefined ? "" : `|cc=${options.cc}`}`;
   const prng = new Prng(options.seed);
   const paths = { publisher: `${dir}/${name}-pub.pjournal`, subscriber: `${dir}/${name}-sub.pjournal` };
   const pubJournal = new JournalRecorder({ path: paths.publisher });
