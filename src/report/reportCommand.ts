@@ -24,7 +24,8 @@ export const REPORT_USAGE = `usage:
   petrel report CAPTURE.pcap --html FILE [options] read a capture (Petrel's pcap taps, tcpdump of Aeron traffic)
   petrel report JOURNAL --html FILE [options]      replay a journal of a live run (recognized by its PETRELJ1
                                                    magic), sampling the replayed engine; what one end cannot
-                                                   know (drops, RTT, the other end's series) is marked absent
+                                                   know (drops, the other end's series, an RTT it did not
+                                                   measure) is marked absent, not drawn as zeros
 
 Writes one self-contained HTML page (uPlot inlined: it opens without network access): per stream over
 time the sender and receiver positions, high-water mark, flow-control limit, NAKs, retransmits, drops,
