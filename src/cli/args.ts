@@ -24,7 +24,7 @@ export const USAGE = `usage:
   petrel replay JOURNAL [--set NAME=VALUE]... [--quiet]
                                    replay a journal of a live run on a fresh engine and check every
                                    output (petrel replay --help)
-  petrel report SCENARIO|CAPTURE --html OUT
+  petrel report SCENARIO|CAPTURE|JOURNAL --html OUT
                                    one self-contained HTML page of a run: positions, windows, NAKs, RTT,
                                    faults and stalls over time (petrel report --help)
   petrel help

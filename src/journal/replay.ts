@@ -44,6 +44,17 @@ export interface ReplayOptions {
   readonly faults?: ReadonlyArray<FaultSpec>;
   /** Simulated time the engine runs on after the journal ends, for a faulted run to catch up (default 2 s). */
   readonly drainNs?: number;
+  /**
+   * Called after each applied record once the engine exists and time has started, with the
+   * engine's time of the latest timed record, the first timed record's time, the messages
+   * (fragments) delivered to the application so far, and whether this record carried a time (a
+   * received datagram, a timer call, a pollTransmit: an application's offer or poll does not, and
+   * happened some time after the latest timed record). An observer (petrel report) samples the
+   * engine here. It must only read the engine: a call that changes it makes the replay diverge.
+   */
+  readonly onRecord?: (engine: Engine, nowNs: number, firstNowNs: number, messages: number, timed: boolean) => void;
+  /** Called with each received datagram (a DATAGRAM record) as it is handed to the engine: bytes[offset, offset + length) at `nowNs`. */
+  readonly onDatagram?: (nowNs: number, firstNowNs: number, bytes: Uint8Array, offset: number, length: number) => void;
 }
 
 /** What a faulted replay found (ReplayResult.faulted). */
@@ -193,6 +204,11 @@ class Replayer {
           break;
         }
         this.apply();
+        if (this.options.onRecord !== undefined && this.engine !== undefined && this.firstNowNs >= 0) {
+          const type = reader.type;
+          this.options.onRecord(this.engine, this.nowNs, this.firstNowNs, this.delivered,
+            type === RecordType.DATAGRAM || type === RecordType.TIMEOUT || type === RecordType.TRANSMIT);
+        }
         const slot = reader.index % CONTEXT_RECORDS;
         this.contextIndex[slot] = reader.index;
         this.contextType[slot] = reader.type;
@@ -430,6 +446,7 @@ class Replayer {
         if (this.faults.length > 0 &&
             this.faultReceived(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), at + 20, r.bodyLength - 20)) break;
         engine.handleDatagram(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20);
+        this.options.onDatagram?.(nowNs, this.firstNowNs, r.bytes, at + 20, r.bodyLength - 20);
         this.counts.datagramsIn++;
         break;
       }

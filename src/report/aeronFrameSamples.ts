@@ -76,6 +76,11 @@ export interface FrameSampleOptions {
   readonly rttOnly?: boolean;
   /** RTT from the echo timestamp, for a tap whose clock is the receivers' (the simulator's). */
   readonly rttFromEcho?: boolean;
+  /**
+   * With rttFromEcho: the echo timestamps' clock less the sample times (a journal's samples are
+   * times from its first timed record, its engine's clock is not; default 0).
+   */
+  readonly echoClockOffsetNs?: number;
 }
 
 export class AeronFrameSamples extends IgnoringFrameVisitor {
@@ -188,7 +193,7 @@ export class AeronFrameSamples extends IgnoringFrameVisitor {
     const deltaNs = rttmReceptionDeltaNs(view, frameOffset);
     let rttNs: number;
     if (this.options.rttFromEcho === true) {
-      rttNs = t - echoNs - deltaNs;
+      rttNs = t + (this.options.echoClockOffsetNs ?? 0) - echoNs - deltaNs;
     } else {
       const requestNs = state.pendingRttm.get(echoNs);
       if (requestNs === undefined) return;

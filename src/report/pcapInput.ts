@@ -17,14 +17,14 @@ export interface PcapReportOptions extends Partial<ReportSeriesOptions> {
 
 /** Reads the pcap at `path` into report series; a missing file or one that is not a pcap fails with a ReportInputError. */
 export function pcapReportSeries(path: string, options: PcapReportOptions = {}): ReportSeries {
-  if (!existsSync(path)) throw new ReportInputError("missing-file", `'${path}' does not exist (give a scenario name or a .pcap file)`);
+  if (!existsSync(path)) throw new ReportInputError("missing-file", `'${path}' does not exist (give a scenario name, a .pcap file or a journal)`);
   if (!statSync(path).isFile()) throw new ReportInputError("missing-file", `'${path}' is not a file`);
   const data = readFileSync(path);
   let reader: PcapReader;
   try {
     reader = new PcapReader(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   } catch (error) {
-    if (error instanceof PcapFormatError) throw new ReportInputError("not-pcap", `'${path}' is not a pcap file: ${error.message}`);
+    if (error instanceof PcapFormatError) throw new ReportInputError("not-pcap", `'${path}' is not a pcap file (nor a journal: no PETRELJ1 magic): ${error.message}`);
     throw error;
   }
   return readerReportSeries(reader, basename(path), options);

@@ -1,13 +1,16 @@
-// `petrel report <scenario | capture.pcap> --html out.html [options]`: runs a named simulation
-// scenario (sampling its engines) or reads a pcap, and writes one self-contained HTML page. The
-// input is a scenario when the name is one (petrel sim --list), else a file. Exit codes: 0 the page
-// was written, 2 bad arguments or input (a ReportInputError or a UsageError, printed with usage).
+// `petrel report <scenario | capture.pcap | run.pjournal> --html out.html [options]`: runs a named
+// simulation scenario (sampling its engines), reads a pcap, or replays a journal (sampling the
+// replayed engine), and writes one self-contained HTML page. The input is a scenario when the name
+// is one (petrel sim --list), a journal when the file starts with PETRELJ1, else a pcap. Exit
+// codes: 0 the page was written, 2 bad arguments or input (a ReportInputError or a UsageError,
+// printed with usage; a corrupt or diverging journal is one).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseDurationNs } from "../core/config/duration.js";
 import { parseDuration, parseSeed, readSchedule, UsageError } from "../cli/args.js";
 import { findExperiment } from "../cli/experimentScenarios.js";
 import { findScenario, SCENARIOS } from "../cli/scenarios.js";
+import { isJournalFile, journalReportSeries } from "./journalInput.js";
 import { pcapReportSeries } from "./pcapInput.js";
 import type { ReportProgress } from "./progress.js";
 import { ReportInputError } from "./reportErrors.js";
@@ -19,6 +22,10 @@ import { formatTimeNs } from "./stallDetector.js";
 export const REPORT_USAGE = `usage:
   petrel report SCENARIO --html FILE [options]   run a named scenario (${SCENARIOS.map((s) => s.name).join(", ")}), sampling its engines
   petrel report CAPTURE.pcap --html FILE [options] read a capture (Petrel's pcap taps, tcpdump of Aeron traffic)
+  petrel report JOURNAL --html FILE [options]      replay a journal of a live run (recognized by its PETRELJ1
+                                                   magic), sampling the replayed engine; what one end cannot
+                                                   know (drops, the other end's series, an RTT it did not
+                                                   measure) is marked absent, not drawn as zeros
 
 Writes one self-contained HTML page (uPlot inlined: it opens without network access): per stream over
 time the sender and receiver positions, high-water mark, flow-control limit, NAKs, retransmits, drops,
@@ -26,14 +33,14 @@ RTT, the receiver (congestion) window and the faults applied; stalls are marked 
 
 options:
   --html FILE       where to write the page (required)
-  --interval D      sampling interval of simulated time, and the finest bucket (default 1ms)
+  --interval D      sampling interval of simulated (or recorded) time, and the finest bucket (default 1ms)
   --points N        at most N points per series; longer runs are downsampled (default ${REPORT_DEFAULTS.maxPoints}, at least 16)
   --stall D         a receiver flat for longer than D while its sender has data is a stall (default 50ms)
 scenario only:
   --seed N, --duration D (default 10s), --schedule FILE   as for petrel sim
   --cc static|cubic|bbr                                   congestion control on both engines (RTT and a
                                                           congestion window need cubic or bbr)
-exit codes: 0 the page was written, 2 bad arguments or input`;
+exit codes: 0 the page was written, 2 bad arguments or input (a corrupt journal, or one that diverges on replay)`;
 
 export interface ReportCommandOutput {
   readonly stdout: { write(text: string): void };
@@ -93,7 +100,7 @@ export function reportSeriesFromArgs(argv: ReadonlyArray<string>, progress: Repo
   }
   const { values, positionals } = parsed;
   if (values.help === true) return null;
-  if (positionals.length === 0) throw new UsageError("name a scenario or a pcap file to report on");
+  if (positionals.length === 0) throw new UsageError("name a scenario, a pcap file or a journal to report on");
   if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}' (one input at a time)`);
   const input = positionals[0]!;
   if (values.html === undefined) throw new UsageError("--html FILE is required: where to write the page");
@@ -117,11 +124,12 @@ export function reportSeriesFromArgs(argv: ReadonlyArray<string>, progress: Repo
   if (findExperiment(input) !== undefined) {
     throw new ReportInputError("unknown-scenario", `'${input}' is an experiment; petrel report runs the two-host scenarios (${SCENARIOS.map((s) => s.name).join(", ")}) or reads a pcap`);
   }
-  if (!looksLikeFile(input)) {
-    throw new ReportInputError("unknown-scenario", `unknown scenario '${input}' (scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}; or give a .pcap file)`);
+  const journal = isJournalFile(input);
+  if (!journal && !looksLikeFile(input)) {
+    throw new ReportInputError("unknown-scenario", `unknown scenario '${input}' (scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}; or give a .pcap file or a journal)`);
   }
-  if (refused.length > 0) throw new UsageError(`${refused.join(", ")} go(es) with a scenario, not with a capture`);
-  return { series: pcapReportSeries(input, common), htmlPath: values.html };
+  if (refused.length > 0) throw new UsageError(`${refused.join(", ")} go(es) with a scenario, not with a ${journal ? "journal" : "capture"}`);
+  return { series: journal ? journalReportSeries(input, common) : pcapReportSeries(input, common), htmlPath: values.html };
 }
 
 /** A name with a path separator or an extension is a file; a bare word is a scenario name. */
@@ -145,6 +153,8 @@ function parsePoints(text: string): number {
 
 function summaryLine(series: ReportSeries, path: string, bytes: number): string {
   const first = series.stalls[0];
-  const stalls = first === undefined ? "no stall" : `${series.stalls.length} stall(s), the first at ${formatTimeNs(first.startNs)} for ${(first.durationNs / 1e6).toFixed(1)} ms`;
+  const noReceiver = series.absent.some((a) => a.name === series.stallReceiver);
+  const stalls = noReceiver ? "no receiver, so no stall can be found"
+    : first === undefined ? "no stall" : `${series.stalls.length} stall(s), the first at ${formatTimeNs(first.startNs)} for ${(first.durationNs / 1e6).toFixed(1)} ms`;
   return `petrel report: wrote ${path} (${bytes} bytes): ${series.source.kind} ${series.source.name}, ${series.streams.length} stream(s), ${series.timesNs.length} points per series, ${series.faults.length} fault(s), ${stalls}`;
 }

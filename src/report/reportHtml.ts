@@ -4,12 +4,14 @@
 // quantity on a shared time axis with a shared cursor: positions, events per bucket (NAKs,
 // retransmits, drops), RTT, the receiver (congestion) window, and frames per bucket. Stalls are
 // shaded red and faults drawn as dashed lines on every chart; a click on a stall's row zooms every
-// chart to it. window.petrelReport keeps the uPlot
+// chart to it. Quantities the input cannot know (ReportSeries.absent) are listed with the reason at
+// the top, named "not known" in the totals, the stall table and on the charts they belong to, never
+// drawn as zeros. window.petrelReport keeps the uPlot
 // instances (for the browser test, and for anyone poking at the page in devtools).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { ReportSeries } from "./reportSeries.js";
+import type { CountName, GaugeName, ReportSeries } from "./reportSeries.js";
 import { formatTimeNs } from "./stallDetector.js";
 
 let uplotAssets: { js: string; css: string; notice: string } | null = null;
@@ -45,23 +47,55 @@ function formatMs(ns: number): string {
 
 function stallSection(series: ReportSeries): string {
   const threshold = formatMs(series.stallThresholdNs);
+  const watched = series.stallReceiver === "subscriberPosition" ? "subscriber position (what the application read)" : "receiver's position";
+  if (series.absent.some((a) => a.name === series.stallReceiver)) {
+    return `<section id="stalls"><h2>Stalls</h2><p id="no-receiver">Stalls cannot be found from this input: it has no ${watched} (see above).</p></section>`;
+  }
   if (series.stalls.length === 0) {
-    return `<section id="stalls"><h2>Stalls</h2><p class="ok" id="no-stall">No stall: no receiver stayed flat for more than ${threshold} while its sender had data.</p></section>`;
+    return `<section id="stalls"><h2>Stalls</h2><p class="ok" id="no-stall">No stall: no ${watched} stayed flat for more than ${threshold} while its sender had data.</p></section>`;
   }
   const first = series.stalls[0]!;
   const labels = new Map(series.streams.map((s) => [s.key, s.label]));
   const rows = series.stalls.map((s, i) => {
-    const happening = [
-      `${s.naks} NAK${s.naks === 1 ? "" : "s"}`,
-      `${s.retransmits} retransmit${s.retransmits === 1 ? "" : "s"}`,
-      `${s.drops} drop${s.drops === 1 ? "" : "s"}`,
-    ].join(", ");
+    const happening = [countText(s.naks, "NAK"), countText(s.retransmits, "retransmit"), countText(s.drops, "drop")].join(", ");
     return `<tr${i === 0 ? ' class="first"' : ""} data-start-ns="${s.startNs}" data-end-ns="${s.endNs}"><td>${escapeHtml(labels.get(s.streamKey) ?? s.streamKey)}</td><td class="num">${formatTimeNs(s.startNs)}</td><td class="num">${formatMs(s.durationNs)}${s.ongoing ? " (to the end)" : ""}</td><td class="num">${s.receiverPosition}</td><td class="num">${s.senderPosition - s.receiverPosition}</td><td>${happening}</td><td>${s.faults.length === 0 ? "none" : s.faults.map(escapeHtml).join("<br>")}</td></tr>`;
   });
   return `<section id="stalls"><h2>Stalls</h2>
-<p class="bad" id="first-stall">First stall: ${escapeHtml(labels.get(first.streamKey) ?? first.streamKey)} from ${formatTimeNs(first.startNs)} for ${formatMs(first.durationNs)}${first.ongoing ? " (still stalled at the end)" : ""}; ${series.stalls.length} stall(s) in all. A stall: the receiver's position flat for more than ${threshold} while its sender had data it had not received.</p>
+<p class="bad" id="first-stall">First stall: ${escapeHtml(labels.get(first.streamKey) ?? first.streamKey)} from ${formatTimeNs(first.startNs)} for ${formatMs(first.durationNs)}${first.ongoing ? " (still stalled at the end)" : ""}; ${series.stalls.length} stall(s) in all. A stall: the ${watched} flat for more than ${threshold} while its sender had data it had not received.</p>
 <table id="stall-table"><thead><tr><th>stream</th><th>start</th><th>duration</th><th>receiver position</th><th>sender ahead (bytes)</th><th>during the stall</th><th>faults near it</th></tr></thead>
 <tbody>${rows.join("\n")}</tbody></table></section>`;
+}
+
+/** "3 NAKs", "1 NAK", or "NAKs not known" when the input cannot know them. */
+function countText(n: number | null, what: string): string {
+  return n === null ? `${what}s not known` : `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/** What the page calls each quantity. */
+export const QUANTITY_LABELS: Readonly<Record<GaugeName | CountName, string>> = {
+  publisherPosition: "publisher position",
+  senderPosition: "sender position",
+  senderLimit: "sender limit (flow control)",
+  receiverPosition: "receiver position",
+  subscriberPosition: "subscriber position (read by the application)",
+  receiverHwm: "receiver high-water mark",
+  receiverWindowBytes: "receiver window",
+  rttUs: "RTT",
+  dataFrames: "data frames",
+  messages: "messages",
+  naks: "NAKs",
+  retransmits: "retransmits",
+  drops: "drops",
+  statusMessages: "status messages",
+  heartbeats: "heartbeats",
+  setups: "setups",
+  rttMeasurements: "RTT measurements",
+};
+
+function absentSection(series: ReportSeries): string {
+  if (series.absent.length === 0) return "";
+  const rows = series.absent.map((a) => `<li data-absent="${escapeHtml(a.name)}"><b>${escapeHtml(QUANTITY_LABELS[a.name])}</b>: ${escapeHtml(a.reason)}</li>`);
+  return `<section id="absent"><h2>Not known from this input</h2><p>These are not drawn (not as zeros either): the input cannot know them.</p><ul>${rows.join("")}</ul></section>`;
 }
 
 function faultSection(series: ReportSeries): string {
@@ -78,7 +112,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 tr.first td { background: #fde8e8; } p.bad { color: #a00; font-weight: 600; } p.ok { color: #070; }
 ul.details { margin: 0; padding-left: 18px; } .notes { color: #555; font-size: 12px; }
 .chart { margin: 6px 0 14px; } .chart h3 { font-size: 13px; margin: 0 0 2px; font-weight: 600; }
-.totals { color: #333; font-size: 13px; }
+.totals { color: #333; font-size: 13px; } p.absent-note { color: #8a5a00; font-size: 12px; margin: 0 0 2px; }
 `;
 
 /** The client side: builds the charts from the embedded series. Plain ES2017, no modules. */
@@ -89,12 +123,14 @@ const CLIENT = `
   var series = report.series;
   var xs = series.timesNs.map(function (t) { return t / 1e9; });
   var charts = [];
+  var absent = {};
+  series.absent.forEach(function (a) { absent[a.name] = true; });
   window.petrelReport = { series: series, charts: charts };
   var COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
   var CHARTS = [
     { id: "positions", title: "Positions (bytes)", kind: "gauges",
       names: [["publisherPosition", "publisher position"], ["senderPosition", "sender position"], ["senderLimit", "sender limit (flow control)"],
-              ["receiverHwm", "receiver high-water mark"], ["receiverPosition", "receiver position"]] },
+              ["receiverHwm", "receiver high-water mark"], ["receiverPosition", "receiver position"], ["subscriberPosition", "subscriber position"]] },
     { id: "events", title: "NAKs, retransmits and drops per bucket", kind: "counts",
       names: [["naks", "NAKs"], ["retransmits", "retransmits"], ["drops", "drops"]] },
     { id: "rtt", title: "RTT (us)", kind: "gauges", names: [["rttUs", "RTT"]] },
@@ -159,22 +195,36 @@ const CLIENT = `
     var t = document.createElement("p");
     t.className = "totals";
     var totals = stream.totals;
-    t.textContent = "totals: " + totals.messages + " messages, " + totals.dataFrames + " data frames, " + totals.naks + " NAKs, " +
-      totals.retransmits + " retransmits, " + totals.drops + " drops, " + totals.statusMessages + " status messages, " +
-      totals.heartbeats + " heartbeats, " + totals.setups + " setups, " + totals.rttMeasurements + " RTT measurements";
+    var known = [], unknown = [];
+    [["messages", "messages"], ["dataFrames", "data frames"], ["naks", "NAKs"], ["retransmits", "retransmits"], ["drops", "drops"],
+     ["statusMessages", "status messages"], ["heartbeats", "heartbeats"], ["setups", "setups"], ["rttMeasurements", "RTT measurements"]].forEach(function (n) {
+      if (totals[n[0]] === null) unknown.push(n[1]); else known.push(totals[n[0]] + " " + n[1]);
+    });
+    t.textContent = "totals: " + known.join(", ") + (unknown.length > 0 ? "; not known: " + unknown.join(", ") : "");
     section.appendChild(t);
     root.appendChild(section);
     CHARTS.forEach(function (spec) {
       var source = spec.kind === "gauges" ? stream.gauges : stream.counts;
       var present = spec.names.filter(function (n) { return hasData(source[n[0]], spec.kind); });
-      if (present.length === 0) return;
+      var missing = spec.names.filter(function (n) { return absent[n[0]] === true; }).map(function (n) { return n[1]; });
+      if (present.length === 0 && missing.length === 0) return;
       var div = document.createElement("div");
       div.className = "chart";
       div.setAttribute("data-chart", spec.id);
       var title = document.createElement("h3");
       title.textContent = spec.title;
       div.appendChild(title);
+      if (missing.length > 0) {
+        var note = document.createElement("p");
+        note.className = "absent-note";
+        note.textContent = "not known from this input: " + missing.join(", ") + " (see the top of the page)";
+        div.appendChild(note);
+      }
       section.appendChild(div);
+      if (present.length === 0) {
+        div.setAttribute("data-absent", "true");
+        return;
+      }
       var data = [xs];
       var uSeries = [{ label: "time (s)", value: function (u, v) { return v == null ? "-" : v.toFixed(6); } }];
       present.forEach(function (n, i) {
@@ -186,7 +236,7 @@ const CLIENT = `
       var u = new uPlot({
         width: width(), height: 220,
         scales: { x: { time: false } },
-        axes: [{ label: series.source.kind === "sim" ? "simulated time (s)" : series.source.kind === "pcap" ? "capture time (s)" : "time (s)" }, { size: 80 }],
+        axes: [{ label: series.source.kind === "sim" ? "simulated time (s)" : series.source.kind === "pcap" ? "capture time (s)" : "recorded time (s)" }, { size: 80 }],
         cursor: { sync: { key: "petrel" } },
         series: uSeries,
         plugins: [marks(stream.key)]
@@ -226,6 +276,7 @@ export function reportHtml(series: ReportSeries): string {
 <h1>${escapeHtml(title)}</h1>
 <ul class="details">${source.details.map((d) => `<li>${escapeHtml(d)}</li>`).join("")}<li>${series.timesNs.length} points per series, one per ${formatMs(series.bucketNs)}</li></ul>
 <div class="notes">${source.notes.map((n) => `<p>${escapeHtml(n)}</p>`).join("")}</div>
+${absentSection(series)}
 ${stallSection(series)}
 ${faultSection(series)}
 <div id="streams"></div>

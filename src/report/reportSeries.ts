@@ -4,7 +4,9 @@
 // a time) and faults (a partition at a time); the builder buckets them on one time grid shared by
 // every stream, detects stalls as the samples arrive (stallDetector.ts), and finish() returns a
 // ReportSeries: plain data, JSON-ready, that reportHtml.ts draws. Nothing here knows where the
-// samples came from.
+// samples came from. A quantity the input cannot know (a journal has one end: no drops on the
+// network, no series of the other end) is declared absent(): its series are empty and its totals
+// null, and the page says why, rather than showing zeros.
 //
 // Bounded: the grid has at most maxPoints buckets. When a sample falls past the last one, the bucket
 // width doubles and neighbouring buckets merge (a gauge keeps the later value, a count the sum), so
@@ -18,6 +20,7 @@ export const GAUGES = [
   "senderPosition",
   "senderLimit",
   "receiverPosition",
+  "subscriberPosition",
   "receiverHwm",
   "receiverWindowBytes",
   "rttUs",
@@ -45,17 +48,23 @@ export interface ReportFault {
   readonly label: string;
 }
 
+/** A quantity the input cannot know, and why. */
+export interface AbsentQuantity {
+  readonly name: GaugeName | CountName;
+  readonly reason: string;
+}
+
 export interface StreamSeries {
   readonly key: string;
   readonly sessionId: number;
   readonly streamId: number;
   readonly label: string;
-  /** One entry per grid bucket; null where nothing was sampled. */
+  /** One entry per grid bucket; null where nothing was sampled; empty for an absent quantity. */
   readonly gauges: Readonly<Record<GaugeName, ReadonlyArray<number | null>>>;
-  /** One entry per grid bucket. */
+  /** One entry per grid bucket; empty for an absent quantity. */
   readonly counts: Readonly<Record<CountName, ReadonlyArray<number>>>;
-  /** Exact totals over the whole input. */
-  readonly totals: Readonly<Record<CountName, number>>;
+  /** Exact totals over the whole input; null for an absent quantity. */
+  readonly totals: Readonly<Record<CountName, number | null>>;
 }
 
 export interface ReportSeries {
@@ -65,9 +74,13 @@ export interface ReportSeries {
   readonly timesNs: ReadonlyArray<number>;
   readonly endNs: number;
   readonly stallThresholdNs: number;
+  /** The position the stall detector watched as the receiver's. */
+  readonly stallReceiver: ReportSeriesOptions["stallReceiver"];
   readonly streams: ReadonlyArray<StreamSeries>;
   readonly faults: ReadonlyArray<ReportFault>;
   readonly stalls: ReadonlyArray<Stall>;
+  /** Quantities the input cannot know: no series, no totals, a note on the page. */
+  readonly absent: ReadonlyArray<AbsentQuantity>;
 }
 
 export interface ReportSeriesOptions {
@@ -77,9 +90,15 @@ export interface ReportSeriesOptions {
   readonly maxPoints: number;
   /** A receiver flat for longer than this while the sender has data is a stall. */
   readonly stallThresholdNs: number;
+  /**
+   * The position the stall detector watches as the receiver's: the receiver's rebuild position
+   * (default), or the application's read position (an input with no sender side, where the
+   * receiver's high-water mark is what the sender is known to have sent).
+   */
+  readonly stallReceiver: "receiverPosition" | "subscriberPosition";
 }
 
-export const REPORT_DEFAULTS: ReportSeriesOptions = { bucketNs: 1_000_000, maxPoints: 4000, stallThresholdNs: 50_000_000 };
+export const REPORT_DEFAULTS: ReportSeriesOptions = { bucketNs: 1_000_000, maxPoints: 4000, stallThresholdNs: 50_000_000, stallReceiver: "receiverPosition" };
 
 /** One stream's samples; get it from ReportSeriesBuilder.stream(). */
 export class StreamSeriesBuilder {
@@ -111,8 +130,9 @@ export class StreamSeriesBuilder {
     const values = this.gauges.get(name)!;
     while (values.length <= bucket) values.push(null);
     values[bucket] = value;
-    if (name === "receiverPosition") this.stalls.onReceiverPosition(timeNs, value);
-    else if (name === "publisherPosition" || name === "senderPosition") this.stalls.onSenderPosition(timeNs, value);
+    // The receiver's high-water mark is data the sender had sent: never above the sender's position.
+    if (name === this.owner.options.stallReceiver) this.stalls.onReceiverPosition(timeNs, value);
+    else if (name === "publisherPosition" || name === "senderPosition" || name === "receiverHwm") this.stalls.onSenderPosition(timeNs, value);
   }
 
   /** `n` events of `name` at `timeNs`. */
@@ -146,6 +166,7 @@ export class ReportSeriesBuilder {
   private lastTimeNs = 0;
   private readonly streamsByKey = new Map<string, StreamSeriesBuilder>();
   private readonly faultList: ReportFault[] = [];
+  private readonly absentList: AbsentQuantity[] = [];
   readonly options: ReportSeriesOptions;
 
   constructor(
@@ -183,6 +204,17 @@ export class ReportSeriesBuilder {
     this.faultList.push({ timeNs, label });
   }
 
+  /** Whether any stream has a sample of `name`. */
+  hasGauge(name: GaugeName): boolean {
+    for (const stream of this.streamsByKey.values()) if (stream.gauges.get(name)!.some((v) => v !== null)) return true;
+    return false;
+  }
+
+  /** `name` cannot be known from this input (`reason` says why): finish() leaves it out. */
+  absent(name: GaugeName | CountName, reason: string): void {
+    if (!this.absentList.some((a) => a.name === name)) this.absentList.push({ name, reason });
+  }
+
   /**
    * Time has reached `timeNs` (samples may come later, none earlier than the stall detector has
    * seen): open stalls are judged now. Inputs call it after each sampling round or frame.
@@ -215,17 +247,25 @@ export class ReportSeriesBuilder {
     const stalls: Stall[] = [];
     const streams: StreamSeries[] = [];
     const ordered = [...this.streamsByKey.values()].sort((a, b) => a.streamId - b.streamId || a.sessionId - b.sessionId);
+    const absent = new Set<string>(this.absentList.map((a) => a.name));
     for (const s of ordered) {
       const gauges = {} as Record<GaugeName, Array<number | null>>;
-      for (const name of GAUGES) gauges[name] = pad(s.gauges.get(name)!, buckets, null);
+      for (const name of GAUGES) gauges[name] = absent.has(name) ? [] : pad(s.gauges.get(name)!, buckets, null);
       const counts = {} as Record<CountName, number[]>;
-      const totals = {} as Record<CountName, number>;
+      const totals = {} as Record<CountName, number | null>;
       for (const name of COUNTS) {
-        counts[name] = pad(s.counts.get(name)!, buckets, 0);
-        totals[name] = s.totals.get(name) ?? 0;
+        counts[name] = absent.has(name) ? [] : pad(s.counts.get(name)!, buckets, 0);
+        totals[name] = absent.has(name) ? null : s.totals.get(name) ?? 0;
       }
       streams.push({ key: s.key, sessionId: s.sessionId, streamId: s.streamId, label: s.label, gauges, counts, totals });
-      stalls.push(...s.stalls.finish(endNs, faults));
+      for (const stall of s.stalls.finish(endNs, faults)) {
+        stalls.push({
+          ...stall,
+          naks: absent.has("naks") ? null : stall.naks,
+          retransmits: absent.has("retransmits") ? null : stall.retransmits,
+          drops: absent.has("drops") ? null : stall.drops,
+        });
+      }
     }
     stalls.sort((a, b) => a.startNs - b.startNs);
     return {
@@ -234,9 +274,11 @@ export class ReportSeriesBuilder {
       timesNs,
       endNs,
       stallThresholdNs: this.options.stallThresholdNs,
+      stallReceiver: this.options.stallReceiver,
       streams,
       faults,
       stalls,
+      absent: [...this.absentList],
     };
   }
 }

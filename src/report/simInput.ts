@@ -1,8 +1,10 @@
 // A simulated scenario as the report's input: the CLI's named scenario (src/cli/scenarios.ts) runs in
-// steps of `bucketNs` of simulated time, and after each step the engines are sampled, per stream:
+// steps of `bucketNs` of simulated time, and after each step the engines are sampled per stream
+// (engineSampler.ts, shared with the journal input):
 //   publisher:  the publication's position (what was offered), sender position, sender limit;
-//   subscriber: each image's receiver position (rcv-pos), high-water mark (rcv-hwm) and receiver
-//               window (the congestion window under cc=cubic or bbr);
+//   subscriber: each image's receiver position (rcv-pos), high-water mark (rcv-hwm), the
+//               application's read position and receiver window (the congestion window under
+//               cc=cubic or bbr);
 // and, as counter deltas since the last sample, NAKs sent (the subscriber's engines), retransmits
 // sent (the publisher's), datagrams the simulated links dropped, frames sent by kind and messages
 // the subscriber read. Those counters are engine- and
@@ -11,15 +13,16 @@
 // simulated network (a tap), computed from the echo timestamp: the simulated hosts' clocks are the
 // simulator's. The scenario's faults, the extra ones and a runScenario-format schedule are the
 // report's fault marks.
-import { Counter, type Engine } from "../core/engine/index.js";
+import type { Engine } from "../core/engine/index.js";
 import type { CongestionControlName } from "../core/channel/channelUri.js";
 import { isDrop } from "../sim/faults.js";
 import type { LinkModel } from "../sim/link.js";
 import type { ScenarioAction, Schedule } from "../sim/scenario.js";
 import type { FaultAction } from "../sim/simulator.js";
-import { buildScenario, checkInvariants, CHANNEL, PUB_HOST, SUB_HOST, sumCounter, type ScenarioSpec } from "../cli/scenarios.js";
+import { buildScenario, checkInvariants, CHANNEL, PUB_HOST, SUB_HOST, type ScenarioSpec } from "../cli/scenarios.js";
 import { AeronFrameSamples } from "./aeronFrameSamples.js";
-import { COUNTS, ReportSeriesBuilder, type ReportSeries, type ReportSeriesOptions, type StreamSeriesBuilder } from "./reportSeries.js";
+import { CountDeltas, engineCountTotals, sampleImages, samplePublications } from "./engineSampler.js";
+import { ReportSeriesBuilder, type ReportSeries, type ReportSeriesOptions, type StreamSeriesBuilder } from "./reportSeries.js";
 import { ProgressMeter, type ReportProgress } from "./progress.js";
 
 export interface SimReportOptions extends Partial<ReportSeriesOptions> {
@@ -68,43 +71,15 @@ export function simReportSeries(scenario: ScenarioSpec, options: SimReportOption
     if (!isDrop(verdict)) rtt.onDatagram(timeNs, ZERO_ADDRESS, bytes, offset, length);
   });
 
-  const totals = { naks: 0, retransmits: 0, drops: 0, dataFrames: 0, messages: 0, statusMessages: 0, heartbeats: 0, setups: 0, rttMeasurements: 0 };
+  const deltas = new CountDeltas();
   let sending: StreamSeriesBuilder | null = null;
   const sample = (nowNs: number): void => {
-    const pub = sim.hostInfo(PUB_HOST).up ? lastOf(run.engines.pub) : undefined;
-    for (const p of pub?.publications ?? []) {
-      const s = builder.stream(p.sessionId, p.streamId, label(p.sessionId, p.streamId));
-      s.gauge("publisherPosition", nowNs, p.position);
-      s.gauge("senderPosition", nowNs, p.senderPosition);
-      s.gauge("senderLimit", nowNs, p.senderLimit);
-      sending = s;
-    }
-    const sub = sim.hostInfo(SUB_HOST).up ? lastOf(run.engines.sub) : undefined;
-    for (const image of sub?.images ?? []) {
-      const s = builder.stream(image.sessionId, image.streamId, label(image.sessionId, image.streamId));
-      s.gauge("receiverPosition", nowNs, image.rebuildPosition);
-      s.gauge("receiverHwm", nowNs, image.hwmPosition);
-      s.gauge("receiverWindowBytes", nowNs, image.congestionControl.receiverWindowLength());
-    }
+    sending = samplePublications(builder, sim.hostInfo(PUB_HOST).up ? lastOf(run.engines.pub) : undefined, nowNs, label) ?? sending;
+    sampleImages(builder, sim.hostInfo(SUB_HOST).up ? lastOf(run.engines.sub) : undefined, nowNs, label);
     if (sending === null) return; // counts wait (their totals are not taken) until a stream exists
     let drops = 0;
     for (const link of sim.links) drops += link.counters.droppedPackets;
-    const { pub: pubs, sub: subs } = run.engines;
-    const now: typeof totals = {
-      naks: sumCounter(subs, Counter.NAKS_SENT),
-      retransmits: sumCounter(pubs, Counter.RETRANSMITS_SENT),
-      drops,
-      dataFrames: sumCounter(pubs, Counter.DATA_FRAMES_SENT),
-      messages: run.log.delivered,
-      statusMessages: sumCounter(subs, Counter.STATUS_MESSAGES_SENT),
-      heartbeats: sumCounter(pubs, Counter.HEARTBEATS_SENT),
-      setups: sumCounter(pubs, Counter.SETUPS_SENT),
-      rttMeasurements: sumCounter(subs, Counter.RTTM_SENT) + sumCounter(pubs, Counter.RTTM_SENT),
-    };
-    for (const name of COUNTS) {
-      sending.count(name, nowNs, Math.max(0, now[name] - totals[name]));
-      totals[name] = now[name];
-    }
+    deltas.emit(sending, nowNs, { ...engineCountTotals(run.engines.pub, run.engines.sub), drops, messages: run.log.delivered });
   };
 
   const meter = new ProgressMeter(options.progress ?? null, "simulated time");

@@ -20,9 +20,10 @@ export interface Stall {
   /** The receiver's position during the stall, and the sender's furthest position then. */
   readonly receiverPosition: number;
   readonly senderPosition: number;
-  readonly naks: number;
-  readonly retransmits: number;
-  readonly drops: number;
+  /** Null when the input cannot know them (ReportSeries.absent). */
+  readonly naks: number | null;
+  readonly retransmits: number | null;
+  readonly drops: number | null;
   /** Faults near the stall, formatted with their times. */
   readonly faults: ReadonlyArray<string>;
 }
@@ -44,7 +45,7 @@ export class StallDetector {
   private open: OpenStall | null = null;
   /** Events since the receiver last advanced: the current flat stretch. */
   private readonly flat = { naks: 0, retransmits: 0, drops: 0 };
-  private readonly closed: Array<Omit<Stall, "faults">> = [];
+  private readonly closed: Array<Omit<Stall, "faults"> & { naks: number; retransmits: number; drops: number }> = [];
   /** Stalls found beyond MAX_STALLS_PER_STREAM. */
   dropped = 0;
 
@@ -90,7 +91,7 @@ export class StallDetector {
   }
 
   /** The stalls, the open one closed at `endNs`, each with the faults near it. */
-  finish(endNs: number, faults: ReadonlyArray<ReportFault>): Stall[] {
+  finish(endNs: number, faults: ReadonlyArray<ReportFault>): Array<Stall & { naks: number; retransmits: number; drops: number }> {
     if (this.open !== null) this.close(endNs, true);
     return this.closed.map((s) => ({ ...s, faults: faultsNear(s.startNs - this.thresholdNs, s.endNs, faults) }));
   }

@@ -61,7 +61,7 @@ export class SeededDropFilter implements DatagramFilter {
 }
 
 /** Offers messages [sent, count) until back-pressured; returns the new `sent`. */
-export function offerSome(publication: Publication, lengths: Int32Array, sent: number, count: number, scratch: Uint8Array, limit: number): number {
+export function offerSome(publication: Pick<Publication, "offer">, lengths: Int32Array, sent: number, count: number, scratch: Uint8Array, limit: number): number {
   for (let k = 0; k < limit && sent < count; k++) {
     const length = lengths[sent]!;
     fillMessage(scratch, length, sent);

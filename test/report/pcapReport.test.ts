@@ -21,7 +21,7 @@ function byStreamId(series: ReportSeries, streamId: number) {
 }
 
 function sum(series: ReportSeries, name: "naks" | "rttMeasurements"): number {
-  return series.streams.reduce((total, s) => total + s.totals[name], 0);
+  return series.streams.reduce((total, s) => total + (s.totals[name] ?? 0), 0);
 }
 
 function inputError(run: () => unknown): ReportInputError {

@@ -3,7 +3,9 @@
 // than the threshold while its sender is ahead is one stall, from when the sender got ahead of it to
 // its next advance, with the NAKs counted and the faults near it named; a receiver that is merely
 // idle (nothing to read) is not a stall; a lower position (a second receiver) does not end one;
-// and a stall still open at the end is marked ongoing.
+// and a stall still open at the end is marked ongoing. A quantity declared absent has no series, a
+// null total and null in the stalls (not zeros); with stallReceiver "subscriberPosition" the
+// application's read position is watched against the receiver's high-water mark.
 import { describe, expect, it } from "vitest";
 import { ReportSeriesBuilder, type ReportSource } from "../../src/report/index.js";
 
@@ -82,6 +84,32 @@ describe("ReportSeriesBuilder", () => {
     const stalls = builder.finish(100 * MS).stalls;
     expect(stalls).toHaveLength(1);
     expect(stalls[0]).toMatchObject({ startNs: 41 * MS, endNs: 100 * MS, ongoing: true });
+  });
+
+  it("leaves an absent quantity out, and watches the subscriber position against the high-water mark", () => {
+    const builder = new ReportSeriesBuilder(SOURCE, { bucketNs: MS, maxPoints: 1000, stallThresholdNs: 20 * MS, stallReceiver: "subscriberPosition" });
+    const stream = builder.stream(7, 1001);
+    for (let t = 0; t <= 200; t++) {
+      // Data arrives all along; the application stops reading from 50 ms to 120 ms.
+      stream.gauge("receiverHwm", t * MS, t * 64);
+      stream.gauge("receiverPosition", t * MS, t * 64);
+      stream.gauge("subscriberPosition", t * MS, (t < 50 ? t : t < 120 ? 50 : t) * 64);
+      stream.count("naks", t * MS, 1);
+      builder.advance(t * MS);
+    }
+    builder.absent("drops", "not on this input");
+    builder.absent("rttUs", "not measured");
+    const series = builder.finish(200 * MS);
+    expect(series.absent).toEqual([{ name: "drops", reason: "not on this input" }, { name: "rttUs", reason: "not measured" }]);
+    const s = series.streams[0]!;
+    expect(s.counts.drops).toEqual([]);
+    expect(s.gauges.rttUs).toEqual([]);
+    expect(s.totals.drops).toBeNull();
+    expect(s.totals.naks).toBe(201);
+    expect(series.stalls).toHaveLength(1);
+    // At 50 ms the application had read all there was; from 51 ms the high-water mark is ahead.
+    expect(series.stalls[0]).toMatchObject({ startNs: 51 * MS, endNs: 120 * MS, ongoing: false, drops: null });
+    expect(series.stalls[0]!.naks).toBeGreaterThan(0);
   });
 
   it("refuses a bound it cannot keep", () => {
