@@ -1,7 +1,7 @@
 // A pcap as the report's input: every UDP datagram in it (Ethernet, raw IP or Linux SLL) goes to
 // AeronFrameSamples, stamped with its capture time less the first record's. Datagrams that are not
-// Aeron are counted and left out. Drops and the receiver's high-water mark are inside the hosts,
-// so a capture has none of them; the report says so.
+// Aeron are counted and left out. Drops, the receiver's high-water mark and the applications'
+// positions are inside the hosts, so a capture has none of them: they are declared absent.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { PacketStatus, parseLinkIpv4Udp, UdpPacketInfo } from "../net/ethernetIpv4Udp.js";
@@ -41,11 +41,15 @@ export function readerReportSeries(reader: PcapReader, name: string, options: Pc
         "Positions, windows, NAKs and RTTs are read from the frames in the capture; the flow-control limit is the last status message's position plus its window.",
         "Retransmits are datagrams with a data frame that starts below the furthest position already seen (a resend, or a datagram reordered before the capture point).",
         "The receiver's position is its last status message's: a stall in a capture is a stretch with no status message showing progress while data was sent.",
-        "Drops and the receiver's high-water mark happen inside the hosts: a capture does not show them.",
       ],
     },
     options,
   );
+  // Inside the hosts, not on the wire: declared absent (no series, no totals), not drawn as zeros.
+  builder.absent("drops", "datagrams dropped on the way or by a host are not in a capture (a capture point sees what passed it)");
+  builder.absent("receiverHwm", "the receiver's high-water mark is inside its host; the capture shows the data sent and the status messages");
+  builder.absent("subscriberPosition", "what the receiving application read is inside its host; the capture shows the receiver's status messages");
+  builder.absent("publisherPosition", "what the publishing application appended is inside its host; the capture shows the data sent");
   const samples = new AeronFrameSamples(builder);
   const info = new UdpPacketInfo();
   const meter = new ProgressMeter(options.progress ?? null, "records");
