@@ -5,6 +5,8 @@
 // `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
 // recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
 // the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
+// `petrel replay <a.pjournal> <b.pjournal>`: both ends' journals of one run, paired
+// (src/journal/journalPair.ts) and each replayed bit-exact; exit 1 names the journal that diverged.
 // `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
 // to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
 // delivered; exit 0, or 2 for bad arguments or an unreadable capture.
@@ -16,12 +18,18 @@ import { formatSeconds, replayJournal, type ReplayResult } from "../journal/repl
 import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
 import { formatFault, FrameFilterError, parseDelay, parseFrameFilter, type FaultSpec } from "../journal/frameFilter.js";
 import { shrinkFaults, type ReplaySchedule } from "../journal/shrinkFaults.js";
+import { JournalPairError, PairFaultsNotImplementedError, replayJournalPair, type PairReplayResult } from "../journal/journalPair.js";
 
 export const REPLAY_USAGE = `usage: petrel replay JOURNAL [options]
+       petrel replay JOURNAL_A JOURNAL_B [--set NAME=VALUE]... [--quiet]
        petrel replay CAPTURE.pcap --as subscriber|publisher --channel CHANNEL --stream ID [options]
   JOURNAL: runs a fresh engine over a journal (recorded by JournalRecorder; later segments
   JOURNAL.1, ... follow it) and checks every transmitted datagram and delivered message against
   the recording.
+  JOURNAL_A JOURNAL_B: both ends' journals of one run (a publisher's and its subscriber's): checks
+  that they pair (a publication of one is an image of the other, the datagrams one sent are the
+  ones the other received) and replays each bit-exact; faults with two journals are not
+  implemented yet (replay one journal with faults).
   CAPTURE.pcap: feeds a capture of Aeron traffic to a fresh engine playing one end of CHANNEL
   (a subscriber: the datagrams to the channel's port; a publisher: what its receiver sent it, with
   the session of the capture's first SETUP for the stream) and prints the SMs, NAKs, SETUPs and
@@ -53,7 +61,8 @@ options:
   --seed N           the engine's random seed (capture; default 1)
   --summary          only the totals, not a line per frame and delivery (capture)
   -h, --help         this text
-exit codes: 0 bit-exact (a capture: replayed), 1 a divergence, 2 bad arguments or an unreadable file`;
+exit codes: 0 bit-exact (a capture: replayed; two journals: both), 1 a divergence (two journals: naming which),
+  2 bad arguments, an unreadable file or two journals that are not one run's`;
 
 export function runReplayCommand(argv: ReadonlyArray<string>): number {
   let parsed;
@@ -74,10 +83,9 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     process.stdout.write(`${REPLAY_USAGE}\n`);
     return 0;
   }
-  if (parsed.positionals.length === 2) {
-    return usage("replaying both ends' journals together (the peer re-simulated by its own engine) is not implemented yet: give one journal");
+  if (parsed.positionals.length !== 1 && parsed.positionals.length !== 2) {
+    return usage(`replay takes one journal file, or both ends' journals of one run, got ${parsed.positionals.length} files`);
   }
-  if (parsed.positionals.length !== 1) return usage(`replay takes one journal file, got ${parsed.positionals.length}`);
   const path = parsed.positionals[0]!;
   const config: Record<string, number> = {};
   for (const setting of parsed.values.set ?? []) {
@@ -89,11 +97,16 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     }
     config[name] = Number(match[2]);
   }
-  const capture = parsed.values.as !== undefined || /\.pcap$/i.test(path);
+  const capture = parsed.values.as !== undefined || parsed.positionals.some((file) => /\.pcap$/i.test(file));
+  if (capture && parsed.positionals.length === 2) return usage("a capture is replayed alone: give one .pcap file");
   if (capture) return replayCapture(path, parsed.values, config as Partial<EngineConfig>);
   const stderr = process.stderr;
   const quiet = parsed.values.quiet === true;
   const withFaults = parsed.values.drop !== undefined || parsed.values.delay !== undefined || parsed.values.schedule !== undefined;
+  if (parsed.positionals.length === 2) {
+    if (withFaults || parsed.values.shrink === true) return usage(new PairFaultsNotImplementedError().message);
+    return pairCommand(path, parsed.positionals[1]!, config as Partial<EngineConfig>, quiet);
+  }
   if (withFaults || parsed.values.shrink === true) {
     let faults: FaultSpec[];
     try {
@@ -168,6 +181,51 @@ function readSchedule(file: string): FaultSpec[] {
 
 export function scheduleOf(faults: ReadonlyArray<FaultSpec>): ReplaySchedule {
   return { format: "petrel-replay-faults", faults: faults.map((f) => f.kind === "drop" ? { drop: formatFault(f) } : { delay: formatFault(f) }) };
+}
+
+function pairCommand(pathA: string, pathB: string, config: Partial<EngineConfig>, quiet: boolean): number {
+  const stderr = process.stderr;
+  for (const file of [pathA, pathB]) {
+    if (!existsSync(file)) {
+      stderr.write(`petrel replay: ${file}: no such journal file\n`);
+      return 2;
+    }
+  }
+  let result: PairReplayResult;
+  try {
+    if (!quiet) stderr.write(`petrel replay: pairing ${pathA} and ${pathB}\n`);
+    result = replayJournalPair(pathA, pathB, {
+      config,
+      ...(quiet ? {} : {
+        onProgress: (file, p) => {
+          const percent = p.totalBytes > 0 ? ` (${((100 * p.bytesRead) / p.totalBytes).toFixed(0)}%)` : "";
+          stderr.write(`petrel replay: ${file}: ${p.records.toLocaleString("en-US")} records${percent}, ${p.recordedSeconds.toFixed(3)} s recorded in ${p.wallSeconds.toFixed(1)} s\n`);
+        },
+      }),
+    });
+  } catch (error) {
+    if (error instanceof JournalFormatError || error instanceof JournalPairError) {
+      stderr.write(`petrel replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stdout.write(`${formatPairResult(result)}\n`);
+  return result.ok ? 0 : 1;
+}
+
+export function formatPairResult(r: PairReplayResult): string {
+  const p = r.pair;
+  const lines = [`petrel replay: ${p.a.path} and ${p.b.path} are both ends of one run`];
+  for (const s of p.sessions) {
+    lines.push(`  session ${s.sessionId} stream ${s.streamId}: published by ${s.publisher} (${s.publicationChannel}), image at ${s.subscriber} (${s.subscriptionChannel})`);
+  }
+  lines.push(`  datagrams: ${fmt(p.bReceivedFromA)} of the ${fmt(p.b.datagramsIn)} ${p.b.path} received were sent by ${p.a.path}, ` +
+    `${fmt(p.aReceivedFromB)} of the ${fmt(p.a.datagramsIn)} ${p.a.path} received by ${p.b.path}` +
+    `; one-way delay ${formatSeconds(p.oneWayDelayNs)} (${p.b.path}'s clock ${formatSeconds(p.clockOffsetNs)} ahead)`);
+  for (const result of r.results) lines.push(formatReplayResult(result));
+  lines.push(r.ok ? "both journals replayed bit-exact" : `DIVERGENCE in ${r.diverged.join(" and ")}`);
+  return lines.join("\n");
 }
 
 function faultedCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>): number {

@@ -7,3 +7,4 @@ export { JournalWriter, JournalWriteError, type JournalWriterOptions, type Journ
 export { JournalReader, type JournalHeader } from "./reader.js";
 export { replayJournal, type Divergence, type ReplayOptions, type ReplayProgress, type ReplayResult, type ReplayCounts } from "./replay.js";
 export { replayPcap, PcapReplayError, type PcapReplayOptions, type PcapReplayResult } from "./pcapReplay.js";
+export { pairJournals, replayJournalPair, JournalPairError, PairFaultsNotImplementedError, type JournalPair, type JournalSummary, type PairedSession, type PairReplayOptions, type PairReplayResult } from "./journalPair.js";
