@@ -33,6 +33,22 @@ export interface JournalSummary {
   readonly images: ReadonlyArray<{ readonly channel: string; readonly streamId: number; readonly sessionId: number }>;
   readonly datagramsIn: number;
   readonly datagramsOut: number;
+  /** The first timed record's time (its runtime's clock), ns; 0 when it has none. */
+  readonly firstTimeNs: number;
+}
+
+/**
+ * Where a datagram one end sent arrived at the other: sent from `senderEndpoint` to
+ * `destIp:destPort`, it came to `receiverEndpoint` from `fromIp:fromPort` (the sender's socket).
+ * Learnt from the matched datagrams; a pair replay with faults routes its live datagrams by it.
+ */
+export interface LinkRoute {
+  readonly senderEndpoint: number;
+  readonly destIp: number;
+  readonly destPort: number;
+  readonly fromIp: number;
+  readonly fromPort: number;
+  readonly receiverEndpoint: number;
 }
 
 /** A session one journal published and the other subscribed to. */
@@ -50,6 +66,9 @@ export interface JournalPair {
   readonly a: JournalSummary;
   readonly b: JournalSummary;
   readonly sessions: ReadonlyArray<PairedSession>;
+  /** How the datagrams a sent reached b, and those b sent reached a. */
+  readonly routesAToB: ReadonlyArray<LinkRoute>;
+  readonly routesBToA: ReadonlyArray<LinkRoute>;
   /** Of the datagrams a received, how many b sent (by hash), and the other way round. */
   readonly aReceivedFromB: number;
   readonly bReceivedFromA: number;
@@ -67,20 +86,12 @@ export class JournalPairError extends Error {
   }
 }
 
-/** Faults with two journals (the peer re-simulated by its own engine) are not implemented. */
-export class PairFaultsNotImplementedError extends Error {
-  override readonly name = "PairFaultsNotImplementedError";
-  constructor() {
-    super("faults with two journals: not implemented yet; replay one journal with faults");
-  }
-}
-
 interface Scan {
   readonly summary: JournalSummary;
   /** Hash of each sent datagram -> the TRANSMIT times and destination ports, in order. */
-  readonly sent: Map<number, Array<{ readonly nowNs: number; readonly port: number }>>;
-  /** Each received datagram: hash, time, the endpoint it arrived on. */
-  readonly received: Array<{ readonly hash: number; readonly nowNs: number; readonly endpoint: number }>;
+  readonly sent: Map<number, Array<{ readonly nowNs: number; readonly ip: number; readonly port: number; readonly endpoint: number }>>;
+  /** Each received datagram: hash, time, where from, the endpoint it arrived on. */
+  readonly received: Array<{ readonly hash: number; readonly nowNs: number; readonly ip: number; readonly port: number; readonly endpoint: number }>;
   /** Bound port of each receive endpoint the runtime opened (0: ephemeral). */
   readonly receivePorts: Map<number, number>;
 }
@@ -95,8 +106,9 @@ function scan(path: string): Scan {
   const images: Array<{ channel: string; streamId: number; sessionId: number }> = [];
   const subscriptionChannels = new Map<number, string>();
   const pendingImages: Array<{ h: number; streamId: number; sessionId: number }> = [];
-  const sent = new Map<number, Array<{ nowNs: number; port: number }>>();
-  const received: Array<{ hash: number; nowNs: number; endpoint: number }> = [];
+  const sent = new Map<number, Array<{ nowNs: number; ip: number; port: number; endpoint: number }>>();
+  const received: Array<{ hash: number; nowNs: number; ip: number; port: number; endpoint: number }> = [];
+  let firstTimeNs = -1;
   const receivePorts = new Map<number, number>();
   let datagramsIn = 0;
   let datagramsOut = 0;
@@ -108,19 +120,25 @@ function scan(path: string): Scan {
       switch (reader.type) {
         case RecordType.DATAGRAM:
           datagramsIn++;
+          if (firstTimeNs < 0) firstTimeNs = v.getFloat64(at, true);
           if (received.length < MAX_MATCHED_DATAGRAMS) {
-            received.push({ hash: hashBytes(words, reader.bytes, at + 20, reader.bodyLength - 20), nowNs: v.getFloat64(at, true), endpoint: v.getInt32(at + 16, true) });
+            received.push({ hash: hashBytes(words, reader.bytes, at + 20, reader.bodyLength - 20), nowNs: v.getFloat64(at, true),
+              ip: v.getUint32(at + 8, true), port: v.getUint16(at + 12, true), endpoint: v.getInt32(at + 16, true) });
           }
+          break;
+        case RecordType.TIMEOUT:
+          if (firstTimeNs < 0) firstTimeNs = v.getFloat64(at, true);
           break;
         case RecordType.TRANSMIT: {
           const nowNs = v.getFloat64(at, true);
+          if (firstTimeNs < 0) firstTimeNs = nowNs;
           const count = v.getUint16(at + 10, true);
           datagramsOut += count;
           for (let i = 0, p = at + 16; i < count && kept < MAX_MATCHED_DATAGRAMS; i++, p += 16, kept++) {
             const hash = v.getUint32(p + 12, true);
             let list = sent.get(hash);
             if (list === undefined) sent.set(hash, list = []);
-            list.push({ nowNs, port: v.getUint16(p + 2, true) });
+            list.push({ nowNs, ip: v.getUint32(p + 4, true), port: v.getUint16(p + 2, true), endpoint: v.getInt32(p + 8, true) });
           }
           break;
         }
@@ -158,7 +176,7 @@ function scan(path: string): Scan {
     }
   }
   return {
-    summary: { path, journalId: reader.header.journalId, publications, images, datagramsIn, datagramsOut },
+    summary: { path, journalId: reader.header.journalId, publications, images, datagramsIn, datagramsOut, firstTimeNs: Math.max(0, firstTimeNs) },
     sent, received, receivePorts,
   };
 }
@@ -166,6 +184,7 @@ function scan(path: string): Scan {
 interface Matching {
   readonly matched: number;
   readonly delaysNs: number[];
+  readonly routes: LinkRoute[];
   readonly badPort?: string;
 }
 
@@ -175,6 +194,7 @@ function match(from: Scan, to: Scan): Matching {
   const delaysNs: number[] = [];
   let matched = 0;
   let badPort: string | undefined;
+  const routes = new Map<string, LinkRoute>();
   for (const datagram of to.received) {
     const list = from.sent.get(datagram.hash);
     if (list === undefined) continue;
@@ -184,12 +204,16 @@ function match(from: Scan, to: Scan): Matching {
     matched++;
     const sent = list[next]!;
     delaysNs.push(datagram.nowNs - sent.nowNs);
+    const key = `${sent.endpoint}/${sent.ip}/${sent.port}`;
+    if (!routes.has(key) && routes.size < 1024) {
+      routes.set(key, { senderEndpoint: sent.endpoint, destIp: sent.ip, destPort: sent.port, fromIp: datagram.ip, fromPort: datagram.port, receiverEndpoint: datagram.endpoint });
+    }
     const boundPort = to.receivePorts.get(datagram.endpoint);
     if (badPort === undefined && boundPort !== undefined && boundPort !== 0 && boundPort !== sent.port) {
       badPort = `${from.summary.path} sent a datagram to port ${sent.port} that ${to.summary.path} received on endpoint ${datagram.endpoint}, bound to port ${boundPort}`;
     }
   }
-  return { matched, delaysNs, ...(badPort === undefined ? {} : { badPort }) };
+  return { matched, delaysNs, routes: [...routes.values()], ...(badPort === undefined ? {} : { badPort }) };
 }
 
 function sessionsBetween(publisher: JournalSummary, subscriber: JournalSummary): PairedSession[] {
@@ -245,6 +269,8 @@ export function pairJournals(pathA: string, pathB: string): JournalPair {
     a: a.summary,
     b: b.summary,
     sessions,
+    routesAToB: toB.routes,
+    routesBToA: toA.routes,
     aReceivedFromB: toA.matched,
     bReceivedFromA: toB.matched,
     oneWayDelayNs: Math.max(0, Math.round((aToBNs + bToANs) / 2)),
@@ -262,9 +288,8 @@ export interface PairReplayResult {
   readonly diverged: readonly string[];
 }
 
+/** Faults with two journals: replayJournalPairWithFaults (pairReplay.ts). */
 export interface PairReplayOptions extends Omit<ReplayOptions, "faults" | "onProgress"> {
-  /** Faults are not implemented with two journals: a non-empty list throws PairFaultsNotImplementedError. */
-  readonly faults?: ReplayOptions["faults"];
   readonly onProgress?: (file: string, progress: Parameters<NonNullable<ReplayOptions["onProgress"]>>[0]) => void;
 }
 
@@ -273,7 +298,6 @@ export interface PairReplayOptions extends Omit<ReplayOptions, "faults" | "onPro
  * A journal that cannot be read is a JournalFormatError naming it.
  */
 export function replayJournalPair(pathA: string, pathB: string, options: PairReplayOptions = {}): PairReplayResult {
-  if (options.faults !== undefined && options.faults.length > 0) throw new PairFaultsNotImplementedError();
   const pair = pairJournals(pathA, pathB);
   const replay = (path: string): ReplayResult => {
     const onProgress = options.onProgress;

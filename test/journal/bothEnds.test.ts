@@ -10,7 +10,12 @@
 //   saying why (exit 2).
 // - A corrupted journal is a JournalFormatError naming that file (exit 2); a pair replayed with a
 //   changed engine diverges and the result names which journal (exit 1).
-// - Faults with two journals are refused as not implemented yet (exit 2).
+// - With faults, the two engines run live against each other from the first change: a fault that
+//   picks nothing leaves both bit-exact; DATA dropped on the link is NAKed and repaired by the live
+//   publisher (the same loss from the subscriber's journal alone is a liveness violation: its
+//   scripted publisher never repairs), deterministically; the subscriber's first SMs lost (dir=tx)
+//   make the publisher repeat SETUP and the run still passes; all DATA lost from 300 ms on is a
+//   liveness violation at both ends (exit 1); --shrink finds that fault among harmless ones.
 // - Hand-written journals (only what pairing reads) that share a session but not their datagrams,
 //   or whose datagram went to another port than the receiving socket's, are refused saying so.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -22,8 +27,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JournalFormatError, RecordType } from "../../src/journal/format.js";
 import { hashBytes, WordView } from "../../src/journal/hash.js";
 import { JournalWriter } from "../../src/journal/writer.js";
-import { JournalPairError, pairJournals, PairFaultsNotImplementedError, replayJournalPair } from "../../src/journal/journalPair.js";
-import { parseFrameFilter } from "../../src/journal/frameFilter.js";
+import { JournalPairError, pairJournals, replayJournalPair } from "../../src/journal/journalPair.js";
+import { parseFrameFilter, type FaultSpec } from "../../src/journal/frameFilter.js";
+import { replayJournalPairWithFaults } from "../../src/journal/pairReplay.js";
+import { replayJournal } from "../../src/journal/replay.js";
 import { freeUdpPort } from "../drivers/streamSupport.js";
 import type { JournalPeerArgs } from "./journalPeer.js";
 
@@ -187,12 +194,68 @@ describe("both ends' journals", () => {
     expect(run.stdout).toMatch(new RegExp(`DIVERGENCE in .*${subscriberJournal.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
   });
 
-  it("faults with two journals are refused as not implemented yet (exit 2)", () => {
-    expect(() => replayJournalPair(publisherJournal, subscriberJournal, { faults: [{ kind: "drop", filter: parseFrameFilter("DATA") }] }))
-      .toThrowError(PairFaultsNotImplementedError);
-    const run = cli(publisherJournal, subscriberJournal, "--drop", "DATA,dir=tx");
-    expect(run.status).toBe(2);
-    expect(run.stderr).toMatch(/faults with two journals: not implemented yet; replay one journal with faults/);
+});
+
+describe("both ends' journals with faults: the two engines live against each other", () => {
+  const drop = (text: string): FaultSpec => ({ kind: "drop", filter: parseFrameFilter(text) });
+
+  it("a fault that picks nothing leaves both replays bit-exact", () => {
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,t=..0ns,offset=1..2")] });
+    expect(r.changed).toBe(false);
+    expect(r.ok).toBe(true);
+    expect(r.results.map((x) => x.ok)).toEqual([true, true]);
+    expect(r.results[1].counts.messages).toBe(COUNT);
+  });
+
+  it("dropped DATA is NAKed and repaired by the live publisher: exactly once, in order, complete (one journal cannot)", () => {
+    const plain = replayJournalPair(publisherJournal, subscriberJournal);
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,every=2,count=20")] });
+    expect(r.diverged).toBeUndefined();
+    expect(r.changed).toBe(true);
+    expect(r.dropped).toBe(20);
+    expect(r.unroutable).toBe(0);
+    expect(r.violations, JSON.stringify(r.violations)).toEqual([]);
+    expect(r.ok).toBe(true);
+    const sub = r.results[1].faulted!;
+    expect(sub.deliveredFragments).toBeGreaterThanOrEqual(sub.recordedFragments);
+    // The repair: more NAKs from the subscriber, more DATA from the publisher than the recording had.
+    expect(r.results[1].framesOut["NAK"] ?? 0).toBeGreaterThan(plain.results[1].framesOut["NAK"] ?? 0);
+    expect(r.results[0].framesOut["DATA"] ?? 0).toBeGreaterThan(plain.results[0].framesOut["DATA"] ?? 0);
+    // The same loss from the subscriber's journal alone: its scripted publisher never repairs it.
+    const alone = replayJournal(subscriberJournal, { faults: [drop("DATA,dir=rx,every=2,count=20")] });
+    expect(alone.faulted!.violations.map((v) => v.kind)).toContain("liveness");
+    // A replay is deterministic: the same faults give the same run.
+    const again = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,every=2,count=20")] });
+    expect(again.results.map((x) => x.framesOut)).toEqual(r.results.map((x) => x.framesOut));
+    expect(again.results.map((x) => x.counts)).toEqual(r.results.map((x) => x.counts));
+  });
+
+  it("dir=tx: the subscriber's first status messages lost, the publisher keeps sending SETUP until one arrives (CLI, exit 0)", () => {
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("SM,dir=tx,count=5")] });
+    expect(r.ok).toBe(true);
+    expect(r.firstChange!.file).toBe(subscriberJournal);
+    expect(r.results[0].framesOut["SETUP"] ?? 0).toBeGreaterThan(1);
+    const run = cli(publisherJournal, subscriberJournal, "--drop", "SM,dir=tx,count=5");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/the two engines live against each other/);
+    expect(run.stdout).toMatch(/faults: 5 datagrams dropped, 0 delayed; first change at record \d+ of .*subscriber\.pjournal/);
+    expect(run.stdout).toMatch(/VERDICT ok/);
+  });
+
+  it("all DATA lost from some time on is a liveness violation at both ends (CLI, exit 1)", () => {
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,t=300ms..")] });
+    expect(r.ok).toBe(false);
+    expect(r.violations.filter((v) => v.kind === "liveness").map((v) => v.file).sort()).toEqual([publisherJournal, subscriberJournal].sort());
+    expect(r.violations.filter((v) => v.kind === "safety")).toEqual([]);
+    const run = cli(publisherJournal, subscriberJournal, "--drop", "DATA,t=300ms..");
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/VERDICT liveness violation in .*subscriber\.pjournal: delivered \d+ of the 3000 messages/);
+  });
+
+  it("--shrink with two journals finds the fault that breaks the run", () => {
+    const run = cli(publisherJournal, subscriberJournal, "--shrink", "--delay", "DATA,every=7,count=3:200us", "--drop", "DATA,t=300ms..", "--drop", "SM,dir=tx,count=2");
+    expect(run.status).toBe(1);
+    expect((JSON.parse(run.stdout) as { faults: unknown[] }).faults).toEqual([{ drop: "DATA,t=300ms.." }]);
   });
 });
 
@@ -272,3 +335,4 @@ describe("pairing rules, on hand-written journals", () => {
     expect(() => pairJournals(p, s)).toThrowError(/sent a datagram to port 20121 .* bound to port 20999/);
   });
 });
+
