@@ -340,6 +340,8 @@ export class Replayer {
 
   private result(divergence: Divergence | undefined, end: ReplayResult["end"], wallMs: number, faulted: boolean): ReplayResult {
     const reader = this.reader;
+    // A live run also delivers outside the recorded polls (its drain).
+    this.counts.messages = this.delivered;
     return {
       file: this.path,
       ok: divergence === undefined,

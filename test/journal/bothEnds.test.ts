@@ -15,7 +15,8 @@
 //   publisher (the same loss from the subscriber's journal alone is a liveness violation: its
 //   scripted publisher never repairs), deterministically; the subscriber's first SMs lost (dir=tx)
 //   make the publisher repeat SETUP and the run still passes; all DATA lost from 300 ms on is a
-//   liveness violation at both ends (exit 1); --shrink finds that fault among harmless ones.
+//   liveness violation at both ends (exit 1); a changed engine diverges before the first change
+//   and is reported so; --shrink finds the breaking fault among harmless ones.
 // - Hand-written journals (only what pairing reads) that share a session but not their datagrams,
 //   or whose datagram went to another port than the receiving socket's, are refused saying so.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -250,6 +251,16 @@ describe("both ends' journals with faults: the two engines live against each oth
     const run = cli(publisherJournal, subscriberJournal, "--drop", "DATA,t=300ms..");
     expect(run.status).toBe(1);
     expect(run.stdout).toMatch(/VERDICT liveness violation in .*subscriber\.pjournal: delivered \d+ of the 3000 messages/);
+  });
+
+  it("a divergence before the first change is reported as such, naming the journal (exit 1)", () => {
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,t=100s..")], config: { initialReceiverWindowBytes: 32768 } });
+    expect(r.changed).toBe(false);
+    expect(r.diverged).toBe(subscriberJournal);
+    expect(r.ok).toBe(false);
+    const run = cli(publisherJournal, subscriberJournal, "--drop", "DATA,t=100s..", "--set", "initialReceiverWindowBytes=32768");
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/DIVERGENCE in .*subscriber\.pjournal \(before any fault changed a datagram\)/);
   });
 
   it("--shrink with two journals finds the fault that breaks the run", () => {
