@@ -193,22 +193,9 @@ export class Replayer {
     this.faults = (options.faults ?? []).map((spec) => new FrameFault(spec));
   }
 
-  get file(): string {
-    return this.path;
-  }
-
-  get isLive(): boolean {
-    return this.live;
-  }
-
   /** The engine's time: of the latest timed record or live event, ns. */
   get timeNs(): number {
     return this.nowNs;
-  }
-
-  /** The first timed record's time, or -1 before it. */
-  get firstTimeNs(): number {
-    return this.firstNowNs;
   }
 
   /** Moves to the next record (not applied yet); false at the journal's end. */
@@ -470,10 +457,7 @@ export class Replayer {
         return true;
       }
       this.delayedCount++;
-      const dueNs = nowNs + (fault.spec.delayNs ?? 0);
-      let at = this.pending.length;
-      while (at > 0 && this.pending[at - 1]!.dueNs > dueNs) at--;
-      this.pending.splice(at, 0, { dueNs, bytes: this.reader.bytes.slice(offset, offset + length), ip, port, endpoint });
+      this.deliver(nowNs + (fault.spec.delayNs ?? 0), this.reader.bytes.slice(offset, offset + length), ip, port, endpoint);
       return true;
     }
     return false;
