@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   "setup-flood": async () => (await import("./setupFlood.js")).runSetupFloodBench(),
   journal: async () => (await import("./journal.js")).runJournalBench(),
   aeron: async () => (await import("./aeron.js")).runAeronBench(),
+  stages: async () => (await import("./stages.js")).runStagesBench(),
 };
 
 // Arguments that start with "--" are options for the benchmarks themselves (e.g. --duration=2).

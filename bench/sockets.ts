@@ -1,10 +1,12 @@
-// `npm run bench sockets [--duration=S] [--runs=N] [--round-trips=N] [--idle=spin|park]`: Petrel over the native
+// `npm run bench sockets [--duration=S] [--runs=N] [--round-trips=N] [--idle=spin|park] [--only=throughput|rtt]`: Petrel over the native
 // sockets driver between two processes on UDP loopback, against plain node:dgram doing the same
 // work, side by side:
 //  (a) throughput, publisher process -> subscriber process, 32 B / 500 B / 1400 B messages:
 //      messages/s and MB/s of payload received, median of N runs of S seconds (defaults 3 x 10 s);
 //  (b) ping-pong round-trip time, 32 B, 10^5 round trips: p50/p90/p99/p99.9/max, with both
-//      processes busy-spinning, and with both parking in poll(2) when idle;
+//      processes busy-spinning, and with both parking in poll(2) when idle; medians over N runs
+//      taken in turn, and the same with the runtime's transmitFirst off (the duty cycle before it:
+//      an offer waited behind the next cycle's receive calls);
 //  (c) the node:dgram program (one message per datagram) for both, and Petrel's ratio to it.
 // Both processes busy-spin (Petrel) or run their event loops flat out (node:dgram), one per core.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -19,6 +21,8 @@ export interface Options {
   warmupMs: number;
   runs: number;
   roundTrips: number;
+  /** Which part to run (default both). */
+  only: "throughput" | "rtt" | undefined;
 }
 
 export function parseOptions(argv: ReadonlyArray<string>): Options {
@@ -32,7 +36,9 @@ export function parseOptions(argv: ReadonlyArray<string>): Options {
   const durationS = value("duration", 10);
   const idle = argv.find((a) => a.startsWith("--idle="))?.slice(7) ?? "spin";
   if (idle !== "spin" && idle !== "park") throw new RangeError("--idle must be spin or park");
-  return { park: idle === "park", durationMs: durationS * 1000, warmupMs: Math.min(1000, durationS * 200), runs: value("runs", 3), roundTrips: value("round-trips", 100_000) };
+  const only = argv.find((a) => a.startsWith("--only="))?.slice(7);
+  if (only !== undefined && only !== "throughput" && only !== "rtt") throw new RangeError("--only must be throughput or rtt");
+  return { park: idle === "park", durationMs: durationS * 1000, warmupMs: Math.min(1000, durationS * 200), runs: value("runs", 3), roundTrips: value("round-trips", 100_000), only };
 }
 
 const peerPath = join(dirname(fileURLToPath(import.meta.url)), "socketsPeer.js");
@@ -76,10 +82,10 @@ export async function throughputRun(kind: "petrel" | "dgram", size: number, o: O
   return { mps: result["messagesPerSecond"] as number, mbps: result["megabytesPerSecond"] as number };
 }
 
-export async function pingPong(kind: "petrel" | "dgram", o: Options, park = false): Promise<Record<string, number>> {
+export async function pingPong(kind: "petrel" | "dgram", o: Options, park = false, transmitFirst = true): Promise<Record<string, number>> {
   const port = nextPort++;
   const port2 = nextPort++;
-  const common = { park, port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
+  const common = { park, transmitFirst, port, port2, size: 32, warmupMs: 0, durationMs: 0, roundTrips: o.roundTrips, warmupRoundTrips: Math.min(10_000, o.roundTrips / 10) };
   const pong = new Peer({ ...common, role: `${kind}-pong` });
   await pong.next();
   const ping = new Peer({ ...common, role: `${kind}-ping` });
@@ -102,6 +108,11 @@ export async function runSocketsBench(argv: ReadonlyArray<string> = process.argv
   const o = parseOptions(argv);
   console.log(`sockets: 2 processes on UDP loopback; throughput = median of ${o.runs} runs x ${o.durationMs / 1000} s ` +
     `(after ${o.warmupMs} ms warm-up); ping-pong ${fmt(o.roundTrips)} round trips of 32 B`);
+  if (o.only !== "rtt") await throughputPart(o);
+  if (o.only !== "throughput") await rttPart(o);
+}
+
+async function throughputPart(o: Options): Promise<void> {
   console.log(`\n(a) throughput, received by the subscriber process (petrel idle: ${o.park ? "spin, then park in poll(2)" : "busy-spin"})`);
   console.log("size    petrel msgs/s   petrel MB/s   node:dgram msgs/s   node:dgram MB/s   ratio (msgs)");
   const sizes = (process.env["PETREL_BENCH_SIZES"] ?? "32,500,1400").split(",").map(Number);
@@ -130,13 +141,32 @@ export async function runSocketsBench(argv: ReadonlyArray<string> = process.argv
       console.log(`        runs: petrel ${jumbo.map((x) => fmt(x.mps)).join(", ")}`);
     }
   }
-  console.log("\n(b) ping-pong RTT, 32 B, microseconds");
-  console.log("(spin: both processes busy-spin; park: spin 50 idle cycles, then block in poll(2) until a datagram)");
-  console.log("             p50      p90      p99    p99.9      max   round trips/s");
-  const variants = [["petrel spin", "petrel", false], ["petrel park", "petrel", true], ["node:dgram", "dgram", false]] as const;
-  for (const [label, kind, park] of variants) {
-    const r = await pingPong(kind, o, park);
-    const rate = (r["count"] ?? 0) / (r["seconds"] ?? 1);
-    console.log(`${label.padEnd(11)} ${[r["p50"], r["p90"], r["p99"], r["p999"], r["max"]].map((v) => fmt(v ?? 0, 1).padStart(8)).join(" ")}   ${fmt(rate).padStart(10)}`);
+}
+
+async function rttPart(o: Options): Promise<void> {
+  console.log(`\n(b) ping-pong RTT, 32 B, microseconds: median of ${o.runs} runs of each variant, taken in turn`);
+  console.log("(spin: both processes busy-spin; park: spin 50 idle cycles, then block in poll(2) until a datagram;");
+  console.log(" transmit last: the runtime's transmitFirst off, an offer waits behind the next cycle's receive calls)");
+  console.log("                           p50      p90      p99    p99.9      max   round trips/s");
+  const variants = [
+    ["petrel spin", "petrel", false, true], ["petrel park", "petrel", true, true],
+    ["petrel spin, transmit last", "petrel", false, false], ["petrel park, transmit last", "petrel", true, false],
+    ["node:dgram", "dgram", false, true],
+  ] as const;
+  const results: Array<Array<Record<string, number>>> = variants.map(() => []);
+  for (let r = 0; r < o.runs; r++) {
+    for (let v = 0; v < variants.length; v++) {
+      const [, kind, park, transmitFirst] = variants[v]!;
+      results[v]!.push(await pingPong(kind, o, park, transmitFirst));
+    }
   }
+  for (let v = 0; v < variants.length; v++) {
+    const runs = results[v]!;
+    const m = (key: string): number => median(runs.map((r) => r[key] ?? 0));
+    const rate = median(runs.map((r) => (r["count"] ?? 0) / (r["seconds"] ?? 1)));
+    console.log(`${variants[v]![0].padEnd(25)} ${[m("p50"), m("p90"), m("p99"), m("p999"), m("max")].map((x) => fmt(x, 1).padStart(8)).join(" ")}   ${fmt(rate).padStart(10)}`);
+    if (o.runs > 1) console.log(`${"".padEnd(25)} p50 runs: ${runs.map((r) => fmt(r["p50"] ?? 0, 1)).join(", ")}`);
+  }
+  const p50 = (v: number): number => median(results[v]!.map((r) => r["p50"] ?? 0));
+  console.log(`transmit first / transmit last, p50: spin ${fmt(p50(0) / p50(2), 2)}x, park ${fmt(p50(1) / p50(3), 2)}x; petrel spin / node:dgram ${fmt(p50(0) / p50(4), 2)}x`);
 }

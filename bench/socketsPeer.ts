@@ -27,6 +27,8 @@ export interface PeerArgs {
   readonly mtu?: number;
   /** Block in poll(2) after 50 idle cycles instead of spinning. */
   readonly park?: boolean;
+  /** The runtime's transmitFirst (default true). */
+  readonly transmitFirst?: boolean;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as PeerArgs;
@@ -55,7 +57,7 @@ function petrel(role: string): { engine: Engine; runtime: EngineRuntime } {
   const slotLength = Math.max(2048, args.mtu ?? 0);
   const runtime = new EngineRuntime(engine, createSocketsDriver({
     prefer: "native", transmitCapacity: 256, receiveCapacity: 256, transmitSlotLength: slotLength, receiveSlotLength: slotLength,
-  }));
+  }), { transmitFirst: args.transmitFirst ?? true });
   return { engine, runtime };
 }
 

@@ -335,10 +335,13 @@ function replayCapture(path: string, args: CaptureArgs, config: Partial<EngineCo
     throw error;
   }
   const s = result.sent;
+  const r = result.received;
   const session = result.session === undefined ? "" : `, as session ${result.session.sessionId} (initial term ${result.session.initialTermId}, term length ${result.session.termLength})`;
   out.write(`petrel replay ${path} as ${args.as} of ${args.channel} stream ${streamId}${session}: ${fmt(result.packets)} packets, ` +
     `${fmt(result.fed)} handed to the engine over ${result.capturedSeconds.toFixed(3)} s\n` +
     `  sent      ${fmt(s.sm)} SMs, ${fmt(s.nak)} NAKs, ${fmt(s.setup)} SETUPs, ${fmt(s.rttm)} RTTMs, ${fmt(s.data)} data/heartbeat datagrams, ${fmt(s.other)} other\n` +
+    `  received  ${fmt(r.sm)} SMs, ${fmt(r.nak)} NAKs, ${fmt(r.setup)} SETUPs, ${fmt(r.rttm)} RTTMs, ${fmt(r.data)} new data frames\n` +
+    (args.as === "publisher" ? `  resent    ${fmt(result.retransmitsSent)} NAKed ranges (its log is empty: a NAK past its position is ignored)\n` : "") +
     `  delivered ${fmt(result.messages)} messages, ${fmt(result.messageBytes)} B\n`);
   return 0;
 }

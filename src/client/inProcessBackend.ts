@@ -8,11 +8,15 @@
 // wake-up latency. Where the waker cannot start it falls back to parking in poll(2) for at most
 // maxParkMs at a time; node:dgram, whose datagrams arrive through the event loop, sleeps
 // maxParkMs at a time. "spin" never parks (a full core).
+//
+// With a journal (PetrelOptions.journal) the engine is built by a JournalRecorder, the runtime
+// records into it, and every add, close, offer and poll goes through the recorder's journaled
+// handles; the calls a journal cannot record throw a JournalUsageError (clientJournal.ts).
 import type { PublicationErrorFrame } from "../core/engine/errorFrames.js";
 import { resolveLocalInterface } from "../drivers/interfaces.js";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { formatIpv4 } from "../core/address.js";
-import { Engine, type EndpointInfo } from "../core/engine/engine.js";
+import { Engine, type EndpointInfo, type EngineOptions } from "../core/engine/engine.js";
 import { IpcPublication } from "../core/engine/ipcPublication.js";
 import { NetworkPublication } from "../core/engine/networkPublication.js";
 import type { Publication } from "../core/engine/publication.js";
@@ -23,6 +27,8 @@ import type { Driver } from "../drivers/driver.js";
 import { DriverError } from "../drivers/driverError.js";
 import { EngineRuntime } from "../drivers/runtime.js";
 import { createSocketsDriver } from "../drivers/socketsDriver.js";
+import type { JournalRecorder, JournaledPublication, JournaledSubscription } from "../journal/recorder.js";
+import { JournaledImages, notJournaled, openClientJournal } from "./clientJournal.js";
 import type { ClientBackend, ImageNotice, ImageNoticeSink, LoopHost, PublicationBackend, SubscriptionBackend } from "./backend.js";
 import { ChannelEndpointStatus } from "./channelStatus.js";
 import { clientRandom } from "./entropyRandom.js";
@@ -41,6 +47,8 @@ export class InProcessBackend implements ClientBackend {
   readonly engine: Engine;
   readonly runtime: EngineRuntime;
   readonly driver: Driver;
+  /** The journal this run is recorded into (PetrelOptions.journal), if any. */
+  readonly recorder: JournalRecorder | undefined;
   private readonly observer: StatusMessageObserver;
   private readonly clockNs: () => number;
   private readonly idleMode: ClientIdleStrategy;
@@ -70,46 +78,75 @@ export class InProcessBackend implements ClientBackend {
     this.clockNs = clockNs;
     this.idleMode = options.idle ?? "adaptive";
     this.maxParkMs = options.maxParkMs ?? 1;
-    this.engine = new Engine({
+    const engineOptions: EngineOptions = {
       random: options.random ?? clientRandom(options.seed),
       nowNs: clockNs(),
       resolveInterface: resolveLocalInterface,
       ...(options.config === undefined ? {} : { config: options.config }),
-    });
-    this.driver = createSocketsDriver(options.driver ?? {});
-    this.observer = new StatusMessageObserver(options.receiveFilter);
-    this.runtime = new EngineRuntime(this.engine, this.driver, {
-      receiveFilter: this.observer,
-      clockNs,
-      onEndpointError: (error, endpoint) => {
-        this.endpointFailures.set(endpoint.id, { error, endpoint });
-        this.erroredEndpoints.add(endpoint.id);
-      },
-    });
+    };
+    const recorder = options.journal === undefined ? undefined : openClientJournal(options.journal);
+    this.recorder = recorder;
+    try {
+      this.engine = recorder === undefined ? new Engine(engineOptions) : recorder.createEngine(engineOptions);
+      this.driver = createSocketsDriver(options.driver ?? {});
+      this.observer = new StatusMessageObserver(options.receiveFilter);
+      this.runtime = new EngineRuntime(this.engine, this.driver, {
+        receiveFilter: this.observer,
+        clockNs,
+        onEndpointError: (error, endpoint) => {
+          this.endpointFailures.set(endpoint.id, { error, endpoint });
+          this.erroredEndpoints.add(endpoint.id);
+        },
+        ...(recorder === undefined ? {} : { journal: recorder }),
+      });
+    } catch (error) {
+      // A bad config or a driver that cannot start: the journal's file is closed, not left open.
+      recorder?.close();
+      throw error;
+    }
   }
 
   async addPublication(channel: string, streamId: number, exclusive: boolean): Promise<PublicationBackend> {
-    const core = exclusive ? this.engine.addExclusivePublication(channel, streamId) : this.engine.addPublication(channel, streamId);
+    const recorder = this.recorder;
+    let journaled: JournaledPublication | undefined;
+    let core: Publication;
+    if (recorder === undefined) {
+      core = exclusive ? this.engine.addExclusivePublication(channel, streamId) : this.engine.addPublication(channel, streamId);
+    } else {
+      journaled = exclusive ? recorder.addExclusivePublication(channel, streamId) : recorder.addPublication(channel, streamId);
+      core = journaled.publication;
+    }
     const endpointId = core.backend instanceof NetworkPublication ? core.backend.destinations.endpointId : -1;
     const failure = await this.openNow(endpointId, channel, streamId, "publication");
     if (failure !== undefined) {
-      core.close();
+      if (journaled !== undefined) journaled.close();
+      else core.close();
       throw failure;
     }
-    return new InProcessPublication(this, core);
+    return new InProcessPublication(this, core, journaled);
   }
 
   async addSubscription(channel: string, streamId: number, onImage: ImageNoticeSink): Promise<SubscriptionBackend> {
-    const core = this.engine.addSubscription(channel, streamId, {
-      onAvailableImage: (image) => onImage("imageAvailable", notice(image)),
-      onUnavailableImage: (image) => onImage("imageUnavailable", notice(image)),
-    });
+    const callbacks = {
+      onAvailableImage: (image: Image) => onImage("imageAvailable", notice(image)),
+      onUnavailableImage: (image: Image) => onImage("imageUnavailable", notice(image)),
+    };
+    const recorder = this.recorder;
+    let journaled: JournaledSubscription | undefined;
+    let core: Subscription;
+    if (recorder === undefined) {
+      core = this.engine.addSubscription(channel, streamId, callbacks);
+    } else {
+      journaled = recorder.addSubscription(channel, streamId, callbacks);
+      core = journaled.subscription;
+    }
     const failure = await this.openNow(core.endpointId, channel, streamId, "subscription");
     if (failure !== undefined) {
-      core.close();
+      if (journaled !== undefined) journaled.close();
+      else core.close();
       throw failure;
     }
-    return new InProcessSubscription(this, core);
+    return new InProcessSubscription(this, core, journaled);
   }
 
   pollPublicationErrorFrame(): PublicationErrorFrame | undefined {
@@ -170,12 +207,19 @@ export class InProcessBackend implements ClientBackend {
   }
 
   async close(): Promise<void> {
-    this.engine.close();
-    // One last cycle hands the close events to the driver; then every socket goes.
+    const recorder = this.recorder;
+    if (recorder === undefined) this.engine.close();
+    else recorder.closeEngine();
+    // One last cycle hands the close events to the driver (and records them); then the journal
+    // ends (its END record, the last block written, the file closed) and every socket goes.
     try {
       this.runtime.doWork();
     } finally {
-      await this.runtime.close();
+      try {
+        recorder?.close();
+      } finally {
+        await this.runtime.close();
+      }
     }
   }
 
@@ -295,16 +339,18 @@ export class InProcessBackend implements ClientBackend {
   }
 }
 
-/** A publication of the engine on this thread. */
+/** A publication of the engine on this thread (its offers and close recorded when journaled). */
 class InProcessPublication implements PublicationBackend {
-  readonly core: Publication;
   readonly isNetwork: boolean;
   private readonly owner: InProcessBackend;
   private readonly receivers: ReceiverPositions | undefined;
+  private readonly publication: Publication;
+  private readonly journaled: JournaledPublication | undefined;
 
-  constructor(owner: InProcessBackend, core: Publication) {
+  constructor(owner: InProcessBackend, core: Publication, journaled: JournaledPublication | undefined) {
     this.owner = owner;
-    this.core = core;
+    this.publication = core;
+    this.journaled = journaled;
     const backend = core.backend;
     this.isNetwork = backend instanceof NetworkPublication;
     if (backend instanceof NetworkPublication) {
@@ -314,72 +360,84 @@ class InProcessPublication implements PublicationBackend {
   }
 
   get channel(): string {
-    return this.core.channel;
+    return this.publication.channel;
   }
 
   get streamId(): number {
-    return this.core.streamId;
+    return this.publication.streamId;
   }
 
   get sessionId(): number {
-    return this.core.sessionId;
+    return this.publication.sessionId;
   }
 
   get registrationId(): number {
-    return this.core.registrationId;
+    return this.publication.registrationId;
   }
 
   get maxMessageLength(): number {
-    return this.core.maxMessageLength;
+    return this.publication.maxMessageLength;
   }
 
   get maxPayloadLength(): number {
-    return this.core.maxPayloadLength;
+    return this.publication.maxPayloadLength;
   }
 
   get isConnected(): boolean {
-    return this.core.isConnected;
+    return this.publication.isConnected;
   }
 
   get position(): number {
-    return this.core.position;
+    return this.publication.position;
   }
 
   get positionLimit(): number {
-    return this.core.positionLimit;
+    return this.publication.positionLimit;
   }
 
   get availableWindow(): number {
-    return this.core.availableWindow;
+    return this.publication.availableWindow;
+  }
+
+  /** The engine's publication; with a journal a JournalUsageError (commands on it would not be recorded). */
+  get core(): Publication {
+    if (this.journaled !== undefined) throw notJournaled("publication.core", "commands on the engine's publication would bypass the journal; use offer and close");
+    return this.publication;
   }
 
   offer(buffer: Uint8Array, offset: number, length: number, reservedValueSupplier?: ReservedValueSupplier): number {
-    return this.core.offer(buffer, offset, length, reservedValueSupplier);
+    const journaled = this.journaled;
+    if (journaled === undefined) return this.publication.offer(buffer, offset, length, reservedValueSupplier);
+    if (reservedValueSupplier !== undefined) throw notJournaled("publication.offer with a reservedValueSupplier", "offer without one");
+    return journaled.offer(buffer, offset, length);
   }
 
   offerv(vectors: readonly BufferVector[], reservedValueSupplier?: ReservedValueSupplier): number {
-    return this.core.offerv(vectors, reservedValueSupplier);
+    if (this.journaled !== undefined) throw notJournaled("publication.offerv", "offer the message as one buffer");
+    return this.publication.offerv(vectors, reservedValueSupplier);
   }
 
   tryClaim(length: number, claim: BufferClaim): number {
-    return this.core.tryClaim(length, claim);
+    if (this.journaled !== undefined) throw notJournaled("publication.tryClaim", "use offer");
+    return this.publication.tryClaim(length, claim);
   }
 
   channelStatus(): number {
-    return this.owner.channelStatusOf(this.core.endpointId, this.owner.closing);
+    return this.owner.channelStatusOf(this.publication.endpointId, this.owner.closing);
   }
 
   localSocketAddresses(): string[] {
-    return this.owner.localSocketAddressesOf(this.core.endpointId);
+    return this.owner.localSocketAddressesOf(this.publication.endpointId);
   }
 
   close(): void {
-    this.core.close();
+    if (this.journaled !== undefined) this.journaled.close();
+    else this.publication.close();
   }
 
   acknowledgedPosition(nowNs: number): number {
     if (this.receivers !== undefined) return this.receivers.minPosition(nowNs - this.owner.connectionTimeoutNs);
-    const backend = this.core.backend;
+    const backend = this.publication.backend;
     return backend instanceof IpcPublication ? ipcConsumed(backend) : -1;
   }
 
@@ -388,66 +446,87 @@ class InProcessPublication implements PublicationBackend {
   }
 }
 
-/** A subscription of the engine on this thread. */
+/** A subscription of the engine on this thread (its polls and close recorded when journaled). */
 class InProcessSubscription implements SubscriptionBackend {
-  readonly core: Subscription;
   private readonly owner: InProcessBackend;
+  private readonly subscription: Subscription;
+  private readonly journaled: JournaledSubscription | undefined;
+  /** With a journal: the images as views whose polls throw (created on first use). */
+  private imageViews: JournaledImages | undefined;
 
-  constructor(owner: InProcessBackend, core: Subscription) {
+  constructor(owner: InProcessBackend, core: Subscription, journaled: JournaledSubscription | undefined) {
     this.owner = owner;
-    this.core = core;
+    this.subscription = core;
+    this.journaled = journaled;
+  }
+
+  /** The engine's subscription; with a journal a JournalUsageError (polls on it would not be recorded). */
+  get core(): Subscription {
+    if (this.journaled !== undefined) throw notJournaled("subscription.core", "polls on the engine's subscription would bypass the journal; use poll and close");
+    return this.subscription;
   }
 
   get channel(): string {
-    return this.core.channel;
+    return this.subscription.channel;
   }
 
   get streamId(): number {
-    return this.core.streamId;
+    return this.subscription.streamId;
   }
 
   get registrationId(): number {
-    return this.core.registrationId;
+    return this.subscription.registrationId;
   }
 
   get isConnected(): boolean {
-    return this.core.isConnected;
+    return this.subscription.isConnected;
   }
 
   get imageCount(): number {
-    return this.core.images.length;
+    return this.subscription.images.length;
   }
 
   get images(): readonly Image[] {
-    return this.core.images;
+    const images = this.subscription.images;
+    return this.journaled === undefined ? images : this.views().viewAll(images);
   }
 
   poll(handler: MessageHandler, fragmentLimit: number): number {
-    return this.core.poll(handler, fragmentLimit);
+    const journaled = this.journaled;
+    return journaled === undefined ? this.subscription.poll(handler, fragmentLimit) : journaled.poll(handler, fragmentLimit);
   }
 
   controlledPoll(handler: ControlledMessageHandler, fragmentLimit: number): number {
-    return this.core.controlledPoll(handler, fragmentLimit);
+    if (this.journaled !== undefined) throw notJournaled("subscription.controlledPoll", "use poll");
+    return this.subscription.controlledPoll(handler, fragmentLimit);
   }
 
   blockPoll(handler: BlockHandler, blockLengthLimit: number): number {
-    return this.core.blockPoll(handler, blockLengthLimit);
+    if (this.journaled !== undefined) throw notJournaled("subscription.blockPoll", "use poll");
+    return this.subscription.blockPoll(handler, blockLengthLimit);
   }
 
   imageBySessionId(sessionId: number): Image | undefined {
-    return this.core.imageBySessionId(sessionId);
+    const image = this.subscription.imageBySessionId(sessionId);
+    return image === undefined || this.journaled === undefined ? image : this.views().view(image);
   }
 
   channelStatus(): number {
-    return this.owner.channelStatusOf(this.core.endpointId, this.owner.closing);
+    return this.owner.channelStatusOf(this.subscription.endpointId, this.owner.closing);
   }
 
   localSocketAddresses(): string[] {
-    return this.owner.localSocketAddressesOf(this.core.endpointId);
+    return this.owner.localSocketAddressesOf(this.subscription.endpointId);
   }
 
   close(): void {
-    this.core.close();
+    if (this.journaled !== undefined) this.journaled.close();
+    else this.subscription.close();
+  }
+
+  private views(): JournaledImages {
+    if (this.imageViews === undefined) this.imageViews = new JournaledImages();
+    return this.imageViews;
   }
 }
 

@@ -7,7 +7,9 @@ export type { ClientMode } from "./backend.js";
 export type { WorkerLaunchOptions } from "./workerBackend.js";
 export { PetrelPublication, type DrainReport, type DrainOutcome } from "./publication.js";
 export { PetrelSubscription, type Message, type ImageEvent, type SubscriptionOptions } from "./subscription.js";
-export { BindError, ClosedError, WorkerModeError, type BindFailure } from "./errors.js";
+export { BindError, ClosedError, LaunchOptionError, WorkerModeError, type BindFailure } from "./errors.js";
+export type { ClientJournalOptions } from "./clientJournal.js";
+export { JournalUsageError } from "../journal/format.js";
 export { EntropyRandom } from "./entropyRandom.js";
 export { ChannelEndpointStatus, channelStatusName } from "./channelStatus.js";
 // What the Aeron-style API needs in hand, re-exported so that `import ... from "petrel"` suffices.

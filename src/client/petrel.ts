@@ -28,6 +28,7 @@ import type { Driver } from "../drivers/driver.js";
 import { monotonicClockNs, type DatagramFilter, type EngineRuntime } from "../drivers/runtime.js";
 import type { SocketsDriverOptions } from "../drivers/socketsDriver.js";
 import type { ClientBackend, ClientMode, ImageNotice, LoopHost } from "./backend.js";
+import { checkJournalOptions, notJournaled, type ClientJournalOptions } from "./clientJournal.js";
 import { ClosedError, WorkerModeError } from "./errors.js";
 import { InProcessBackend } from "./inProcessBackend.js";
 import { PetrelPublication, type DrainReport } from "./publication.js";
@@ -75,6 +76,16 @@ export interface PetrelOptions {
    * 1 s, into /dev/shm/petrel or $PETREL_STAT_DIR); false turns it off.
    */
   readonly stat?: boolean | StatOptions;
+  /**
+   * Records the run into a journal (docs/JOURNAL.md) that `petrel replay` replays bit-exact:
+   * `{ path, ...JournalRecorderOptions }`. In-process mode only (with `worker`: a
+   * LaunchOptionError). While it records, the calls a journal cannot record throw a
+   * JournalUsageError (tryClaim, offerv, an offer with a reservedValueSupplier, controlledPoll,
+   * blockPoll, Image.poll and the others, petrel.engine, publication.core, subscription.core);
+   * close() ends the journal (END record, file closed). Bad options: a LaunchOptionError naming
+   * the option (journal.path, journal.blockBytes, ...).
+   */
+  readonly journal?: ClientJournalOptions;
 }
 
 export interface AddPublicationOptions {
@@ -144,6 +155,7 @@ export class Petrel implements AsyncDisposable, LoopHost {
     this.clockNs = options.clockNs ?? monotonicClockNs;
     this.closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
     const worker = options.worker;
+    if (options.journal !== undefined) checkJournalOptions(options.journal, worker !== undefined);
     if (worker === undefined) {
       this.backend = new InProcessBackend(options, this.clockNs);
     } else {
@@ -161,7 +173,9 @@ export class Petrel implements AsyncDisposable, LoopHost {
 
   /**
    * Starts an engine, a driver and the duty cycle: on this thread, or with `worker` in a worker
-   * thread. Rejects with a WorkerModeError for an option that cannot cross to a worker.
+   * thread. Rejects with a WorkerModeError for an option that cannot cross to a worker, and with a
+   * LaunchOptionError for a journal option it cannot use (journal.path, ..., or a journal in
+   * worker mode).
    */
   static async launch(options: PetrelOptions = {}): Promise<Petrel> {
     return new Petrel(options);
@@ -172,9 +186,18 @@ export class Petrel implements AsyncDisposable, LoopHost {
     return this.backend.mode;
   }
 
-  /** The engine, for what the client does not cover (MDC...). In worker mode: WorkerModeError. */
+  /**
+   * The engine, for what the client does not cover (MDC...). In worker mode: WorkerModeError. With
+   * a journal: JournalUsageError (a command made on the engine directly would not be recorded).
+   */
   get engine(): Engine {
+    if (this.journaling) throw notJournaled("petrel.engine", "commands on the engine would bypass the journal; use the client's calls");
     return this.backend.engine;
+  }
+
+  /** True when the run is recorded into a journal (PetrelOptions.journal). */
+  get journaling(): boolean {
+    return this.backend instanceof InProcessBackend && this.backend.recorder !== undefined;
   }
 
   /** The runtime agent. In worker mode: WorkerModeError. */

@@ -2,6 +2,9 @@
 // One duty cycle, in the order the engine's contract asks for:
 //   1. read the clock once (nowNs for the whole cycle);
 //   2. open and close the sockets the engine asks for (pollEndpointEvent);
+//   2b. timers that are due, then transmit what the application appended since the last cycle
+//      (transmitFirst, the default):
+//      an offer leaves in the next cycle's first system call, not after its receive calls;
 //   3. receive: a few driver batches, each datagram handed to handleDatagram;
 //   4. handleTimeout when the engine's deadline (pollTimeout) has come;
 //   5. transmit: pollTransmit into the driver's batch and send it, until the engine has nothing
@@ -60,6 +63,13 @@ export interface RuntimeOptions {
   readonly onEndpointError?: (error: DriverError, endpoint: EndpointInfo) => void;
   /** Records every call into the engine (src/journal: JournalRecorder). Default none. */
   readonly journal?: RuntimeJournal;
+  /**
+   * Transmit at the start of each duty cycle too, before receiving (default true): what the
+   * application offered since the last cycle is sent by the cycle's first system call instead of
+   * waiting behind the receive calls (a round trip crosses two such waits). With a journal, only in
+   * a cycle after application work. False: transmit only after receiving and timers.
+   */
+  readonly transmitFirst?: boolean;
 }
 
 export function monotonicClockNs(): number {
@@ -86,6 +96,7 @@ export class EngineRuntime implements IdleAgent {
   private readonly transmitBatches: number;
   private readonly onEndpointError: ((error: DriverError, endpoint: EndpointInfo) => void) | undefined;
   private readonly journal: RuntimeJournal | undefined;
+  private readonly transmitFirst: boolean;
   private readonly opened = new Map<number, OpenedEndpoint>();
   /** Slots [pendingStart, transmit.count) of the transmit batch still to send. */
   private pendingStart = 0;
@@ -102,6 +113,7 @@ export class EngineRuntime implements IdleAgent {
     this.receiveBatches = options.receiveBatchesPerCycle ?? 4;
     this.transmitBatches = options.transmitBatchesPerCycle ?? 16;
     this.onEndpointError = options.onEndpointError;
+    this.transmitFirst = options.transmitFirst ?? true;
     const journal = (this.journal = options.journal);
     driver.transmit.clear();
     // Slots follow the channel: every publication and subscription added from now on is checked
@@ -140,6 +152,15 @@ export class EngineRuntime implements IdleAgent {
     const rx = driver.receive;
     const filter = this.filter;
     const journal = this.journal;
+    // What the application offered since the last cycle leaves first (see RuntimeOptions).
+    // With a journal this consumes the application-work flag, so the cycle's end transmits again
+    // only for a datagram, a timer or a send left over.
+    // Timers that are due run before it, as before every pollTransmit: a send can move the
+    // deadline that asked for a timer (an image's status message does), which would skip it.
+    if (this.transmitFirst && (journal === undefined || journal.takeApplicationWork())) {
+      work += this.runTimers(nowNs);
+      work += this.transmit(nowNs);
+    }
     for (let b = 0; b < this.receiveBatches; b++) {
       const count = driver.pollBatch(rx);
       if (count === 0) break;
@@ -162,16 +183,20 @@ export class EngineRuntime implements IdleAgent {
       if (count < rx.capacity) break;
     }
 
-    if (engine.pollTimeout() <= nowNs) {
-      engine.handleTimeout(nowNs);
-      if (journal !== undefined) journal.onTimeout(nowNs);
-      work++;
-    }
+    work += this.runTimers(nowNs);
     if (journal === undefined) return work + this.transmit(nowNs);
     // Journaling: poll the engine's output only when something happened (see RuntimeJournal).
     if (journal.takeApplicationWork() || work > 0 || this.pendingStart < driver.transmit.count) work += this.transmit(nowNs);
     journal.onCycleEnd(nowNs);
     return work;
+  }
+
+  /** handleTimeout when the engine's deadline has come; 1 if it ran. */
+  private runTimers(nowNs: number): number {
+    if (this.engine.pollTimeout() > nowNs) return 0;
+    this.engine.handleTimeout(nowNs);
+    if (this.journal !== undefined) this.journal.onTimeout(nowNs);
+    return 1;
   }
 
   private transmit(nowNs: number): number {

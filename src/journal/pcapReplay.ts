@@ -11,13 +11,17 @@
 //   It has no application data: its log is empty, so it shows its SETUPs, heartbeats and how it
 //   answers the receiver's feedback.
 // Between packets the engine's timers run at their deadlines, as they would have live.
+// Link types: those of parseLinkIpv4Udp (Ethernet, as `tcpdump -i lo` writes; Linux SLL and SLL2,
+// as `-i any` does; raw IP; BSD NULL/LOOP). Any other is a PcapReplayError naming it, before any
+// packet is read.
+import { Counter } from "../core/engine/counters.js";
 import { Engine } from "../core/engine/engine.js";
 import type { EngineConfig } from "../core/config/engineConfig.js";
 import type { MessageHandler, Subscription } from "../core/engine/subscription.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import { formatIpv4 } from "../core/address.js";
 import { PcapReader } from "../net/pcap.js";
-import { PacketStatus, parseLinkIpv4Udp, UdpPacketInfo } from "../net/ethernetIpv4Udp.js";
+import { PacketStatus, parseLinkIpv4Udp, SUPPORTED_LINK_TYPES, UdpPacketInfo } from "../net/ethernetIpv4Udp.js";
 import { Prng } from "../sim/prng.js";
 
 export interface PcapReplayOptions {
@@ -29,6 +33,11 @@ export interface PcapReplayOptions {
   readonly config?: Partial<EngineConfig>;
   /** One line per output datagram's frame and per poll that delivered messages. */
   readonly onLine?: (line: string) => void;
+  /**
+   * As a subscriber: called with each delivered message, in delivery order (reassembled when it
+   * came in fragments). The bytes are the engine's and valid only during the call: copy to keep.
+   */
+  readonly onMessage?: MessageHandler;
 }
 
 export interface PcapReplayResult {
@@ -37,6 +46,16 @@ export interface PcapReplayResult {
   readonly fed: number;
   readonly capturedSeconds: number;
   readonly sent: { sm: number; nak: number; setup: number; data: number; rttm: number; other: number };
+  /**
+   * Frames the engine took from the datagrams it was handed, by type, for any session and stream
+   * (its own counters; `data`: data frames new to its image, not duplicates or heartbeats).
+   */
+  readonly received: { sm: number; nak: number; setup: number; data: number; rttm: number };
+  /**
+   * As a publisher: ranges it retransmitted for the receiver's NAKs. Its log is empty and its
+   * position that of the SETUP it took, so it ignores a NAK for the capture's data: 0.
+   */
+  readonly retransmitsSent: number;
   readonly messages: number;
   readonly messageBytes: number;
   /** As a publisher: the SETUP whose session and geometry the engine took, if any. */
@@ -58,6 +77,10 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
     throw new PcapReplayError(`${file}: not a pcap file (${error instanceof Error ? error.message : String(error)})`);
   }
   const linkType = reader.header.linkType;
+  if (!SUPPORTED_LINK_TYPES.has(linkType)) {
+    const supported = [...SUPPORTED_LINK_TYPES].map(([n, name]) => `${n} ${name}`).join(", ");
+    throw new PcapReplayError(`${file}: link type ${linkType} is not supported (supported: ${supported})`);
+  }
   const info = new UdpPacketInfo();
   let channel = options.channel;
   let session: PcapReplayResult["session"];
@@ -94,7 +117,9 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
   let pollSession = 0;
   let pollPosition = 0;
   const line = options.onLine ?? ((): void => undefined);
-  const handler: MessageHandler = (_buffer, _offset, length, header) => {
+  const onMessage = options.onMessage;
+  const handler: MessageHandler = (buffer, offset, length, header) => {
+    if (onMessage !== undefined) onMessage(buffer, offset, length, header);
     pollMessages++;
     pollBytes += length;
     pollSession = header.sessionId;
@@ -158,7 +183,13 @@ export function replayPcap(file: string, bytes: Uint8Array, options: PcapReplayO
     if (error instanceof PcapReplayError) throw error;
     throw new PcapReplayError(`${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { packets, fed, capturedSeconds: nowNs / 1e9, sent, messages, messageBytes, ...(session === undefined ? {} : { session }) };
+  const counters = engine.counters;
+  const received = {
+    sm: counters.get(Counter.STATUS_MESSAGES_RECEIVED), nak: counters.get(Counter.NAKS_RECEIVED), setup: counters.get(Counter.SETUPS_RECEIVED),
+    data: counters.get(Counter.DATA_FRAMES_RECEIVED), rttm: counters.get(Counter.RTTM_RECEIVED),
+  };
+  const retransmitsSent = counters.get(Counter.RETRANSMITS_SENT);
+  return { packets, fed, capturedSeconds: nowNs / 1e9, sent, received, retransmitsSent, messages, messageBytes, ...(session === undefined ? {} : { session }) };
 }
 
 function seconds(ns: number): string {

@@ -7,8 +7,8 @@
 // - the application's commands: the application makes them through this recorder
 //   (addPublication / addSubscription / close, JournaledPublication.offer,
 //   JournaledSubscription.poll), which forwards each to the engine and records it with its result;
-// - the engine's random draws and host-name lookups: createEngine() wraps the RandomSource and
-//   resolveHost it is given.
+// - the engine's random draws, host-name lookups and interface searches: createEngine() wraps the
+//   RandomSource, resolveHost and resolveInterface it is given.
 //
 // Records follow the call they describe; what the engine did during the call (draws, image events,
 // a refused transport check) precedes it. Failed offers and empty polls repeated back to back are
@@ -74,8 +74,8 @@ export class JournalRecorder implements RuntimeJournal {
 
   /**
    * Makes the engine this journal records, with `options` (recorded in the journal's first record,
-   * so that a replay builds the same engine). Its RandomSource and resolveHost are wrapped so that
-   * their answers are recorded. A custom imageLogAllocator cannot be replayed (a replay uses the
+   * so that a replay builds the same engine). Its RandomSource, resolveHost and resolveInterface
+   * are wrapped so that their answers are recorded. A custom imageLogAllocator cannot be replayed (a replay uses the
    * default); it is noted in the journal.
    */
   createEngine(options: EngineOptions): Engine {
@@ -87,6 +87,7 @@ export class JournalRecorder implements RuntimeJournal {
       seed: typeof seed === "number" ? seed : null,
       customAllocator: options.imageLogAllocator !== undefined,
       resolveHost: options.resolveHost !== undefined,
+      resolveInterface: options.resolveInterface !== undefined,
       options: {
         config: options.config ?? {},
         nowNs: options.nowNs ?? 0,
@@ -97,6 +98,7 @@ export class JournalRecorder implements RuntimeJournal {
       },
     });
     const resolveHost = options.resolveHost;
+    const resolveInterface = options.resolveInterface;
     const engine = new Engine({
       ...options,
       random: new RecordingRandom(options.random, this),
@@ -104,6 +106,13 @@ export class JournalRecorder implements RuntimeJournal {
         resolveHost: (name: string) => {
           const ip = resolveHost(name);
           this.sideJson(RecordType.RESOLVE, { name, ip });
+          return ip;
+        },
+      }),
+      ...(resolveInterface === undefined ? {} : {
+        resolveInterface: (subnet: number, prefixLength: number) => {
+          const ip = resolveInterface(subnet, prefixLength);
+          this.sideJson(RecordType.RESOLVE, { subnet, prefixLength, ip });
           return ip;
         },
       }),

@@ -591,6 +591,9 @@ export class Replayer {
       ...(record.resolveHost === true ? {
         resolveHost: (name: string) => this.live ? this.liveResolve(name) : this.takeSide(RecordType.RESOLVE, `resolveHost(${JSON.stringify(name)})`).json!["ip"] as number,
       } : {}),
+      ...(record.resolveInterface === true ? {
+        resolveInterface: (subnet: number, prefixLength: number) => this.resolvedInterface(subnet, prefixLength),
+      } : {}),
     };
     const engine = new Engine(options);
     engine.setTransportCheck((channel, mtuBytes, role) => {
@@ -611,6 +614,20 @@ export class Replayer {
     const head = this.side.find((entry) => entry.type === RecordType.RESOLVE && entry.json!["name"] === name);
     if (head === undefined) throw new Error(`resolveHost(${JSON.stringify(name)}): not in the recording, and the faulted run asked for it`);
     return head.json!["ip"] as number;
+  }
+
+  /** The local address the recorded engine's interface search found (a channel's interface=subnet/prefix). */
+  private resolvedInterface(subnet: number, prefixLength: number): number {
+    const what = `resolveInterface(${formatIpv4(subnet)}/${prefixLength})`;
+    const matches = (entry: SideRecord): boolean => entry.json!["subnet"] === subnet && entry.json!["prefixLength"] === prefixLength;
+    if (this.live) {
+      const found = this.side.find((entry) => entry.type === RecordType.RESOLVE && matches(entry));
+      if (found === undefined) throw new Error(`${what}: not in the recording, and the faulted run asked for it`);
+      return found.json!["ip"] as number;
+    }
+    const entry = this.takeSide(RecordType.RESOLVE, what);
+    if (!matches(entry)) throw new DivergenceSignal(`the engine called ${what}`, JSON.stringify(entry.json), what);
+    return entry.json!["ip"] as number;
   }
 
   /** The next side record, which must be of `type` (the engine did `what` during the current call). */
@@ -854,6 +871,7 @@ export class Replayer {
 interface EngineRecord {
   readonly seed: number | null;
   readonly resolveHost?: boolean;
+  readonly resolveInterface?: boolean;
   readonly options: Omit<EngineOptions, "random">;
 }
 

@@ -19,6 +19,9 @@ export const ETHERNET_VLAN_TAG_LENGTH = 4;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_VLAN = 0x8100;
 export const LINUX_SLL_HEADER_LENGTH = 16;
+export const LINUX_SLL2_HEADER_LENGTH = 20;
+/** DLT_NULL and DLT_LOOP: a 4-byte address family (BSD loopback). */
+export const LOOPBACK_HEADER_LENGTH = 4;
 export const IPV4_MIN_HEADER_LENGTH = 20;
 export const IPV4_MAX_TOTAL_LENGTH = 65535;
 export const UDP_HEADER_LENGTH = 8;
@@ -31,9 +34,24 @@ export const IPV4_DONT_FRAGMENT = 0x4000;
 export const IPV4_MORE_FRAGMENTS = 0x2000;
 const IPV4_FRAGMENT_OFFSET_MASK = 0x1fff;
 
+const LINKTYPE_NULL = 0;
 const LINKTYPE_ETHERNET = 1;
 const LINKTYPE_RAW = 101;
+const LINKTYPE_LOOP = 108;
 const LINKTYPE_LINUX_SLL = 113;
+const LINKTYPE_LINUX_SLL2 = 276;
+/** AF_INET as BSD loopback headers carry it (the same value on every system). */
+const AF_INET = 2;
+
+/** The pcap link types parseLinkIpv4Udp reads, by number, with their names. */
+export const SUPPORTED_LINK_TYPES: ReadonlyMap<number, string> = new Map([
+  [LINKTYPE_NULL, "NULL (BSD loopback)"],
+  [LINKTYPE_ETHERNET, "Ethernet"],
+  [LINKTYPE_RAW, "raw IP"],
+  [LINKTYPE_LOOP, "LOOP (OpenBSD loopback)"],
+  [LINKTYPE_LINUX_SLL, "Linux SLL"],
+  [LINKTYPE_LINUX_SLL2, "Linux SLL2"],
+]);
 
 /** Result of a parse. */
 export const PacketStatus = {
@@ -64,7 +82,7 @@ export const PACKET_STATUS_NAMES: readonly string[] = [
 
 /** Where a UDP datagram's headers and payload lie in a packet; filled by the parse functions. */
 export class UdpPacketInfo {
-  /** Bytes of link-layer header (Ethernet 14, or 18 with a VLAN tag; SLL 16; raw IP 0). */
+  /** Bytes of link-layer header (Ethernet 14, or 18 with a VLAN tag; SLL 16; SLL2 20; NULL/LOOP 4; raw IP 0). */
   linkHeaderLength = 0;
   etherType = 0;
   ipOffset = 0;
@@ -110,7 +128,12 @@ function writeU32(bytes: Uint8Array, offset: number, value: number): void {
   bytes[offset + 3] = value & 0xff;
 }
 
-/** Parses a packet of the given pcap link type (Ethernet, raw IP or Linux SLL). */
+/**
+ * Parses a packet of the given pcap link type: Ethernet, raw IP, Linux SLL (v1, the `any` device's
+ * older header) and SLL2 (v2, 20 bytes, protocol first), and BSD loopback: NULL (the address family
+ * in the capturing host's byte order, so either order is read) and LOOP (network order). A packet
+ * that is not IPv4 is NOT_IPV4; a link type not in SUPPORTED_LINK_TYPES is UNSUPPORTED_LINK_TYPE.
+ */
 export function parseLinkIpv4Udp(
   linkType: number,
   bytes: Uint8Array,
@@ -125,17 +148,35 @@ export function parseLinkIpv4Udp(
       out.linkHeaderLength = 0;
       out.etherType = ETHERTYPE_IPV4;
       return parseIpv4Udp(bytes, offset, length, out);
-    case LINKTYPE_LINUX_SLL: {
-      if (length < LINUX_SLL_HEADER_LENGTH) return PacketStatus.TRUNCATED;
-      const protocol = readU16(bytes, offset + 14);
-      out.linkHeaderLength = LINUX_SLL_HEADER_LENGTH;
-      out.etherType = protocol;
-      if (protocol !== ETHERTYPE_IPV4) return PacketStatus.NOT_IPV4;
-      return parseIpv4Udp(bytes, offset + LINUX_SLL_HEADER_LENGTH, length - LINUX_SLL_HEADER_LENGTH, out);
+    case LINKTYPE_LINUX_SLL:
+      return parseAfterLinkHeader(bytes, offset, length, LINUX_SLL_HEADER_LENGTH, LINUX_SLL_HEADER_LENGTH - 2, out);
+    case LINKTYPE_LINUX_SLL2:
+      return parseAfterLinkHeader(bytes, offset, length, LINUX_SLL2_HEADER_LENGTH, 0, out);
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP: {
+      if (length < LOOPBACK_HEADER_LENGTH) return PacketStatus.TRUNCATED;
+      const family = readU32(bytes, offset);
+      const inet = linkType === LINKTYPE_LOOP ? family === AF_INET : family === AF_INET || family === AF_INET * 0x1000000;
+      out.linkHeaderLength = LOOPBACK_HEADER_LENGTH;
+      out.etherType = inet ? ETHERTYPE_IPV4 : 0;
+      if (!inet) return PacketStatus.NOT_IPV4;
+      return parseIpv4Udp(bytes, offset + LOOPBACK_HEADER_LENGTH, length - LOOPBACK_HEADER_LENGTH, out);
     }
     default:
       return PacketStatus.UNSUPPORTED_LINK_TYPE;
   }
+}
+
+/** A link header of `headerLength` bytes whose EtherType is at `protocolAt`, then IPv4 and UDP. */
+function parseAfterLinkHeader(bytes: Uint8Array, offset: number, length: number, headerLength: number, protocolAt: number,
+  out: UdpPacketInfo): PacketStatus {
+  if (offset < 0 || length < 0 || offset + length > bytes.length) return PacketStatus.TRUNCATED;
+  if (length < headerLength) return PacketStatus.TRUNCATED;
+  const protocol = readU16(bytes, offset + protocolAt);
+  out.linkHeaderLength = headerLength;
+  out.etherType = protocol;
+  if (protocol !== ETHERTYPE_IPV4) return PacketStatus.NOT_IPV4;
+  return parseIpv4Udp(bytes, offset + headerLength, length - headerLength, out);
 }
 
 /** Parses Ethernet II (with at most one 802.1Q tag), then IPv4, then UDP. */

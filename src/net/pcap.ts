@@ -17,12 +17,18 @@ export const PCAP_VERSION_MAJOR = 2;
 export const PCAP_VERSION_MINOR = 4;
 export const PCAP_DEFAULT_SNAP_LENGTH = 262144;
 
+/** Link type: BSD loopback, a 4-byte address family in the capturing host's byte order. */
+export const LINKTYPE_NULL = 0;
 /** Link type: Ethernet II. */
 export const LINKTYPE_ETHERNET = 1;
 /** Link type: raw IP (no link header). */
 export const LINKTYPE_RAW = 101;
+/** Link type: OpenBSD loopback, a 4-byte address family in network byte order. */
+export const LINKTYPE_LOOP = 108;
 /** Link type: Linux cooked capture v1 (16-byte header). */
 export const LINKTYPE_LINUX_SLL = 113;
+/** Link type: Linux cooked capture v2 (20-byte header, the protocol first). */
+export const LINKTYPE_LINUX_SLL2 = 276;
 
 /** A pcap input that cannot be read, with the byte offset where reading failed. */
 export class PcapFormatError extends Error {

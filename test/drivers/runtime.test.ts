@@ -10,7 +10,10 @@ import { Engine } from "../../src/core/engine/engine.js";
 import { DriverError } from "../../src/drivers/driverError.js";
 import { acquirePetrelNode, PetrelNode, petrelNodeLayer } from "../../src/drivers/effect.js";
 import { BackoffIdleStrategy, idleStrategy, type IdleStrategyName } from "../../src/drivers/idleStrategy.js";
+import type { Driver } from "../../src/drivers/driver.js";
+import type { ReceiveBatch } from "../../src/drivers/receiveBatch.js";
 import { EngineRuntime } from "../../src/drivers/runtime.js";
+import type { TransmitBatch } from "../../src/core/transmitBatch.js";
 import { createSocketsDriver } from "../../src/drivers/socketsDriver.js";
 import { Prng } from "../../src/sim/prng.js";
 import { freeUdpPort, messageLengths, offerSome, STREAM_ID, StreamChecker } from "./streamSupport.js";
@@ -78,6 +81,51 @@ describe("runtime agent", () => {
     backoff.idle(1);
     expect((backoff as unknown as { sleepMs: number }).sleepMs).toBe(1);
   });
+
+  for (const transmitFirst of [true, false]) {
+    it(`transmitFirst ${transmitFirst}: an offer made between cycles is sent ${transmitFirst ? "before" : "after"} the next cycle's receive calls`, async () => {
+      const port = await freeUdpPort();
+      const calls: string[] = [];
+      const inner = createSocketsDriver();
+      const driver: Driver = Object.create(inner) as Driver;
+      Object.assign(driver, {
+        pollBatch: (batch: ReceiveBatch): number => {
+          calls.push("receive");
+          return inner.pollBatch(batch);
+        },
+        transmitBatch: (batch: TransmitBatch, start?: number): number => {
+          calls.push(`send ${batch.count - (start ?? 0)}`);
+          return inner.transmitBatch(batch, start);
+        },
+      });
+      const runtime = new EngineRuntime(new Engine({ random: new Prng(SEED).fork("t") }), driver, { transmitFirst });
+      runtimes.push(runtime);
+      const channel = `aeron:udp?endpoint=127.0.0.1:${port}`;
+      const subscription = runtime.engine.addSubscription(channel, STREAM_ID);
+      const publication = runtime.engine.addPublication(channel, STREAM_ID);
+      const deadline = performance.now() + 10_000;
+      while (!publication.isConnected && performance.now() < deadline) runtime.doWork();
+      expect(publication.isConnected).toBe(true);
+      for (let i = 0; i < 100; i++) runtime.doWork();
+      const message = new Uint8Array(32).fill(9);
+      for (let round = 0; round < 5; round++) {
+        calls.length = 0;
+        expect(publication.offer(message, 0, message.length)).toBeGreaterThan(0);
+        runtime.doWork();
+        const firstSend = calls.findIndex((c) => c.startsWith("send"));
+        expect(firstSend, calls.join(", ")).toBeGreaterThanOrEqual(0);
+        // transmitFirst: the cycle's first system call sends the message; otherwise receives come first.
+        if (transmitFirst) expect(firstSend, calls.join(", ")).toBe(0);
+        else expect(calls.slice(0, firstSend), calls.join(", ")).toContain("receive");
+        let delivered = 0;
+        while (delivered === 0 && performance.now() < deadline) {
+          runtime.doWork();
+          delivered = subscription.poll(() => undefined, 10);
+        }
+        expect(delivered).toBe(1);
+      }
+    });
+  }
 
   it("never lets the engine see time go backwards, whatever the clock does", () => {
     const clock = [5_000, 4_000, 6_000, 1_000];

@@ -9,7 +9,8 @@
 // - A missing file, a file that is not a journal and another format version are typed errors.
 // - A changed engine is reported as a divergence at the first output the change alters: another
 //   receiver window at the subscriber's first status message, another mtu at the publisher's SETUP.
-// - `petrel replay` does the same from the command line (exit 0, 1, 2), and replays a capture.
+// - `petrel replay` does the same from the command line (exit 0, 1, 2), and replays a capture (its
+//   totals: what the engine sent, received and resent; exit 2 for a link type it does not read).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -196,6 +197,19 @@ describe("journal of a live run", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/delivered 2,000 messages, 64,000 B/);
     expect(r.stdout).toMatch(/sent\s+\d+ SMs, 0 NAKs/);
+    expect(r.stdout).toMatch(/received\s+0 SMs, 0 NAKs, 4 SETUPs, 0 RTTMs, 2,000 new data frames/);
+    const publisher = spawnSync(process.execPath, [cli, "replay", capture, "--as", "publisher", "--channel", "aeron:udp?endpoint=127.0.0.1:20121",
+      "--stream", "1001", "--summary"], { encoding: "utf8" });
+    expect(publisher.status, publisher.stderr).toBe(0);
+    expect(publisher.stdout).toMatch(/received\s+69 SMs, 168 NAKs, 0 SETUPs/);
+    expect(publisher.stdout).toMatch(/resent\s+0 NAKed ranges/);
+    // A capture of another link type (105, 802.11): exit 2, naming the file and the type.
+    const wifi = join(dir, "wifi.pcap");
+    writeFileSync(wifi, Uint8Array.of(0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 105, 0, 0, 0));
+    const unsupported = spawnSync(process.execPath, [cli, "replay", wifi, "--as", "subscriber", "--channel", "aeron:udp?endpoint=127.0.0.1:20121",
+      "--stream", "1003"], { encoding: "utf8" });
+    expect(unsupported.status).toBe(2);
+    expect(unsupported.stderr).toMatch(/wifi\.pcap: link type 105 is not supported/);
     const missing = spawnSync(process.execPath, [cli, "replay", capture, "--as", "subscriber", "--stream", "1003"], { encoding: "utf8" });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/a capture needs --channel/);

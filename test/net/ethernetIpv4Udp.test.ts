@@ -1,6 +1,7 @@
 // Goal: Ethernet/IPv4/UDP headers built by Petrel parse back to what was put in and carry valid
 // checksums (property test over addresses, ports, TTL and payloads); the parser classifies
 // malformed and unsupported packets (fragments, options, VLAN, wrong protocol) without throwing;
+// it reads every link type it lists as supported (Ethernet, raw IP, Linux SLL and SLL2, BSD NULL and LOOP);
 // and the checksums of every packet in test/fixtures (copies of the reference captures) verify: IPv4 header checksums are valid,
 // and UDP checksums are "partial" (loopback checksum offload left the pseudo-header sum in the
 // field), which verifyUdpChecksum recognises rather than calling them invalid.
@@ -17,6 +18,7 @@ import {
   parseEthernetIpv4Udp,
   parseIpv4,
   parseLinkIpv4Udp,
+  SUPPORTED_LINK_TYPES,
   udpChecksum,
   verifyIpv4HeaderChecksum,
   verifyUdpChecksum,
@@ -128,6 +130,36 @@ describe("Ethernet + IPv4 + UDP", () => {
     sll.set(plain.subarray(14), 16);
     expect(parseLinkIpv4Udp(113, sll, 0, sll.length, info)).toBe(PacketStatus.OK);
     expect(info.destinationPort).toBe(20121);
+  });
+
+  it("reads Linux SLL2 and BSD loopback (NULL in either byte order, LOOP in network order)", () => {
+    const plain = build(0x7f000001, 0x7f000002, 40000, 20121, Uint8Array.of(9, 8, 7), 1, 5, true);
+    const withLink = (header: ArrayLike<number>): Uint8Array => {
+      const packet = new Uint8Array(header.length + plain.length - 14);
+      packet.set(header);
+      packet.set(plain.subarray(14), header.length);
+      return packet;
+    };
+    const info = new UdpPacketInfo();
+    const cases: ReadonlyArray<[number, number[], number]> = [
+      [276, [0x08, 0x00, 0, 0, 0, 0, 0, 1, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0], 20],
+      [0, [2, 0, 0, 0], 4],
+      [0, [0, 0, 0, 2], 4],
+      [108, [0, 0, 0, 2], 4],
+    ];
+    for (const [linkType, header, headerLength] of cases) {
+      const packet = withLink(header);
+      expect(parseLinkIpv4Udp(linkType, packet, 0, packet.length, info)).toBe(PacketStatus.OK);
+      expect([info.linkHeaderLength, info.payloadOffset, info.payloadLength, info.destinationPort]).toEqual([headerLength, headerLength + 28, 3, 20121]);
+      expect(parseLinkIpv4Udp(linkType, packet, 0, headerLength - 1, info)).toBe(PacketStatus.TRUNCATED);
+    }
+    // LOOP is network order only; NULL's family 24/28/30 (IPv6 on the BSDs) and SLL2's ARP are not IPv4.
+    expect(parseLinkIpv4Udp(108, withLink([2, 0, 0, 0]), 0, plain.length - 10, info)).toBe(PacketStatus.NOT_IPV4);
+    expect(parseLinkIpv4Udp(0, withLink([24, 0, 0, 0]), 0, plain.length - 10, info)).toBe(PacketStatus.NOT_IPV4);
+    const arp = withLink([0x08, 0x06, 0, 0, 0, 0, 0, 1, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(parseLinkIpv4Udp(276, arp, 0, arp.length, info)).toBe(PacketStatus.NOT_IPV4);
+    expect(parseLinkIpv4Udp(105, plain, 0, plain.length, info)).toBe(PacketStatus.UNSUPPORTED_LINK_TYPE);
+    expect([...SUPPORTED_LINK_TYPES.keys()].sort((a, b) => a - b)).toEqual([0, 1, 101, 108, 113, 276]);
   });
 
   it("classifies what it does not support", () => {

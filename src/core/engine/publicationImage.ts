@@ -14,7 +14,7 @@ import {
 } from "../logbuffer/index.js";
 import type { ImageLog } from "../logbuffer/imageLog.js";
 import { DATA_HEADER_LENGTH, DATA_TERM_ID_OFFSET, DATA_TERM_OFFSET_OFFSET, EOS_FLAG } from "../protocol/dataHeader.js";
-import { FLAGS_OFFSET, HDR_TYPE_PAD, align, FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
+import { FLAGS_OFFSET, FRAME_LENGTH_OFFSET, HDR_TYPE_PAD, align, FRAME_ALIGNMENT } from "../protocol/frameHeader.js";
 import { NAK_FRAME_LENGTH, writeNak } from "../protocol/nakFrame.js";
 import { RTTM_LENGTH, RTTM_REPLY_FLAG, writeRttmHalves } from "../protocol/rttmFrame.js";
 import { i64HalvesToSafeNumber, i64HiOf, i64LoOf } from "../protocol/int64.js";
@@ -298,6 +298,42 @@ export class PublicationImage implements GapHandler, NakSink, ImageSource {
     }
     if (proposedPosition > this.hwmPosition) this.hwmPosition = proposedPosition;
     this.dirty = true;
+  }
+
+  /**
+   * A run of `frames` back-to-back DATA frames of this image from one datagram (see
+   * FrameVisitor.onDataRun): when every frame would be inserted by onDataFrame (the run lies in one
+   * term, inside the window, at or past the rebuild position, every slot empty), it is copied in one
+   * go and the first frame's length is stored last, with the bookkeeping done once. Returns false,
+   * having changed nothing, when any frame needs onDataFrame's own handling.
+   */
+  onDataRun(nowNs: number, view: DataView, bytes: Uint8Array, frameOffset: number, frames: number, runLength: number): boolean {
+    if (this.state === ImageState.CLOSED || this.state === ImageState.DRAINING) return false;
+    const termId = view.getInt32(frameOffset + DATA_TERM_ID_OFFSET, true);
+    const termOffset = view.getInt32(frameOffset + DATA_TERM_OFFSET_OFFSET, true);
+    if (termOffset + runLength > this.termLength || (termId - this.initialTermId | 0) < 0) return false;
+    const packetPosition = ((termId - this.initialTermId) | 0) * this.termLength + termOffset;
+    const proposedPosition = packetPosition + align(runLength, FRAME_ALIGNMENT);
+    if (proposedPosition > this.lastOverrunThreshold || packetPosition < this.rebuildPosition) return false;
+    const index = indexByTerm(this.initialTermId, termId);
+    const term = this.log.readableTerm(index);
+    if (term === null || term === undefined) return false;
+    // Every slot empty: no frame of the run is a duplicate.
+    const words = term.words;
+    for (let offset = termOffset, at = frameOffset, i = 0; i < frames; i++) {
+      if ((term.shared ? Atomics.load(words, offset >> 2) : words[offset >> 2]) !== 0) return false;
+      const frameLength = view.getInt32(at + FRAME_LENGTH_OFFSET, true);
+      offset += frameLength;
+      at += frameLength;
+    }
+    this.rebuilder.insertRun(term, termOffset, bytes, frameOffset, runLength);
+    this.log.markWritten(index, termOffset, termOffset + runLength);
+    this.receivedData = true;
+    this.counters.values[Counter.DATA_FRAMES_RECEIVED]! += frames;
+    this.lastPacketNs = nowNs;
+    if (proposedPosition > this.hwmPosition) this.hwmPosition = proposedPosition;
+    this.dirty = true;
+    return true;
   }
 
   /**

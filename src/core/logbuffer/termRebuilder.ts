@@ -41,4 +41,29 @@ export class TermRebuilder {
     frameLengthOrdered(term, termOffset, frameLength);
     return true;
   }
+
+  /**
+   * Inserts back-to-back frames, `runLength` bytes from `packet[packetOffset..]`, at `termOffset`,
+   * whose slots the caller found empty (Aeron's TermRebuilder.insert takes a whole packet so): all
+   * but the first frame's length word in one copy, then that word, so a reader that sees the first
+   * frame sees the rest.
+   */
+  insertRun(term: TermBuffer, termOffset: number, packet: Uint8Array, packetOffset: number, runLength: number): void {
+    if ((termOffset & (FRAME_ALIGNMENT - 1)) !== 0 || termOffset < 0) {
+      throw new RangeError(`term offset ${termOffset} is not frame-aligned`);
+    }
+    if (runLength < DATA_HEADER_LENGTH || termOffset + runLength > term.length || packetOffset + runLength > packet.length) {
+      throw new RangeError(`run of ${runLength} bytes at term offset ${termOffset} does not fit the term or the packet`);
+    }
+    const frameLength =
+      (packet[packetOffset] as number) |
+      ((packet[packetOffset + 1] as number) << 8) |
+      ((packet[packetOffset + 2] as number) << 16) |
+      ((packet[packetOffset + 3] as number) << 24);
+    if (frameLength < DATA_HEADER_LENGTH || frameLength > runLength) {
+      throw new RangeError(`frame length ${frameLength} at term offset ${termOffset} does not fit the run`);
+    }
+    this.copier.copy(term.bytes, term.view, termOffset + 4, packet, packetOffset + 4, runLength - 4);
+    frameLengthOrdered(term, termOffset, frameLength);
+  }
 }

@@ -21,7 +21,7 @@
 //
 // Allocation: none per datagram. The walker keeps one DataView and rebuilds it only when handed a
 // different Uint8Array than last time; the visitor is an object, not a closure.
-import { DATA_HEADER_LENGTH, DATA_TERM_OFFSET_OFFSET } from "./dataHeader.js";
+import { DATA_HEADER_LENGTH, DATA_SESSION_ID_OFFSET, DATA_STREAM_ID_OFFSET, DATA_TERM_ID_OFFSET, DATA_TERM_OFFSET_OFFSET } from "./dataHeader.js";
 import { ERR_ERROR_LENGTH_OFFSET, ERR_HEADER_LENGTH, ERR_MAX_TEXT_LENGTH } from "./errorFrame.js";
 import { viewOf } from "./frameFlyweight.js";
 import {
@@ -126,6 +126,15 @@ export interface FrameVisitor {
   onError(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void;
   onResolution(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void;
   onResponseSetup(view: DataView, bytes: Uint8Array, frameOffset: number, frameLength: number): void;
+  /**
+   * Optional: `frames` (>= 2) DATA frames in a row that lie back to back both in the datagram and
+   * in one term of one session and stream: each has a payload (no heartbeat), every one but the
+   * last has a frame length that is a multiple of the frame alignment, and each next frame's term
+   * offset is the previous one's plus its length. `runLength` is the bytes from the first frame's
+   * start to the last frame's end (its frame length, not aligned). A visitor without it gets
+   * onData per frame; one with it must behave exactly as onData called on each frame in turn.
+   */
+  onDataRun?(view: DataView, bytes: Uint8Array, frameOffset: number, frames: number, runLength: number): void;
 }
 
 /** A visitor that ignores every frame; extend it and override what you need. */
@@ -255,6 +264,38 @@ export function checkDatagram(view: DataView, start: number, length: number): nu
   return frames;
 }
 
+/**
+ * How many DATA frames from the one at `frameOffset` (of `frameLength`, `left` frames to the
+ * datagram's end, all already checked) form a run for FrameVisitor.onDataRun: 1 when none.
+ */
+function dataRunFrames(view: DataView, frameOffset: number, frameLength: number, left: number): number {
+  if (frameLength === 0 || (frameLength & (FRAME_ALIGNMENT - 1)) !== 0) return 1;
+  const sessionId = view.getInt32(frameOffset + DATA_SESSION_ID_OFFSET, true);
+  const streamId = view.getInt32(frameOffset + DATA_STREAM_ID_OFFSET, true);
+  const termId = view.getInt32(frameOffset + DATA_TERM_ID_OFFSET, true);
+  let termOffset = view.getInt32(frameOffset + DATA_TERM_OFFSET_OFFSET, true);
+  let length = frameLength;
+  let offset = frameOffset;
+  let frames = 1;
+  while (frames < left) {
+    // Frames before the last are aligned, so the next frame starts right after this one's bytes.
+    const next = offset + length;
+    const nextLength = view.getInt32(next + FRAME_LENGTH_OFFSET, true);
+    if (view.getUint16(next + TYPE_OFFSET, true) !== HDR_TYPE_DATA || nextLength === 0 ||
+        view.getInt32(next + DATA_TERM_OFFSET_OFFSET, true) !== termOffset + length ||
+        view.getInt32(next + DATA_TERM_ID_OFFSET, true) !== termId ||
+        view.getInt32(next + DATA_SESSION_ID_OFFSET, true) !== sessionId ||
+        view.getInt32(next + DATA_STREAM_ID_OFFSET, true) !== streamId) break;
+    frames++;
+    termOffset += length;
+    offset = next;
+    length = nextLength;
+    // An unaligned frame can only end a run.
+    if ((length & (FRAME_ALIGNMENT - 1)) !== 0) break;
+  }
+  return frames;
+}
+
 /** Walks datagrams into a visitor; owns the rejection counters. */
 export class DatagramWalker {
   /** Rejections by reason (index = RejectReason). Float64 so counts stay exact past 2^32. */
@@ -303,12 +344,26 @@ export class DatagramWalker {
 
     const end = offset + length;
     let frameOffset = offset;
+    const runs = checked > 1 && visitor.onDataRun !== undefined;
     for (let i = 0; i < checked; i++) {
       const frameLength = view.getInt32(frameOffset + FRAME_LENGTH_OFFSET, true);
       switch (view.getUint16(frameOffset + TYPE_OFFSET, true)) {
-        case HDR_TYPE_DATA:
+        case HDR_TYPE_DATA: {
+          const frames = runs && i + 1 < checked ? dataRunFrames(view, frameOffset, frameLength, checked - i) : 1;
+          if (frames > 1) {
+            // The run ends at its last frame's end; the loop moves past that frame as usual.
+            let last = frameOffset;
+            for (let k = 1; k < frames; k++) last += view.getInt32(last + FRAME_LENGTH_OFFSET, true);
+            const lastLength = view.getInt32(last + FRAME_LENGTH_OFFSET, true);
+            visitor.onDataRun!(view, bytes, frameOffset, frames, last - frameOffset + lastLength);
+            i += frames - 1;
+            frameOffset = last;
+            frameOffset += frameExtent(lastLength, end - frameOffset);
+            continue;
+          }
           visitor.onData(view, bytes, frameOffset, frameLength);
           break;
+        }
         case HDR_TYPE_PAD:
           visitor.onPad(view, bytes, frameOffset, frameLength);
           break;
