@@ -219,9 +219,9 @@ describe("both ends' journals with faults: the two engines live against each oth
     expect(r.ok).toBe(true);
     const sub = r.results[1].faulted!;
     expect(sub.deliveredFragments).toBeGreaterThanOrEqual(sub.recordedFragments);
-    // The repair: more NAKs from the subscriber, more DATA from the publisher than the recording had.
+    // The repair: 20 DATA datagrams lost and everything delivered, after more NAKs than the recording had.
+    // (The publisher's DATA datagram count is not compared: live, its messages may batch differently.)
     expect(r.results[1].framesOut["NAK"] ?? 0).toBeGreaterThan(plain.results[1].framesOut["NAK"] ?? 0);
-    expect(r.results[0].framesOut["DATA"] ?? 0).toBeGreaterThan(plain.results[0].framesOut["DATA"] ?? 0);
     // The same loss from the subscriber's journal alone: its scripted publisher never repairs it.
     const alone = replayJournal(subscriberJournal, { faults: [drop("DATA,dir=rx,every=2,count=20")] });
     expect(alone.faulted!.violations.map((v) => v.kind)).toContain("liveness");
