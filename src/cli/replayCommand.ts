@@ -137,7 +137,7 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
       if (other !== undefined) {
         return parsed.values.shrink === true
           ? pairShrinkCommand(path, other, faults, config as Partial<EngineConfig>, quiet)
-          : pairFaultedCommand(path, other, faults, config as Partial<EngineConfig>);
+          : pairFaultedCommand(path, other, faults, config as Partial<EngineConfig>, quiet);
       }
       return parsed.values.shrink === true ? shrinkCommand(path, faults, config as Partial<EngineConfig>, quiet) : faultedCommand(path, faults, config as Partial<EngineConfig>);
     } catch (error) {
@@ -239,8 +239,15 @@ export function formatPairResult(r: PairReplayResult): string {
   return lines.join("\n");
 }
 
-function pairFaultedCommand(pathA: string, pathB: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>): number {
-  const result = replayJournalPairWithFaults(pathA, pathB, { faults, config });
+function pairFaultedCommand(pathA: string, pathB: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>, quiet: boolean): number {
+  const stderr = process.stderr;
+  const result = replayJournalPairWithFaults(pathA, pathB, {
+    faults, config,
+    ...(quiet ? {} : {
+      onProgress: (p) => stderr.write(`petrel replay: ${p.records.toLocaleString("en-US")} records of both journals, ${p.pairSeconds.toFixed(3)} s recorded` +
+        `${p.live ? " (live)" : ""} in ${p.wallSeconds.toFixed(1)} s\n`),
+    }),
+  });
   process.stdout.write(`${formatPairFaultedResult(result)}\n`);
   return result.ok ? 0 : 1;
 }

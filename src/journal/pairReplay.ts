@@ -39,6 +39,9 @@ export interface PairFaultOptions {
   readonly drainNs?: number;
   /** The link's one-way delay, ns (default: the pairing's estimate from the recording). */
   readonly linkDelayNs?: number;
+  /** Called about once a second (`progressIntervalMs`) during a long replay: records applied (both journals) and pair time covered. */
+  readonly onProgress?: (progress: { readonly records: number; readonly pairSeconds: number; readonly live: boolean; readonly wallSeconds: number }) => void;
+  readonly progressIntervalMs?: number;
 }
 
 export interface PairFaultedResult {
@@ -118,6 +121,9 @@ class PairReplay implements ReplayHooks {
     const more = this.more;
     let current = 0;
     let divergence: Divergence | undefined;
+    const started = performance.now();
+    let lastProgress = started;
+    let records = 0;
     try {
       more[0] = r0.advance();
       more[1] = r1.advance();
@@ -136,6 +142,14 @@ class PairReplay implements ReplayHooks {
         current = side;
         this.replayers[side]!.applyCurrent();
         more[side] = this.replayers[side]!.advance();
+        if ((++records & 255) === 0 && this.options.onProgress !== undefined) {
+          const now = performance.now();
+          if (now - lastProgress >= (this.options.progressIntervalMs ?? 1000)) {
+            lastProgress = now;
+            const pairNs = Math.max(...this.replayers.map((r, i) => r.timeNs - this.shift[i]!));
+            this.options.onProgress({ records, pairSeconds: (pairNs - this.startNs) / 1e9, live: this.live, wallSeconds: (now - started) / 1000 });
+          }
+        }
       }
       if (this.live) this.drain();
     } catch (error) {

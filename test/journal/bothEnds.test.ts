@@ -201,7 +201,11 @@ describe("both ends' journals with faults: the two engines live against each oth
   const drop = (text: string): FaultSpec => ({ kind: "drop", filter: parseFrameFilter(text) });
 
   it("a fault that picks nothing leaves both replays bit-exact", () => {
-    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,t=..0ns,offset=1..2")] });
+    const progress: number[] = [];
+    const r = replayJournalPairWithFaults(publisherJournal, subscriberJournal, {
+      faults: [drop("DATA,t=..0ns,offset=1..2")], progressIntervalMs: 0, onProgress: (p) => progress.push(p.records),
+    });
+    expect(progress.length, "progress reported").toBeGreaterThan(0);
     expect(r.changed).toBe(false);
     expect(r.ok).toBe(true);
     expect(r.results.map((x) => x.ok)).toEqual([true, true]);
