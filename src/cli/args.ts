@@ -21,9 +21,9 @@ export const USAGE = `usage:
                                    prints), print its result line and exit 0 (ok) or 1 (a violation)
   petrel stat [--once] [--dir DIR] [--interval MS] [--count N] [--json]
                                    a live view of every running Petrel client on this host (AeronStat)
-  petrel replay JOURNAL [--set NAME=VALUE]... [--quiet]
+  petrel replay JOURNAL [JOURNAL] [--set NAME=VALUE]... [--quiet]
                                    replay a journal of a live run on a fresh engine and check every
-                                   output (petrel replay --help)
+                                   output; two: both ends of one run, paired (petrel replay --help)
   petrel report SCENARIO|CAPTURE|JOURNAL --html OUT
                                    one self-contained HTML page of a run: positions, windows, NAKs, RTT,
                                    faults and stalls over time (petrel report --help)

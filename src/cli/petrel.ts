@@ -7,8 +7,8 @@
 //   petrel sim --replay JSON|FILE   runScenario with {"seed", "schedule", "options"}, as a failing fuzz
 //                                   test prints it
 //   petrel stat [--once] [--dir D]  a live view of every running Petrel client on the host (AeronStat)
-//   petrel replay JOURNAL           a fresh engine over a journal of a live run, every output checked
-//                                   (replayCommand.ts)
+//   petrel replay JOURNAL [JOURNAL] a fresh engine over a journal of a live run, every output checked
+//                                   (replayCommand.ts); two: both ends of one run, paired first
 //   petrel report SCENARIO|PCAP|JOURNAL --html OUT   one self-contained HTML page of a run (src/report)
 // Exit codes: 0 the run's invariants (an experiment's checks) hold, 1 one failed, 2 bad arguments.
 import { parseArgs } from "node:util";

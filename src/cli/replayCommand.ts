@@ -5,6 +5,10 @@
 // `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
 // recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
 // the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
+// `petrel replay <a.pjournal> <b.pjournal>`: both ends' journals of one run, paired
+// (src/journal/journalPair.ts) and each replayed bit-exact; exit 1 names the journal that diverged.
+// With faults (src/journal/pairReplay.ts) the two engines run live against each other from the
+// first change, and the verdict is on both ends' streams.
 // `petrel replay <capture.pcap> --as subscriber|publisher --channel ... --stream N`: feeds a capture
 // to an engine playing one end (src/journal/pcapReplay.ts) and prints what it would have sent and
 // delivered; exit 0, or 2 for bad arguments or an unreadable capture.
@@ -12,16 +16,23 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from "../core/config/engineConfig.js";
 import { JournalFormatError } from "../journal/format.js";
-import { formatSeconds, replayJournal, type ReplayResult } from "../journal/replay.js";
+import { formatSeconds, replayJournal, type Divergence, type ReplayResult } from "../journal/replay.js";
 import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
 import { formatFault, FrameFilterError, parseDelay, parseFrameFilter, type FaultSpec } from "../journal/frameFilter.js";
 import { shrinkFaults, type ReplaySchedule } from "../journal/shrinkFaults.js";
+import { JournalPairError, pairJournals, replayJournalPair, type PairReplayResult } from "../journal/journalPair.js";
+import { replayJournalPairWithFaults, replayPairWithFaults, type PairFaultedResult } from "../journal/pairReplay.js";
 
 export const REPLAY_USAGE = `usage: petrel replay JOURNAL [options]
+       petrel replay JOURNAL_A JOURNAL_B [options]
        petrel replay CAPTURE.pcap --as subscriber|publisher --channel CHANNEL --stream ID [options]
   JOURNAL: runs a fresh engine over a journal (recorded by JournalRecorder; later segments
   JOURNAL.1, ... follow it) and checks every transmitted datagram and delivered message against
   the recording.
+  JOURNAL_A JOURNAL_B: both ends' journals of one run (a publisher's and its subscriber's): checks
+  that they pair (a publication of one is an image of the other, the datagrams one sent are the
+  ones the other received) and replays each bit-exact. With faults, both engines run live against
+  each other over a virtual link from the first changed datagram on (dir=tx works here).
   CAPTURE.pcap: feeds a capture of Aeron traffic to a fresh engine playing one end of CHANNEL
   (a subscriber: the datagrams to the channel's port; a publisher: what its receiver sent it, with
   the session of the capture's first SETUP for the stream) and prints the SMs, NAKs, SETUPs and
@@ -30,15 +41,17 @@ options:
   --set NAME=VALUE   an engine configuration field changed (an EngineConfig number, e.g.
                      --set initialReceiverWindowBytes=32768): for a journal, shows where the run departs
   --quiet            no progress on stderr (journal)
-  --drop FILTER      drop the received datagrams FILTER picks (journal; repeatable)
+  --drop FILTER      drop the datagrams FILTER picks (journal; repeatable)
   --delay FILTER:DURATION
                      deliver them DURATION later (e.g. DATA,every=10:5ms; repeatable)
   --schedule FILE    the faults of a schedule file (JSON {"format":"petrel-replay-faults",
                      "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints)
   --shrink           the faults break an invariant: find a smallest subset that still does and
                      print it as a schedule file (progress on stderr)
-  FILTER: TYPE[,dir=rx][,t=FROM..TO][,offset=FROM..TO][,every=N][,count=N]
+  FILTER: TYPE[,dir=rx|tx][,t=FROM..TO][,offset=FROM..TO][,every=N][,count=N]
     TYPE    DATA, PAD, NAK, SM, ERR, SETUP, RTTM, RES or ANY (a datagram with such a frame)
+    dir     rx (received by an engine) or tx (sent by it; two journals only); with two journals
+            no dir means the link (each datagram tested once, as sent)
     t       recorded time from the journal's first timed record, e.g. t=1.5s.. or t=..200ms
     offset  the frame's term offset, bytes, e.g. offset=0..65535
     every   the Nth, 2Nth, ... datagram that matches; count: at most N of them
@@ -46,14 +59,15 @@ options:
   live on the rest of the recording (the peer's datagrams replayed at their recorded times: they
   no longer react) and the stream is checked: exactly once, in order, and everything the recording
   delivered delivered (exit 1 on a violation). Only received datagrams (dir=rx) can be changed from
-  one journal.
+  one journal; with both ends' journals the peer is a live engine too and repairs what it can.
   --as ROLE          subscriber or publisher (capture)
   --channel CHANNEL  the Aeron channel, e.g. aeron:udp?endpoint=127.0.0.1:20121 (capture)
   --stream ID        the stream id (capture)
   --seed N           the engine's random seed (capture; default 1)
   --summary          only the totals, not a line per frame and delivery (capture)
   -h, --help         this text
-exit codes: 0 bit-exact (a capture: replayed), 1 a divergence, 2 bad arguments or an unreadable file`;
+exit codes: 0 bit-exact (a capture: replayed; two journals: both), 1 a divergence (two journals: naming which),
+  2 bad arguments, an unreadable file or two journals that are not one run's`;
 
 export function runReplayCommand(argv: ReadonlyArray<string>): number {
   let parsed;
@@ -74,10 +88,9 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     process.stdout.write(`${REPLAY_USAGE}\n`);
     return 0;
   }
-  if (parsed.positionals.length === 2) {
-    return usage("replaying both ends' journals together (the peer re-simulated by its own engine) is not implemented yet: give one journal");
+  if (parsed.positionals.length !== 1 && parsed.positionals.length !== 2) {
+    return usage(`replay takes one journal file, or both ends' journals of one run, got ${parsed.positionals.length} files`);
   }
-  if (parsed.positionals.length !== 1) return usage(`replay takes one journal file, got ${parsed.positionals.length}`);
   const path = parsed.positionals[0]!;
   const config: Record<string, number> = {};
   for (const setting of parsed.values.set ?? []) {
@@ -89,11 +102,14 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     }
     config[name] = Number(match[2]);
   }
-  const capture = parsed.values.as !== undefined || /\.pcap$/i.test(path);
+  const capture = parsed.values.as !== undefined || parsed.positionals.some((file) => /\.pcap$/i.test(file));
+  if (capture && parsed.positionals.length === 2) return usage("a capture is replayed alone: give one .pcap file");
   if (capture) return replayCapture(path, parsed.values, config as Partial<EngineConfig>);
   const stderr = process.stderr;
   const quiet = parsed.values.quiet === true;
   const withFaults = parsed.values.drop !== undefined || parsed.values.delay !== undefined || parsed.values.schedule !== undefined;
+  const other = parsed.positionals[1];
+  if (other !== undefined && !withFaults && parsed.values.shrink !== true) return pairCommand(path, other, config as Partial<EngineConfig>, quiet);
   if (withFaults || parsed.values.shrink === true) {
     let faults: FaultSpec[];
     try {
@@ -108,16 +124,24 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
     }
     if (faults.length === 0) return usage("--shrink needs faults (--drop, --delay or --schedule)");
     const tx = faults.find((f) => f.filter.dir === "tx");
-    if (tx !== undefined) return usage(`'${formatFault(tx)}': dir=tx needs the peer re-simulated from its own journal, which is not implemented yet; only received datagrams (dir=rx) can be changed`);
-    if (!existsSync(path)) {
-      stderr.write(`petrel replay: ${path}: no such journal file
-`);
-      return 2;
+    if (tx !== undefined && other === undefined) {
+      return usage(`'${formatFault(tx)}': dir=tx needs the peer live, re-simulated from its own journal: give both ends' journals (petrel replay A B ...); one journal can change only received datagrams (dir=rx)`);
+    }
+    for (const file of other === undefined ? [path] : [path, other]) {
+      if (!existsSync(file)) {
+        stderr.write(`petrel replay: ${file}: no such journal file\n`);
+        return 2;
+      }
     }
     try {
+      if (other !== undefined) {
+        return parsed.values.shrink === true
+          ? pairShrinkCommand(path, other, faults, config as Partial<EngineConfig>, quiet)
+          : pairFaultedCommand(path, other, faults, config as Partial<EngineConfig>, quiet);
+      }
       return parsed.values.shrink === true ? shrinkCommand(path, faults, config as Partial<EngineConfig>, quiet) : faultedCommand(path, faults, config as Partial<EngineConfig>);
     } catch (error) {
-      if (error instanceof JournalFormatError) {
+      if (error instanceof JournalFormatError || error instanceof JournalPairError) {
         stderr.write(`petrel replay: ${error.message}\n`);
         return 2;
       }
@@ -170,6 +194,93 @@ export function scheduleOf(faults: ReadonlyArray<FaultSpec>): ReplaySchedule {
   return { format: "petrel-replay-faults", faults: faults.map((f) => f.kind === "drop" ? { drop: formatFault(f) } : { delay: formatFault(f) }) };
 }
 
+function pairCommand(pathA: string, pathB: string, config: Partial<EngineConfig>, quiet: boolean): number {
+  const stderr = process.stderr;
+  for (const file of [pathA, pathB]) {
+    if (!existsSync(file)) {
+      stderr.write(`petrel replay: ${file}: no such journal file\n`);
+      return 2;
+    }
+  }
+  let result: PairReplayResult;
+  try {
+    if (!quiet) stderr.write(`petrel replay: pairing ${pathA} and ${pathB}\n`);
+    result = replayJournalPair(pathA, pathB, {
+      config,
+      ...(quiet ? {} : {
+        onProgress: (file, p) => {
+          const percent = p.totalBytes > 0 ? ` (${((100 * p.bytesRead) / p.totalBytes).toFixed(0)}%)` : "";
+          stderr.write(`petrel replay: ${file}: ${p.records.toLocaleString("en-US")} records${percent}, ${p.recordedSeconds.toFixed(3)} s recorded in ${p.wallSeconds.toFixed(1)} s\n`);
+        },
+      }),
+    });
+  } catch (error) {
+    if (error instanceof JournalFormatError || error instanceof JournalPairError) {
+      stderr.write(`petrel replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  process.stdout.write(`${formatPairResult(result)}\n`);
+  return result.ok ? 0 : 1;
+}
+
+export function formatPairResult(r: PairReplayResult): string {
+  const p = r.pair;
+  const lines = [`petrel replay: ${p.a.path} and ${p.b.path} are both ends of one run`];
+  for (const s of p.sessions) {
+    lines.push(`  session ${s.sessionId} stream ${s.streamId}: published by ${s.publisher} (${s.publicationChannel}), image at ${s.subscriber} (${s.subscriptionChannel})`);
+  }
+  lines.push(`  datagrams: ${fmt(p.bReceivedFromA)} of the ${fmt(p.b.datagramsIn)} ${p.b.path} received were sent by ${p.a.path}, ` +
+    `${fmt(p.aReceivedFromB)} of the ${fmt(p.a.datagramsIn)} ${p.a.path} received by ${p.b.path}` +
+    `; one-way delay ${formatSeconds(p.oneWayDelayNs)} (${p.b.path}'s clock ${formatSeconds(p.clockOffsetNs)} ahead)`);
+  for (const result of r.results) lines.push(formatReplayResult(result));
+  lines.push(r.ok ? "both journals replayed bit-exact" : `DIVERGENCE in ${r.diverged.join(" and ")}`);
+  return lines.join("\n");
+}
+
+function pairFaultedCommand(pathA: string, pathB: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>, quiet: boolean): number {
+  const stderr = process.stderr;
+  const result = replayJournalPairWithFaults(pathA, pathB, {
+    faults, config,
+    ...(quiet ? {} : {
+      onProgress: (p) => stderr.write(`petrel replay: ${p.records.toLocaleString("en-US")} records of both journals, ${p.pairSeconds.toFixed(3)} s recorded` +
+        `${p.live ? " (live)" : ""} in ${p.wallSeconds.toFixed(1)} s\n`),
+    }),
+  });
+  process.stdout.write(`${formatPairFaultedResult(result)}\n`);
+  return result.ok ? 0 : 1;
+}
+
+function pairShrinkCommand(pathA: string, pathB: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>, quiet: boolean): number {
+  const pair = pairJournals(pathA, pathB);
+  return shrinkWith(faults, quiet, (subset) => !replayPairWithFaults(pair, { faults: subset, config }).ok);
+}
+
+export function formatPairFaultedResult(r: PairFaultedResult): string {
+  const p = r.pair;
+  const lines = [`petrel replay: ${p.a.path} and ${p.b.path} are both ends of one run; the two engines live against each other over a link of ` +
+    `${formatSeconds(r.linkDelayNs)} one way from the first change`];
+  for (const result of r.results) {
+    lines.push(...formatReplayHead(result));
+    if (result.divergence !== undefined) lines.push(...formatDivergence(result.divergence));
+    else if (r.changed) lines.push(`  bit-exact up to record ${result.faulted!.firstChangeRecord}, live from there; delivered ${fmt(result.faulted!.deliveredFragments)} messages (the recording: ${fmt(result.faulted!.recordedFragments)})`);
+  }
+  if (r.diverged !== undefined) {
+    lines.push(`DIVERGENCE in ${r.diverged} (before any fault changed a datagram)`);
+    return lines.join("\n");
+  }
+  if (r.firstChange === undefined) {
+    lines.push("faults: none of them picked a datagram; the run is the recording, both journals bit-exact");
+  } else {
+    lines.push(`faults: ${fmt(r.dropped)} datagrams dropped, ${fmt(r.delayed)} delayed; first change at record ${r.firstChange.recordIndex} of ${r.firstChange.file} ` +
+      `(t=${formatSeconds(r.firstChange.relNs)})` + (r.unroutable > 0 ? `; ${fmt(r.unroutable)} live datagrams had no route in the recording and were lost` : ""));
+  }
+  if (r.violations.length === 0) lines.push("VERDICT ok: exactly once, in order, and everything the recording delivered was delivered");
+  for (const v of r.violations) lines.push(`VERDICT ${v.kind} violation in ${v.file}: ${v.message}`);
+  return lines.join("\n");
+}
+
 function faultedCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>): number {
   const result = replayJournal(path, { config, faults });
   process.stdout.write(`${formatReplayResult(result)}\n`);
@@ -177,12 +288,16 @@ function faultedCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: 
 }
 
 function shrinkCommand(path: string, faults: ReadonlyArray<FaultSpec>, config: Partial<EngineConfig>, quiet: boolean): number {
-  const stderr = process.stderr;
-  const started = performance.now();
-  const shrunk = shrinkFaults(faults, (subset) => {
+  return shrinkWith(faults, quiet, (subset) => {
     const result = replayJournal(path, { config, faults: subset });
     return !result.ok || result.faulted!.violations.length > 0;
-  }, quiet ? undefined : (p) => stderr.write(`petrel replay --shrink: try ${p.tries}, ${p.remaining} faults left, leaving out fault ${p.index + 1}` +
+  });
+}
+
+function shrinkWith(faults: ReadonlyArray<FaultSpec>, quiet: boolean, fails: (subset: ReadonlyArray<FaultSpec>) => boolean): number {
+  const stderr = process.stderr;
+  const started = performance.now();
+  const shrunk = shrinkFaults(faults, fails, quiet ? undefined : (p) => stderr.write(`petrel replay --shrink: try ${p.tries}, ${p.remaining} faults left, leaving out fault ${p.index + 1}` +
     ` (${((performance.now() - started) / 1000).toFixed(1)} s)\n`));
   if (shrunk === undefined) {
     process.stdout.write(`petrel replay --shrink: the ${faults.length} faults break no invariant: nothing to shrink\n`);
@@ -245,7 +360,8 @@ function usage(message: string): number {
 
 const fmt = (n: number): string => n.toLocaleString("en-US");
 
-export function formatReplayResult(r: ReplayResult): string {
+/** A replay's first lines: the file, seed, what went in and out. */
+function formatReplayHead(r: ReplayResult): string[] {
   const speed = r.wallSeconds > 0 ? r.recordedSeconds / r.wallSeconds : 0;
   const c = r.counts;
   const lines = [
@@ -256,10 +372,25 @@ export function formatReplayResult(r: ReplayResult): string {
     `  app  ${fmt(c.commands)} commands, ${fmt(c.offers)} offers, ${fmt(c.polls)} polls delivering ${fmt(c.messages)} messages`,
     `  out  ${fmt(c.transmitPolls)} transmit polls, ${fmt(c.datagramsOut)} datagrams checked`,
   ];
-  const ending = r.end === "closed" ? "" : r.end === "limit" ? " (the journal stops at its size limit)" : " (no END record: the recording process did not close the journal)";
-  const tail = r.truncatedTail ? "; its last block was incomplete and was left out" : "";
   const frames = Object.entries(r.framesOut).map(([name, n]) => `${fmt(n)} ${name}`).join(", ");
   if (frames !== "") lines.push(`  sent ${frames} (datagrams by first frame)`);
+  return lines;
+}
+
+function formatDivergence(d: Divergence): string[] {
+  const lines = [
+    `  DIVERGENCE at record ${d.recordIndex} (${d.recordType}, t=${formatSeconds(d.nowNs)}): ${d.what}`,
+    `    expected ${d.expected}`,
+    `    got      ${d.got}`,
+  ];
+  if (d.context.length > 0) lines.push(`    after    ${d.context.join("\n             ")}`);
+  return lines;
+}
+
+export function formatReplayResult(r: ReplayResult): string {
+  const lines = formatReplayHead(r);
+  const ending = r.end === "closed" ? "" : r.end === "limit" ? " (the journal stops at its size limit)" : " (no END record: the recording process did not close the journal)";
+  const tail = r.truncatedTail ? "; its last block was incomplete and was left out" : "";
   if (r.faulted !== undefined && r.divergence === undefined) {
     const f = r.faulted;
     if (!f.changed) {
@@ -276,11 +407,7 @@ export function formatReplayResult(r: ReplayResult): string {
   if (r.divergence === undefined) {
     lines.push(`  result bit-exact: every transmitted datagram and delivered message matches the recording${ending}${tail}`);
   } else {
-    const d = r.divergence;
-    lines.push(`  DIVERGENCE at record ${d.recordIndex} (${d.recordType}, t=${formatSeconds(d.nowNs)}): ${d.what}`);
-    lines.push(`    expected ${d.expected}`);
-    lines.push(`    got      ${d.got}`);
-    if (d.context.length > 0) lines.push(`    after    ${d.context.join("\n             ")}`);
+    lines.push(...formatDivergence(r.divergence));
   }
   return lines.join("\n");
 }

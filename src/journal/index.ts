@@ -7,3 +7,5 @@ export { JournalWriter, JournalWriteError, type JournalWriterOptions, type Journ
 export { JournalReader, type JournalHeader } from "./reader.js";
 export { replayJournal, type Divergence, type ReplayOptions, type ReplayProgress, type ReplayResult, type ReplayCounts } from "./replay.js";
 export { replayPcap, PcapReplayError, type PcapReplayOptions, type PcapReplayResult } from "./pcapReplay.js";
+export { pairJournals, replayJournalPair, JournalPairError, type JournalPair, type LinkRoute, type JournalSummary, type PairedSession, type PairReplayOptions, type PairReplayResult } from "./journalPair.js";
+export { replayJournalPairWithFaults, replayPairWithFaults, type PairFaultOptions, type PairFaultedResult } from "./pairReplay.js";

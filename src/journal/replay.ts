@@ -121,8 +121,20 @@ export interface ReplayResult {
   readonly faulted?: FaultedOutcome;
 }
 
+/**
+ * What a replay of both ends' journals (pairReplay.ts) hooks into one journal's replay: the
+ * datagrams its engine sends go onto a virtual link to the other engine, the datagrams the
+ * recording received pass by the pair's faults, and from the first change on the link feeds it.
+ */
+export interface ReplayHooks {
+  /** After each pollTransmit (bit-exact or live): the datagrams the engine sent. */
+  transmitted(replayer: Replayer, nowNs: number, batch: TransmitBatch, count: number): void;
+  /** A recorded DATAGRAM (bit-exact or live): true when the hook took it (dropped, delayed, or live: the link replaces the recording). */
+  received(replayer: Replayer, nowNs: number, ip: number, port: number, endpoint: number, bytes: Uint8Array, offset: number, length: number): boolean;
+}
+
 /** Thrown inside the replay (through engine callbacks too) when an output differs. */
-class DivergenceSignal extends Error {
+export class DivergenceSignal extends Error {
   constructor(readonly what: string, readonly expected: string, readonly got: string) {
     super(what);
   }
@@ -143,7 +155,8 @@ export function replayJournal(path: string, options: ReplayOptions = {}): Replay
   return new Replayer(path, options).run();
 }
 
-class Replayer {
+/** One journal's replay; `run()` replays it whole, a pair replay steps two of them (advance, applyCurrent). */
+export class Replayer {
   private readonly reader: JournalReader;
   private readonly options: ReplayOptions;
   private engine: Engine | undefined;
@@ -180,11 +193,99 @@ class Replayer {
   private readonly lastPosition = new Map<number, number>();
   private readonly violations: Array<{ kind: "safety" | "liveness"; message: string }> = [];
   private readonly framesOut: Record<string, number> = {};
+  /** Live with hooks: each publication's messages the recording appended and the live run has not yet (the application retries in order). */
+  private readonly offerQueues: Array<Uint8Array[] | undefined> = [];
+  private started = 0;
+  private end: ReplayResult["end"] = "unclean";
 
-  constructor(private readonly path: string, options: ReplayOptions) {
+  constructor(private readonly path: string, options: ReplayOptions, private readonly hooks?: ReplayHooks) {
     this.reader = new JournalReader(path);
     this.options = options;
     this.faults = (options.faults ?? []).map((spec) => new FrameFault(spec));
+  }
+
+  /** The engine's time: of the latest timed record or live event, ns. */
+  get timeNs(): number {
+    return this.nowNs;
+  }
+
+  /** Moves to the next record (not applied yet); false at the journal's end. */
+  advance(): boolean {
+    const reader = this.reader;
+    if (this.started === 0) this.started = performance.now();
+    if (!reader.next()) return false;
+    if (reader.index === 0 && reader.type !== RecordType.ENGINE) {
+      throw new JournalFormatError(this.path, "malformed", `the first record is ${recordTypeName(reader.type)}, not ENGINE`);
+    }
+    if (reader.type === RecordType.END) {
+      this.end = (JSON.parse(reader.text()) as { reason: "closed" | "limit" }).reason;
+      return false;
+    }
+    return true;
+  }
+
+  /** The current record's time when it is a timed one (DATAGRAM, TIMEOUT, TRANSMIT), else undefined. */
+  recordTimeNs(): number | undefined {
+    const type = this.reader.type;
+    return type === RecordType.DATAGRAM || type === RecordType.TIMEOUT || type === RecordType.TRANSMIT ? this.reader.view.getFloat64(this.reader.bodyOffset, true) : undefined;
+  }
+
+  /** Applies the current record (a DivergenceSignal when an output differs). */
+  applyCurrent(): void {
+    this.apply();
+  }
+
+  /** The divergence a DivergenceSignal thrown by applyCurrent describes. */
+  divergenceOf(error: DivergenceSignal): Divergence {
+    return {
+      recordIndex: this.reader.index,
+      recordType: recordTypeName(this.reader.type),
+      nowNs: this.nowNs,
+      what: error.what,
+      expected: error.expected,
+      got: error.got,
+      context: this.context(),
+    };
+  }
+
+  /** From here on the engine runs live (a pair replay: a fault changed a datagram of either journal). */
+  goLive(relNs: number): void {
+    if (this.live) return;
+    this.live = true;
+    this.firstChangeRecord = this.reader.index;
+    this.firstChangeNs = relNs;
+    this.side.length = 0;
+  }
+
+  /** A datagram for the live engine at `dueNs` (its own clock). */
+  deliver(dueNs: number, bytes: Uint8Array, ip: number, port: number, endpoint: number): void {
+    let at = this.pending.length;
+    while (at > 0 && this.pending[at - 1]!.dueNs > dueNs) at--;
+    this.pending.splice(at, 0, { dueNs, bytes, ip, port, endpoint });
+  }
+
+  /** Live: runs the engine's timers and due datagrams up to `nowNs`, retries queued offers, and (`poll`) polls its subscriptions. */
+  runUntil(nowNs: number, poll: boolean): void {
+    this.catchUp(nowNs);
+    if (nowNs > this.nowNs) this.nowNs = nowNs;
+    this.flushOffers();
+    if (!poll) return;
+    for (const subscription of this.subscriptions) {
+      if (subscription !== undefined && !subscription.isClosed) subscription.poll(this.countingHandler, 256);
+    }
+  }
+
+  /** Messages the live application still has to offer (appended in the recording, not yet here). */
+  get queuedOffers(): number {
+    let n = 0;
+    for (const queue of this.offerQueues) n += queue?.length ?? 0;
+    return n;
+  }
+
+  /** The result so far (after the last record, or a divergence). */
+  finish(divergence?: Divergence): ReplayResult {
+    this.reader.close();
+    return this.result(divergence, this.end, performance.now() - (this.started || performance.now()), true);
   }
 
   run(): ReplayResult {
@@ -237,6 +338,13 @@ class Replayer {
     } finally {
       reader.close();
     }
+    return this.result(divergence, end, performance.now() - started, this.options.faults !== undefined);
+  }
+
+  private result(divergence: Divergence | undefined, end: ReplayResult["end"], wallMs: number, faulted: boolean): ReplayResult {
+    const reader = this.reader;
+    // A live run also delivers outside the recorded polls (its drain).
+    this.counts.messages = this.delivered;
     return {
       file: this.path,
       ok: divergence === undefined,
@@ -247,11 +355,11 @@ class Replayer {
       payloadHash: reader.header.payloadHash,
       seed: this.seed,
       recordedSeconds: this.firstNowNs < 0 ? 0 : (this.nowNs - this.firstNowNs) / 1e9,
-      wallSeconds: (performance.now() - started) / 1000,
+      wallSeconds: wallMs / 1000,
       bytes: reader.totalBytes,
       counts: this.counts,
       framesOut: this.framesOut,
-      ...(this.options.faults === undefined ? {} : { faulted: this.outcome() }),
+      ...(faulted ? { faulted: this.outcome() } : {}),
     };
   }
 
@@ -321,6 +429,7 @@ class Replayer {
     this.counts.transmitPolls++;
     this.countFrames(batch, count);
     this.counts.datagramsOut += count;
+    this.hooks?.transmitted(this, nowNs, batch, count);
   }
 
   private countFrames(batch: TransmitBatch, count: number): void {
@@ -364,10 +473,7 @@ class Replayer {
         return true;
       }
       this.delayedCount++;
-      const dueNs = nowNs + (fault.spec.delayNs ?? 0);
-      let at = this.pending.length;
-      while (at > 0 && this.pending[at - 1]!.dueNs > dueNs) at--;
-      this.pending.splice(at, 0, { dueNs, bytes: this.reader.bytes.slice(offset, offset + length), ip, port, endpoint });
+      this.deliver(nowNs + (fault.spec.delayNs ?? 0), this.reader.bytes.slice(offset, offset + length), ip, port, endpoint);
       return true;
     }
     return false;
@@ -443,6 +549,8 @@ class Replayer {
         const nowNs = v.getFloat64(at, true);
         if (this.live) this.catchUp(nowNs);
         this.time(nowNs);
+        if (this.hooks !== undefined &&
+            this.hooks.received(this, nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20)) break;
         if (this.faults.length > 0 &&
             this.faultReceived(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), at + 20, r.bodyLength - 20)) break;
         engine.handleDatagram(nowNs, v.getUint32(at + 8, true), v.getUint16(at + 12, true), v.getInt32(at + 16, true), r.bytes, at + 20, r.bodyLength - 20);
@@ -576,6 +684,7 @@ class Replayer {
     if (this.live) {
       this.countFrames(batch, count);
       this.counts.datagramsOut += count;
+      this.hooks?.transmitted(this, nowNs, batch, count);
       return;
     }
     this.countFrames(batch, count);
@@ -598,6 +707,7 @@ class Replayer {
       }
     }
     this.counts.datagramsOut += count;
+    this.hooks?.transmitted(this, nowNs, batch, count);
   }
 
   /** An OFFERS record: each offer again, every result but the last a position, the last as recorded. */
@@ -631,6 +741,14 @@ class Replayer {
       source = this.scratch;
       offset = 0;
     }
+    if (this.live && this.hooks !== undefined) {
+      // The live application offers, in order, the messages the recording appended, retrying one the
+      // engine refuses (back pressure) at its next offer or duty cycle: the message sequence stays the recording's.
+      const queue = this.offerQueues[h] ??= [];
+      if (expected === POSITIVE || expected > 0) queue.push(source.slice(offset, offset + length));
+      this.flushOffers();
+      return;
+    }
     for (let k = 0; k < repeat; k++) {
       const result = publication.offer(source, offset, length);
       this.counts.offers++;
@@ -638,6 +756,29 @@ class Replayer {
       if (expected === POSITIVE ? !(result > 0) : result !== expected) {
         throw new DivergenceSignal(`offer of ${length} B on publication ${h}${repeat > 1 ? ` (${k + 1} of ${repeat} failed offers in a row)` : ""}`,
           expected === POSITIVE ? "a position (appended)" : `result ${expected}`, `result ${result}${isInertOfferResult(result) ? " (not appended)" : ""}`);
+      }
+    }
+  }
+
+  private flushOffers(): void {
+    for (let h = 0; h < this.offerQueues.length; h++) {
+      const queue = this.offerQueues[h];
+      const publication = this.publications[h];
+      if (queue === undefined || publication === undefined || publication.isClosed) continue;
+      // Bounded: each turn appends a message or stops; an ADMIN_ACTION (the term was padded) is retried at most 4 times in a row.
+      let admin = 0;
+      while (queue.length > 0) {
+        const message = queue[0]!;
+        const result = publication.offer(message, 0, message.length);
+        this.counts.offers++;
+        if (result > 0) {
+          queue.shift();
+          admin = 0;
+        } else if (result === -3 && admin++ < 4) {
+          continue;
+        } else {
+          break;
+        }
       }
     }
   }
@@ -675,6 +816,10 @@ class Replayer {
 
   private command(engine: Engine, type: number, record: CommandRecord): void {
     this.counts.commands++;
+    if (this.live && this.hooks !== undefined && (type === RecordType.CLOSE_PUBLICATION || type === RecordType.CLOSE_SUBSCRIPTION || type === RecordType.ENGINE_CLOSE)) {
+      // Both ends live: the applications close when their streams are done (after the pair's drain), not at the recorded time.
+      return;
+    }
     const h = record.h ?? 0;
     const outcome = (action: () => string | undefined): void => {
       let got: string;
