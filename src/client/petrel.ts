@@ -178,7 +178,18 @@ export class Petrel implements AsyncDisposable, LoopHost {
    * worker mode).
    */
   static async launch(options: PetrelOptions = {}): Promise<Petrel> {
-    return new Petrel(options);
+    const petrel = new Petrel(options);
+    const backend = petrel.backend;
+    if (backend instanceof WorkerBackend && options.journal !== undefined) {
+      // The worker opens the journal: a launch that cannot record fails, and leaves no worker behind.
+      try {
+        await backend.journalOpened(options);
+      } catch (error) {
+        await petrel.close({ timeoutMs: 2000 }).catch(() => undefined);
+        throw error;
+      }
+    }
+    return petrel;
   }
 
   /** Where the engine runs: "in-process" (this thread) or "worker". */
@@ -197,7 +208,8 @@ export class Petrel implements AsyncDisposable, LoopHost {
 
   /** True when the run is recorded into a journal (PetrelOptions.journal). */
   get journaling(): boolean {
-    return this.backend instanceof InProcessBackend && this.backend.recorder !== undefined;
+    const backend = this.backend;
+    return backend instanceof InProcessBackend ? backend.recorder !== undefined : backend instanceof WorkerBackend && backend.journaling;
   }
 
   /** The runtime agent. In worker mode: WorkerModeError. */
