@@ -160,7 +160,8 @@ class Replayer {
   private readonly frameCounts = new Uint32Array(2);
   private readonly countingHandler: MessageHandler = (_buffer, _offset, _length, header) => {
     this.delivered++;
-    if (this.live) this.checkFragment(header.sessionId, header.termOffset, header.frameLength, header.position);
+    // An assembled message's header is its first fragment's (term id, term offset), its position after the last.
+    if (this.live) this.checkFragment(header.sessionId, header.termOffset, (header.termId - header.initialTermId | 0) * 2 ** header.positionBitsToShift + header.termOffset, header.position);
   };
   private readonly faults: FrameFault[];
   /** True once a fault changed an input: from then on the engine runs live and is not compared with the recording. */
@@ -263,9 +264,11 @@ class Replayer {
     };
   }
 
-  /** Exactly once and in order: each image's fragments follow one another (a term's padding aside). */
-  private checkFragment(sessionId: number, termOffset: number, frameLength: number, position: number): void {
-    const start = position - ((frameLength + 31) & ~31);
+  /**
+   * Exactly once and in order: each image's messages follow one another (a term's padding aside).
+   * `start` is where the message's first fragment begins, `position` where its last one ends.
+   */
+  private checkFragment(sessionId: number, termOffset: number, start: number, position: number): void {
     const last = this.lastPosition.get(sessionId);
     if (last !== undefined && start !== last && !(termOffset === 0 && start > last) && this.violations.length < 16) {
       this.violations.push({ kind: "safety", message: start < last
