@@ -17,7 +17,9 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { runReplayCommand } from "../../src/cli/replayCommand.js";
+import { parseDelay } from "../../src/journal/frameFilter.js";
 import { DirectBufferVector, LaunchOptionError, type Petrel, type PetrelOptions } from "../../src/client/index.js";
 import { BLOCK_HEADER_BYTES, FILE_HEADER_BYTES, RecordType } from "../../src/journal/format.js";
 import { JournalReader, replayJournal } from "../../src/journal/index.js";
@@ -213,6 +215,29 @@ describe("a journaled worker-mode client", () => {
     expect(published.counts.appends).toBeGreaterThan(0);
     const subscribed = expectBitExact(subscriberPath);
     expect(subscribed.counts.messages).toBe(COUNT);
+
+    // `petrel replay` says the same (exit 0, every message checked).
+    const out: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    let code: number;
+    try {
+      code = runReplayCommand([subscriberPath, "--quiet"]);
+    } finally {
+      write.mockRestore();
+    }
+    expect(code, out.join("")).toBe(0);
+    expect(out.join("")).toContain(`reads delivering ${COUNT.toLocaleString("en-US")} messages`);
+    expect(out.join("")).toContain("result bit-exact");
+
+    // With faults (three DATA datagrams delayed 1 ms), the subscriber's journal runs live from the
+    // first: the application's reads become reads of whatever has arrived, still exactly once and in order.
+    const faulted = replayJournal(subscriberPath, { faults: [parseDelay("DATA,every=5,count=3:1ms")] });
+    expect(faulted.faulted!.changed).toBe(true);
+    expect(faulted.faulted!.violations.filter((v) => v.kind === "safety").slice(0, 3), JSON.stringify(faulted.faulted)).toEqual([]);
+    expect(faulted.faulted!.deliveredFragments).toBeGreaterThan(0);
 
     // A mutation: one byte of a recorded message (in an append's first frame, past its header)
     // changed, the block's checksum fixed up: the replay sends other bytes and diverges.
