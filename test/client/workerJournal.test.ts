@@ -242,11 +242,13 @@ describe("a journaled worker-mode client", () => {
     // A mutation: one byte of a recorded message (in an append's first frame, past its header)
     // changed, the block's checksum fixed up: the replay sends other bytes and diverges.
     const bytes = new Uint8Array(readFileSync(publisherPath));
-    const appends = recordsOf(bytes, RecordType.APPEND).filter((record) => record.bodyLength >= 20 + 64);
+    const view = new DataView(bytes.buffer);
+    // An append whose first frame is a DATA frame with at least two payload bytes (not padding, whose body is never sent).
+    const appends = recordsOf(bytes, RecordType.APPEND).filter((record) =>
+      record.bodyLength >= 20 + 64 && view.getUint16(record.bodyAt + 20 + 6, true) === 1 && view.getInt32(record.bodyAt + 20, true) >= 34);
     expect(appends.length).toBeGreaterThan(0);
     const target = appends[Math.floor(appends.length / 2)]!;
     bytes[target.bodyAt + 20 + 32 + 1]! ^= 0x5a;
-    const view = new DataView(bytes.buffer);
     view.setUint32(target.blockAt + 12, blockCrc(bytes.subarray(target.blockAt), target.payloadBytes), true);
     const mutated = join(dir, "mutated.pjournal");
     writeFileSync(mutated, bytes);
