@@ -8,7 +8,9 @@
 //   offerv and with a reserved value (recordable here: the bytes are copied from the log); close
 //   ends the journal; replayJournal of it is bit-exact with the delivered count the client saw.
 // - Two worker-mode clients, each with its own journal (a for-await subscriber and a publisher):
-//   both replay bit-exact, the subscriber's with every message delivered.
+//   both replay bit-exact, the subscriber's with every message delivered, and `petrel replay` says
+//   so; replayed with a fault (three DATA datagrams delayed 0 ns: the run goes live) it delivers
+//   every message exactly once and in order (fragmented ones were reported as gaps before the fix).
 // - A mutation: one byte of one recorded append changed (block checksum fixed up) makes the replay
 //   diverge at the first datagram that carries it; one changed digest of a read diverges there.
 // - A journal the worker cannot open rejects the launch with a LaunchOptionError naming
@@ -232,12 +234,15 @@ describe("a journaled worker-mode client", () => {
     expect(out.join("")).toContain(`reads delivering ${COUNT.toLocaleString("en-US")} messages`);
     expect(out.join("")).toContain("result bit-exact");
 
-    // With faults (three DATA datagrams delayed 1 ms), the subscriber's journal runs live from the
-    // first: the application's reads become reads of whatever has arrived, still exactly once and in order.
-    const faulted = replayJournal(subscriberPath, { faults: [parseDelay("DATA,every=5,count=3:1ms")] });
+    // With a fault (three DATA datagrams handed over after the next record: delayed 0 ns) the
+    // subscriber's journal runs live from the first: each recorded read becomes a read of whatever
+    // has arrived, and every message (fragmented ones too) comes exactly once, in order. A longer
+    // delay can stall the image past its window, which the scripted publisher never repairs (a
+    // liveness violation, as for any journal: docs/JOURNAL.md).
+    const faulted = replayJournal(subscriberPath, { faults: [parseDelay("DATA,every=5,count=3:0ns")] });
     expect(faulted.faulted!.changed).toBe(true);
-    expect(faulted.faulted!.violations.filter((v) => v.kind === "safety").slice(0, 3), JSON.stringify(faulted.faulted)).toEqual([]);
-    expect(faulted.faulted!.deliveredFragments).toBeGreaterThan(0);
+    expect(faulted.faulted!.violations, JSON.stringify(faulted.faulted!.violations.slice(0, 3))).toEqual([]);
+    expect(faulted.faulted!.deliveredFragments).toBe(COUNT);
 
     // A mutation: one byte of a recorded message (in an append's first frame, past its header)
     // changed, the block's checksum fixed up: the replay sends other bytes and diverges.
