@@ -13,8 +13,12 @@
 //   every message exactly once and in order (fragmented ones were reported as gaps before the fix).
 // - A mutation: one byte of one recorded append changed (block checksum fixed up) makes the replay
 //   diverge at the first datagram that carries it; one changed digest of a read diverges there.
+// - A subscription whose port is taken (BindError) and a publication with a bad term length
+//   (refused by the worker's engine) are recorded with their errors and closes; with a stream over
+//   an interface search beside them, the journal replays bit-exact.
 // - A journal the worker cannot open rejects the launch with a LaunchOptionError naming
 //   journal.path; payloadHash is refused in worker mode (journal.payloadHash).
+import * as dgram from "node:dgram";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +26,7 @@ import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { runReplayCommand } from "../../src/cli/replayCommand.js";
 import { parseDelay } from "../../src/journal/frameFilter.js";
-import { DirectBufferVector, LaunchOptionError, type Petrel, type PetrelOptions } from "../../src/client/index.js";
+import { BindError, DirectBufferVector, LaunchOptionError, type Petrel, type PetrelOptions } from "../../src/client/index.js";
 import { BLOCK_HEADER_BYTES, FILE_HEADER_BYTES, RecordType } from "../../src/journal/format.js";
 import { JournalReader, replayJournal } from "../../src/journal/index.js";
 import { blockCrc } from "../../src/journal/segmentFiles.js";
@@ -264,6 +268,34 @@ describe("a journaled worker-mode client", () => {
     copyFileSync(publisherPath, join(dir, "copy.pjournal"));
     expect(replayJournal(join(dir, "copy.pjournal")).ok).toBe(true);
   }, 60_000);
+
+  it("a subscription whose port is taken and a bad channel reject their adds; the journal (the adds, their closes, a stream, an interface search) replays", async () => {
+    const path = join(dir, "refused.pjournal");
+    const taken = dgram.createSocket("udp4");
+    await new Promise<void>((resolve) => taken.bind(0, "127.0.0.1", resolve));
+    try {
+      const petrel = await launchWorker({ journal: { path }, seed: 41 });
+      await expect(petrel.addSubscription(`aeron:udp?endpoint=127.0.0.1:${taken.address().port}`, 3)).rejects.toBeInstanceOf(BindError);
+      await expect(petrel.addPublication("aeron:udp?endpoint=127.0.0.1:1|term-length=1000", 3)).rejects.toThrow(/term-length/);
+      const port = await freeUdpPort();
+      const subscription = await petrel.addSubscription(`aeron:udp?endpoint=127.0.0.1:${port}`, 4);
+      const publication = await petrel.addPublication(`aeron:udp?endpoint=127.0.0.1:${port}|interface=127.0.0.0/8`, 4);
+      await until(() => publication.isConnected);
+      const message = new Uint8Array(40);
+      await until(() => publication.offer(message) > 0);
+      let received = 0;
+      await until(() => {
+        subscription.poll(() => received++, 10);
+        return received === 1;
+      });
+      await petrel.close({ timeoutMs: 2000 });
+      const result = expectBitExact(path);
+      expect(result.counts.messages).toBe(1);
+      expect(result.counts.commands).toBeGreaterThanOrEqual(6);
+    } finally {
+      taken.close();
+    }
+  }, 30_000);
 
   it("a journal the worker cannot open rejects the launch (journal.path); payloadHash is refused in worker mode", async () => {
     const failure = await launchIn("worker", { journal: { path: dir } }).catch((error: unknown) => error);
