@@ -369,7 +369,10 @@ function formatReplayHead(r: ReplayResult): string[] {
       `replayed in ${r.wallSeconds.toFixed(3)} s (${speed.toFixed(1)}x recorded speed)`,
     `  seed ${r.seed ?? "not recorded (the draws are)"}; payloads ${r.payloadHash ? "recorded as length + hash: datagrams and deliveries checked by length" : "recorded in full"}`,
     `  in   ${fmt(c.datagramsIn)} datagrams, ${fmt(c.timeouts)} timer calls, ${fmt(c.randomDraws)} random draws`,
-    `  app  ${fmt(c.commands)} commands, ${fmt(c.offers)} offers, ${fmt(c.polls)} polls delivering ${fmt(c.messages)} messages`,
+    c.appends + c.subscriberMoves === 0
+      ? `  app  ${fmt(c.commands)} commands, ${fmt(c.offers)} offers, ${fmt(c.polls)} polls delivering ${fmt(c.messages)} messages`
+      : `  app  ${fmt(c.commands)} commands, ${fmt(c.offers)} offers, ${fmt(c.polls)} polls; worker mode: ${fmt(c.appends)} appends, ` +
+        `${fmt(c.subscriberMoves)} reads delivering ${fmt(c.messages)} messages`,
     `  out  ${fmt(c.transmitPolls)} transmit polls, ${fmt(c.datagramsOut)} datagrams checked`,
   ];
   const frames = Object.entries(r.framesOut).map(([name, n]) => `${fmt(n)} ${name}`).join(", ");

@@ -1,7 +1,8 @@
 // The client's journal (Petrel.launch({ journal })): the in-process backend builds its engine
 // through a JournalRecorder, hands the recorder to its runtime and makes every command, offer and
 // poll through the recorder's handles, so that `petrel replay` of the run is bit-exact
-// (docs/JOURNAL.md). Here: the checks of the journal options at launch (a LaunchOptionError naming
+// (docs/JOURNAL.md). In worker mode the worker thread opens the recorder and records what it sees
+// (engineWorker.ts); the launch waits for its answer. Here: the checks of the journal options at launch (a LaunchOptionError naming
 // the option), the recorder's opening, and the refusal of the calls a journal cannot record
 // (a JournalUsageError naming the call).
 import { statSync } from "node:fs";
@@ -21,16 +22,11 @@ const KNOWN = new Set<string>(["path", "flushIntervalNs", "writerThreadUrl", ...
 
 /**
  * Checks `options.journal` of a launch; throws a LaunchOptionError naming the option. `worker`:
- * the launch asked for worker mode, which is not journaled (the application's offers and polls
- * work on shared logs on its own thread; the worker's engine sees only positions, so a journal
- * would have to copy the log bytes between two producer positions each cycle).
+ * the launch asked for worker mode, which records the log bytes the application appended rather
+ * than its offers, so `payloadHash` (offers as length + hash) does not apply there.
  */
 export function checkJournalOptions(journal: unknown, worker: boolean): asserts journal is ClientJournalOptions {
   if (typeof journal !== "object" || journal === null) throw new LaunchOptionError("journal", journal, "must be an object with at least a path ({ path: \"run.pjournal\" })");
-  if (worker) {
-    throw new LaunchOptionError("journal", journal, "worker mode (Petrel.launch({ worker })) is not journaled: the application's offers and polls " +
-      "work on shared logs the worker's engine sees only as positions; launch without worker to journal a run");
-  }
   const given = journal as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!KNOWN.has(key)) throw new LaunchOptionError(`journal.${key}`, given[key], `is not a journal option (known: ${[...KNOWN].join(", ")})`);
@@ -65,6 +61,10 @@ export function checkJournalOptions(journal: unknown, worker: boolean): asserts 
   }
   const url = given["writerThreadUrl"];
   if (url !== undefined && !(url instanceof URL)) throw new LaunchOptionError("journal.writerThreadUrl", url, "must be a URL");
+  if (worker && given["payloadHash"] === true) {
+    throw new LaunchOptionError("journal.payloadHash", true, "does not apply in worker mode (Petrel.launch({ worker })): the worker records the log " +
+      "bytes the application appended, not its offers; leave it out");
+  }
 }
 
 /** Opens the journal's recorder; a file that cannot be made (or a size the writer refuses) is a LaunchOptionError. */
@@ -72,10 +72,14 @@ export function openClientJournal(options: ClientJournalOptions): JournalRecorde
   try {
     return new JournalRecorder(options);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof RangeError && /maxBytes/.test(message)) throw new LaunchOptionError("journal.maxBytes", options.maxBytes, message);
-    throw new LaunchOptionError("journal.path", options.path, `the journal cannot be created: ${message}`);
+    throw journalOpenError(options, error instanceof Error ? error : { name: "Error", message: String(error) });
   }
+}
+
+/** The LaunchOptionError for a recorder that could not be opened (here, or in the worker thread). */
+export function journalOpenError(options: ClientJournalOptions, error: { readonly name: string; readonly message: string }): LaunchOptionError {
+  if (error.name === "RangeError" && /maxBytes/.test(error.message)) return new LaunchOptionError("journal.maxBytes", options.maxBytes, error.message);
+  return new LaunchOptionError("journal.path", options.path, `the journal cannot be created: ${error.message}`);
 }
 
 /** The JournalUsageError for a call a journal cannot record, naming the call and what to use instead. */

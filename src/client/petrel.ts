@@ -78,12 +78,13 @@ export interface PetrelOptions {
   readonly stat?: boolean | StatOptions;
   /**
    * Records the run into a journal (docs/JOURNAL.md) that `petrel replay` replays bit-exact:
-   * `{ path, ...JournalRecorderOptions }`. In-process mode only (with `worker`: a
-   * LaunchOptionError). While it records, the calls a journal cannot record throw a
-   * JournalUsageError (tryClaim, offerv, an offer with a reservedValueSupplier, controlledPoll,
-   * blockPoll, Image.poll and the others, petrel.engine, publication.core, subscription.core);
-   * close() ends the journal (END record, file closed). Bad options: a LaunchOptionError naming
-   * the option (journal.path, journal.blockBytes, ...).
+   * `{ path, ...JournalRecorderOptions }`. In-process, while it records, the calls a journal
+   * cannot record throw a JournalUsageError (tryClaim, offerv, an offer with a
+   * reservedValueSupplier, controlledPoll, blockPoll, Image.poll and the others, petrel.engine,
+   * publication.core, subscription.core). With `worker` the worker thread records, the log bytes
+   * the application appends and its reads included (so offerv and reserved values are recorded;
+   * payloadHash is refused). close() ends the journal (END record, file closed). Bad options: a
+   * LaunchOptionError naming the option (journal.path, journal.blockBytes, ...).
    */
   readonly journal?: ClientJournalOptions;
 }
@@ -174,11 +175,22 @@ export class Petrel implements AsyncDisposable, LoopHost {
   /**
    * Starts an engine, a driver and the duty cycle: on this thread, or with `worker` in a worker
    * thread. Rejects with a WorkerModeError for an option that cannot cross to a worker, and with a
-   * LaunchOptionError for a journal option it cannot use (journal.path, ..., or a journal in
-   * worker mode).
+   * LaunchOptionError for a journal option it cannot use (journal.path, ...; in worker mode the
+   * launch waits for the worker to open the journal).
    */
   static async launch(options: PetrelOptions = {}): Promise<Petrel> {
-    return new Petrel(options);
+    const petrel = new Petrel(options);
+    const backend = petrel.backend;
+    if (backend instanceof WorkerBackend && options.journal !== undefined) {
+      // The worker opens the journal: a launch that cannot record fails, and leaves no worker behind.
+      try {
+        await backend.journalOpened(options);
+      } catch (error) {
+        await petrel.close({ timeoutMs: 2000 }).catch(() => undefined);
+        throw error;
+      }
+    }
+    return petrel;
   }
 
   /** Where the engine runs: "in-process" (this thread) or "worker". */
@@ -197,7 +209,8 @@ export class Petrel implements AsyncDisposable, LoopHost {
 
   /** True when the run is recorded into a journal (PetrelOptions.journal). */
   get journaling(): boolean {
-    return this.backend instanceof InProcessBackend && this.backend.recorder !== undefined;
+    const backend = this.backend;
+    return backend instanceof InProcessBackend ? backend.recorder !== undefined : backend instanceof WorkerBackend && backend.journaling;
   }
 
   /** The runtime agent. In worker mode: WorkerModeError. */

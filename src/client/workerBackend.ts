@@ -19,6 +19,7 @@ import { setImmediate as yieldToLoop } from "node:timers/promises";
 import type { ClientBackend, ImageNoticeSink, LoopHost, PublicationBackend, SubscriptionBackend } from "./backend.js";
 import { ChannelEndpointStatus } from "./channelStatus.js";
 import { WorkerModeError } from "./errors.js";
+import { journalOpenError } from "./clientJournal.js";
 import type { ClientIdleStrategy, PetrelOptions } from "./petrel.js";
 
 /** `Petrel.launch({ worker: {...} })`: how the worker thread runs. */
@@ -61,6 +62,8 @@ export class WorkerBackend implements ClientBackend {
   private sleeping = false;
   /** The client is closing: open handles' channel status is CLOSING. */
   closing = false;
+  /** The worker records its engine into a journal (PetrelOptions.journal). */
+  readonly journaling: boolean;
 
   constructor(options: PetrelOptions, worker: WorkerLaunchOptions, onError: (error: Error) => void) {
     if (options.random !== undefined) throw new WorkerModeError("a RandomSource object (options.random)", "it cannot cross to the worker thread; pass a seed");
@@ -68,7 +71,11 @@ export class WorkerBackend implements ClientBackend {
     if (options.driver?.warn !== undefined) throw new WorkerModeError("options.driver.warn", "a function cannot cross to the worker thread");
     const driver: WorkerDriverOptions | undefined = options.driver;
     this.idleMode = options.idle ?? "adaptive";
+    const journal = options.journal;
+    this.journaling = journal !== undefined;
+    const { writerThreadUrl, ...journalSettings } = journal ?? { path: "" };
     this.client = new WorkerClient({
+      ...(journal === undefined ? {} : { journal: { ...journalSettings, ...(writerThreadUrl === undefined ? {} : { writerThreadUrl: writerThreadUrl.href }) } }),
       onError,
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.config !== undefined ? { config: options.config } : {}),
@@ -78,6 +85,16 @@ export class WorkerBackend implements ClientBackend {
       ...(worker.maxParkMs !== undefined ? { maxParkMs: worker.maxParkMs } : {}),
       ...(worker.receiveDropPerMille !== undefined ? { receiveDropPerMille: worker.receiveDropPerMille } : {}),
     });
+  }
+
+  /**
+   * With a journal: waits until the worker has opened it; a journal it could not open rejects
+   * with the LaunchOptionError naming the option (journal.path, journal.maxBytes).
+   */
+  async journalOpened(options: PetrelOptions): Promise<void> {
+    if (options.journal === undefined) return;
+    const failure = await this.client.journalOpened();
+    if (failure !== undefined) throw journalOpenError(options.journal, failure);
   }
 
   get engine(): Engine {

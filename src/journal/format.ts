@@ -83,7 +83,23 @@ export const RecordType = {
   END: 24,
   /** JSON {name, ip}: the engine's resolveHost answered during the next call. */
   RESOLVE: 25,
+  /**
+   * Worker mode: the application appended to a publication's shared log. handle u16, pad u16,
+   * from f64, to f64, then the log bytes [from, to) (one term at most, at most APPEND_CHUNK_BYTES;
+   * a longer move is several records). The producer position moves from `from` to `to`.
+   */
+  APPEND: 26,
+  /**
+   * Worker mode: the application read an image of a subscription. handle u16 (subscription),
+   * image index u16 (in the subscription's images), sessionId i32, from f64, to f64, fragments u32
+   * and messages u32 (DATA frames, and those ending a message, in [from, to)), digest u32 (of the
+   * log bytes [from, to), as a POLL's). The image's subscriber position moves to `to`.
+   */
+  SUBSCRIBER_POSITION: 27,
 } as const;
+
+/** The longest run of log bytes one APPEND record carries (a block holds at least 128 KiB). */
+export const APPEND_CHUNK_BYTES = 64 * 1024;
 
 export type RecordTypeName = keyof typeof RecordType;
 

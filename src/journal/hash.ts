@@ -154,3 +154,31 @@ export function digestLogRange(digest: Digest, source: LogSource, from: number, 
     p += length;
   }
 }
+
+/**
+ * Counts the frames of an image's log between two stream positions (worker mode: what the
+ * application read): `out[0]` the DATA frames (fragments), `out[1]` those that end a message
+ * (END flag). Padding counts for neither. A frame that is not committed (length <= 0) ends the walk.
+ */
+export function countLogFrames(source: LogSource, from: number, to: number, out: Uint32Array): void {
+  const termLength = source.termLength;
+  let fragments = 0;
+  let messages = 0;
+  // Bounded: each step moves by a positive aligned frame length, or ends the walk.
+  for (let p = from; p < to;) {
+    const termCount = Math.floor(p / termLength);
+    const offset = p - termCount * termLength;
+    const term = source.log.readableTerm(termCount % 3);
+    if (term === null) break;
+    const b = term.bytes;
+    const frameLength = b[offset]! | (b[offset + 1]! << 8) | (b[offset + 2]! << 16) | (b[offset + 3]! << 24);
+    if (frameLength <= 0) break;
+    if ((b[offset + 6]! | (b[offset + 7]! << 8)) === 1) {
+      fragments++;
+      if ((b[offset + 5]! & 0x40) !== 0) messages++;
+    }
+    p += (frameLength + 31) & ~31;
+  }
+  out[0] = fragments;
+  out[1] = messages;
+}

@@ -20,8 +20,9 @@ import type { Image, MessageHandler, Subscription, SubscriptionOptions } from ".
 import type { RandomSource } from "../core/random.js";
 import type { TransmitBatch } from "../core/transmitBatch.js";
 import type { RuntimeJournal } from "../drivers/runtime.js";
-import { isInertOfferResult, JournalUsageError, RecordType } from "./format.js";
-import { Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
+import type { LogBuffers } from "../core/logbuffer/logBuffers.js";
+import { APPEND_CHUNK_BYTES, isInertOfferResult, JournalUsageError, RecordType } from "./format.js";
+import { countLogFrames, Digest, digestLogRange, hashBytes, WordView, type LogSource } from "./hash.js";
 import { JournalWriter, type JournalWriterOptions } from "./writer.js";
 
 export type JournalRecorderOptions = JournalWriterOptions;
@@ -55,6 +56,9 @@ export class JournalRecorder implements RuntimeJournal {
   private readonly sourceWords = new WordView();
   private readonly datagramWords = new WordView();
   private readonly transmitWords = new WordView();
+  /** Worker mode: the digest and frame counts of a subscriber position move. */
+  private readonly moveDigest = new Digest();
+  private readonly frameCounts = new Uint32Array(2);
 
   constructor(options: JournalRecorderOptions) {
     this.writer = new JournalWriter(options);
@@ -350,6 +354,64 @@ export class JournalRecorder implements RuntimeJournal {
     v.setUint32(at + 4, fragmentLimit, true);
     v.setUint32(at + 8, fragments, true);
     v.setUint32(at + 12, digest, true);
+  }
+
+  /**
+   * Worker mode: the application (on another thread) appended to publication `h`'s shared log and
+   * moved its producer position from `from` to `to`. Records the log bytes between them (copied
+   * from the log's terms: a move across a term end is one record per term, a long one one per
+   * APPEND_CHUNK_BYTES), so that a replay can write them into its own log. Call it before the
+   * engine is told the new position (setProducerPosition).
+   */
+  recordAppend(h: number, log: LogBuffers, from: number, to: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.applicationWork = true;
+    this.settle();
+    const w = this.writer;
+    const termLength = log.termLength;
+    // Bounded: each record moves p forward by at least one byte (from < to, chunks > 0).
+    for (let p = from; p < to;) {
+      const termCount = Math.floor(p / termLength);
+      const offset = p - termCount * termLength;
+      const length = Math.min(to - p, termLength - offset, APPEND_CHUNK_BYTES);
+      const at = w.begin(RecordType.APPEND, 20 + length);
+      if (at < 0) return;
+      const v = w.view;
+      v.setUint16(at, h, true);
+      v.setUint16(at + 2, 0, true);
+      v.setFloat64(at + 4, p, true);
+      v.setFloat64(at + 12, p + length, true);
+      w.bytes.set(log.term(termCount % 3).bytes.subarray(offset, offset + length), at + 20);
+      p += length;
+    }
+  }
+
+  /**
+   * Worker mode: the application read image `imageIndex` of subscription `h` from `from` to `to`
+   * (its subscriber position). Records the move with the fragments and messages passed over and a
+   * digest of those log bytes (as a POLL's). Call it before the engine's image takes the position.
+   */
+  recordSubscriberPosition(h: number, imageIndex: number, sessionId: number, source: LogSource, from: number, to: number): void {
+    if (this.writer.stopped !== undefined) return;
+    this.applicationWork = true;
+    this.settle();
+    const digest = this.moveDigest;
+    digest.reset();
+    digestLogRange(digest, source, from, to);
+    const counts = this.frameCounts;
+    countLogFrames(source, from, to, counts);
+    const w = this.writer;
+    const at = w.begin(RecordType.SUBSCRIBER_POSITION, 36);
+    if (at < 0) return;
+    const v = w.view;
+    v.setUint16(at, h, true);
+    v.setUint16(at + 2, imageIndex, true);
+    v.setInt32(at + 4, sessionId, true);
+    v.setFloat64(at + 8, from, true);
+    v.setFloat64(at + 16, to, true);
+    v.setUint32(at + 24, counts[0]!, true);
+    v.setUint32(at + 28, counts[1]!, true);
+    v.setUint32(at + 32, digest.value(), true);
   }
 
   // ---------------------------------------------------------------- RuntimeJournal

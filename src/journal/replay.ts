@@ -11,8 +11,9 @@ import type { Image, MessageHandler, Subscription } from "../core/engine/subscri
 import type { RandomSource } from "../core/random.js";
 import { TransmitBatch } from "../core/transmitBatch.js";
 import { formatIpv4 } from "../core/address.js";
+import { NetworkPublication } from "../core/engine/networkPublication.js";
 import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } from "./format.js";
-import { Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
+import { countLogFrames, Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
 import { hex, JournalReader } from "./reader.js";
 import { describeError } from "./recorder.js";
 import { FrameFault, type FaultSpec } from "./frameFilter.js";
@@ -96,6 +97,10 @@ export interface ReplayCounts {
   polls: number;
   messages: number;
   randomDraws: number;
+  /** Worker mode: APPEND records applied (log bytes written, producer position moved). */
+  appends: number;
+  /** Worker mode: SUBSCRIBER_POSITION records applied (an image read by the application). */
+  subscriberMoves: number;
 }
 
 export interface ReplayResult {
@@ -171,14 +176,16 @@ export class Replayer {
   private readonly contextIndex = new Float64Array(CONTEXT_RECORDS);
   private readonly contextType = new Uint8Array(CONTEXT_RECORDS);
   private readonly contextNow = new Float64Array(CONTEXT_RECORDS);
-  private readonly counts: ReplayCounts = { datagramsIn: 0, timeouts: 0, transmitPolls: 0, datagramsOut: 0, commands: 0, offers: 0, polls: 0, messages: 0, randomDraws: 0 };
+  private readonly counts: ReplayCounts = { datagramsIn: 0, timeouts: 0, transmitPolls: 0, datagramsOut: 0, commands: 0, offers: 0, polls: 0, messages: 0, randomDraws: 0, appends: 0, subscriberMoves: 0 };
   private readonly digest = new Digest();
   private delivered = 0;
   private before = new Float64Array(4);
   private readonly transmitWords = new WordView();
+  private readonly frameCounts = new Uint32Array(2);
   private readonly countingHandler: MessageHandler = (_buffer, _offset, _length, header) => {
     this.delivered++;
-    if (this.live) this.checkFragment(header.sessionId, header.termOffset, header.frameLength, header.position);
+    // An assembled message's header is its first fragment's (term id, term offset), its position after the last.
+    if (this.live) this.checkFragment(header.sessionId, header.termOffset, (header.termId - header.initialTermId | 0) * 2 ** header.positionBitsToShift + header.termOffset, header.position);
   };
   private readonly faults: FrameFault[];
   /** True once a fault changed an input: from then on the engine runs live and is not compared with the recording. */
@@ -381,9 +388,11 @@ export class Replayer {
     };
   }
 
-  /** Exactly once and in order: each image's fragments follow one another (a term's padding aside). */
-  private checkFragment(sessionId: number, termOffset: number, frameLength: number, position: number): void {
-    const start = position - ((frameLength + 31) & ~31);
+  /**
+   * Exactly once and in order: each image's messages follow one another (a term's padding aside).
+   * `start` is where the message's first fragment begins, `position` where its last one ends.
+   */
+  private checkFragment(sessionId: number, termOffset: number, start: number, position: number): void {
     const last = this.lastPosition.get(sessionId);
     if (last !== undefined && start !== last && !(termOffset === 0 && start > last) && this.violations.length < 16) {
       this.violations.push({ kind: "safety", message: start < last
@@ -587,6 +596,13 @@ export class Replayer {
         break;
       case RecordType.POLL_EMPTY:
         this.poll(v.getUint16(at, true), v.getUint32(at + 4, true), v.getUint32(at + 8, true), 0, 0);
+        break;
+      case RecordType.APPEND:
+        this.append(v.getUint16(at, true), v.getFloat64(at + 4, true), v.getFloat64(at + 12, true), at + 20, r.bodyLength - 20);
+        break;
+      case RecordType.SUBSCRIBER_POSITION:
+        this.subscriberPosition(v.getUint16(at, true), v.getUint16(at + 2, true), v.getInt32(at + 4, true), v.getFloat64(at + 8, true),
+          v.getFloat64(at + 16, true), v.getUint32(at + 24, true), v.getUint32(at + 28, true), v.getUint32(at + 32, true));
         break;
       default:
         this.command(engine, r.type, JSON.parse(r.text()) as CommandRecord);
@@ -811,6 +827,68 @@ export class Replayer {
           `${fragments} fragments, digest ${hex(digest)}`, `${read} fragments (${this.delivered - delivered} messages), digest ${hex(value)}`);
       }
     }
+    this.counts.messages = this.delivered;
+  }
+
+  /**
+   * An APPEND record (worker mode): the application thread appended to the publication's shared
+   * log. As the worker saw it: the bytes are written into the replay's log where the application
+   * wrote them, and the producer position moves (the publication takes its position from outside,
+   * as the worker's does, from the first append on).
+   */
+  private append(h: number, from: number, to: number, bytesAt: number, length: number): void {
+    const publication = this.publications[h];
+    if (publication === undefined) throw new JournalFormatError(this.path, "malformed", `an append on publication ${h}, which was never added`);
+    const network = publication.backend;
+    if (!(network instanceof NetworkPublication)) throw new JournalFormatError(this.path, "malformed", `an append on publication ${h}, which is not a network publication`);
+    const termLength = network.termLength;
+    const termCount = Math.floor(from / termLength);
+    const offset = from - termCount * termLength;
+    if (!(to - from === length && length > 0 && offset + length <= termLength && from % 32 === 0)) {
+      throw new JournalFormatError(this.path, "malformed", `APPEND record ${this.reader.index}: ${length} bytes for positions ${from} to ${to} (term length ${termLength})`);
+    }
+    if (!network.hasExternalProducer) network.useExternalProducer();
+    if (network.position !== from && !this.live) {
+      throw new DivergenceSignal(`append on publication ${h}`, `the producer position at ${from}`, `the producer position at ${network.position}`);
+    }
+    network.log.term(termCount % 3).bytes.set(this.reader.bytes.subarray(bytesAt, bytesAt + length), offset);
+    network.setProducerPosition(to);
+    this.counts.appends++;
+  }
+
+  /**
+   * A SUBSCRIBER_POSITION record (worker mode): the application thread read an image up to `to`.
+   * The replay checks that its image has the same frames there (fragments, messages, digest) and
+   * moves the image's position as the worker did. In a faulted (live) run the image is read as far
+   * as it has data instead (the application reads what has arrived).
+   */
+  private subscriberPosition(h: number, index: number, sessionId: number, from: number, to: number, fragments: number, messages: number, digest: number): void {
+    const subscription = this.subscriptions[h];
+    if (subscription === undefined) throw new JournalFormatError(this.path, "malformed", `a read of subscription ${h}, which was never added`);
+    this.counts.subscriberMoves++;
+    this.recordedFragments += messages;
+    if (this.live) {
+      for (const image of subscription.images) image.poll(this.countingHandler, 4096);
+      this.counts.messages = this.delivered;
+      return;
+    }
+    const image = subscription.images[index];
+    const what = `read of image ${index} (session ${sessionId}) on subscription ${h}`;
+    if (image === undefined || image.sessionId !== sessionId) {
+      throw new DivergenceSignal(what, `image ${index} of session ${sessionId}`, image === undefined ? `${subscription.images.length} images` : `image ${index} of session ${image.sessionId}`);
+    }
+    if (image.position !== from) throw new DivergenceSignal(what, `the subscriber position at ${from}`, `the subscriber position at ${image.position}`);
+    this.digest.reset();
+    digestLogRange(this.digest, image.source, from, to);
+    const value = this.digest.value();
+    const counts = this.frameCounts;
+    countLogFrames(image.source, from, to, counts);
+    if (counts[0] !== fragments || counts[1] !== messages || (!this.reader.header.payloadHash && value !== digest)) {
+      throw new DivergenceSignal(`${what} from ${from} to ${to}`, `${fragments} fragments, ${messages} messages, digest ${hex(digest)}`,
+        `${counts[0]} fragments, ${counts[1]} messages, digest ${hex(value)}`);
+    }
+    image.position = to;
+    this.delivered += messages;
     this.counts.messages = this.delivered;
   }
 

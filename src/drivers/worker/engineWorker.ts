@@ -15,9 +15,16 @@
 // said it waits on the worker (a `for await` reader, or a close draining).
 // A closed publication keeps reporting, until the application releases it, the lowest position its
 // receivers acknowledged in status messages: the application's close drains on it.
+// With settings.journal the engine is built by a JournalRecorder and the runtime records into it
+// (docs/JOURNAL.md, "Worker mode"): the worker makes each add and close through the recorder, and
+// records what the application did on its own thread as the worker observes it in step 1: for a
+// producer position that moved, the log bytes between the two positions (APPEND), and for a
+// subscriber position that moved, the move with a digest of the bytes passed over
+// (SUBSCRIBER_POSITION), each before the engine is told.
 import { resolveLocalInterface } from "../interfaces.js";
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import { Engine } from "../../core/engine/engine.js";
+import { Engine, type EngineOptions } from "../../core/engine/engine.js";
+import { describeError, JournalRecorder, type JournaledPublication, type JournaledSubscription } from "../../journal/recorder.js";
 import { NetworkPublication, PublicationState } from "../../core/engine/networkPublication.js";
 import type { Publication } from "../../core/engine/publication.js";
 import type { Image, Subscription } from "../../core/engine/subscription.js";
@@ -63,6 +70,8 @@ interface PublicationEntry {
   readonly network: NetworkPublication;
   readonly control: Int32Array;
   readonly receivers: ReceiverPositions;
+  /** The recorder's handle of this publication (with a journal). */
+  readonly journaled: JournaledPublication | undefined;
   lastLimit: number;
   lastConnected: number;
 }
@@ -72,6 +81,8 @@ interface ImageEntry {
   readonly imageId: number;
   readonly subscriptionId: number;
   readonly control: Int32Array;
+  /** The journal's handle of the subscription (-1: no journal). */
+  readonly journalHandle: number;
   eosPublished: boolean;
 }
 
@@ -87,7 +98,9 @@ class SeededDrop implements DatagramFilter {
 
 const init = workerData as WorkerInit;
 const { settings, port, doorbell, counters } = init;
-const engine = new Engine({ random: clientRandom(settings.seed), config: settings.config ?? {}, sharedLogs: true, resolveInterface: resolveLocalInterface });
+const engineOptions: EngineOptions = { random: clientRandom(settings.seed), config: settings.config ?? {}, sharedLogs: true, resolveInterface: resolveLocalInterface };
+const recorder = openJournal();
+const engine = recorder === undefined ? new Engine(engineOptions) : recorder.createEngine(engineOptions);
 const dropPerMille = settings.receiveDropPerMille ?? 0;
 // Sees every status message before the engine does (never drops one): the drains read it.
 const observer = new StatusMessageObserver(dropPerMille > 0 ? new SeededDrop((settings.seed ?? 0) + 1, dropPerMille) : undefined);
@@ -98,6 +111,7 @@ const endpointFailures = new Map<number, { error: DriverError; endpoint: Endpoin
 const runtime = new EngineRuntime(engine, createSocketsDriver(settings.driver ?? {}), {
   receiveFilter: observer,
   onEndpointError: (error, endpoint) => endpointFailures.set(endpoint.id, { error, endpoint }),
+  ...(recorder === undefined ? {} : { journal: recorder }),
 });
 const spinCycles = settings.spinCycles ?? 2000;
 const maxParkMs = settings.maxParkMs ?? 1;
@@ -107,9 +121,27 @@ const publications: PublicationEntry[] = [];
 const draining: PublicationEntry[] = [];
 const images: ImageEntry[] = [];
 const subscriptions = new Map<number, Subscription>();
+/** With a journal: the recorder's handles of the subscriptions (made before their first image can come). */
+const journaledSubscriptions = new Map<number, JournaledSubscription>();
 let nextImageId = 1;
 let running = true;
 let seenToWorker = 0;
+
+/** Opens the journal settings.journal asks for, and says so to the application (its launch waits for it). */
+function openJournal(): JournalRecorder | undefined {
+  const journal = settings.journal;
+  if (journal === undefined) return undefined;
+  try {
+    const { writerThreadUrl, ...options } = journal;
+    const opened = new JournalRecorder({ ...options, ...(writerThreadUrl === undefined ? {} : { writerThreadUrl: new URL(writerThreadUrl) }) });
+    post({ type: "journal" });
+    return opened;
+  } catch (error) {
+    // The application's launch rejects and closes this worker; the engine runs unrecorded until then.
+    post({ type: "journal", error: describeError(error) });
+    return undefined;
+  }
+}
 
 function post(message: FromWorker): void {
   port.postMessage(message);
@@ -136,7 +168,7 @@ function onAvailableImage(subscriptionId: number, image: Image): void {
   const control = sharedInt32(IMG_CONTROL_WORDS);
   writePosition(control, IMG_SUBSCRIBER_POSITION, image.position);
   const imageId = nextImageId++;
-  images.push({ image, imageId, subscriptionId, control, eosPublished: false });
+  images.push({ image, imageId, subscriptionId, control, journalHandle: journaledSubscriptions.get(subscriptionId)?.handle ?? -1, eosPublished: false });
   post({
     type: "imageAvailable", subscriptionId, imageId, sessionId: image.sessionId, streamId: image.streamId, log: memory, control,
     termLength: image.source.termLength, initialTermId: image.source.initialTermId, joinPosition: image.position,
@@ -174,15 +206,19 @@ function bindFailed(id: number, bind: BindFailure): void {
 function handle(message: ToWorker): void {
   switch (message.op) {
     case "addPublication": {
-      const handle = message.exclusive ? engine.addExclusivePublication(message.channel, message.streamId) : engine.addPublication(message.channel, message.streamId);
+      const journaled = recorder === undefined ? undefined
+        : message.exclusive ? recorder.addExclusivePublication(message.channel, message.streamId) : recorder.addPublication(message.channel, message.streamId);
+      const handle = journaled !== undefined ? journaled.publication
+        : message.exclusive ? engine.addExclusivePublication(message.channel, message.streamId) : engine.addPublication(message.channel, message.streamId);
+      const closeHandle = (): void => journaled === undefined ? handle.close() : journaled.close();
       const network = handle.backend;
       if (!(network instanceof NetworkPublication) || !(network.log.memory instanceof SharedArrayBuffer)) {
-        handle.close();
+        closeHandle();
         throw new Error(`${message.channel}: worker mode supports UDP publications only`);
       }
       const bind = openNow(network.destinations.endpointId, message.channel, message.streamId, "publication");
       if (bind !== undefined) {
-        handle.close();
+        closeHandle();
         bindFailed(message.id, bind);
         return;
       }
@@ -193,7 +229,7 @@ function handle(message: ToWorker): void {
       writePosition(control, PUB_LIMIT, network.publisherLimit);
       const receivers = new ReceiverPositions(network.sessionId, network.streamId, network.initialTermId, network.positionBitsToShift);
       observer.watch(receivers);
-      publications.push({ id: message.id, handle, network, control, receivers, lastLimit: network.publisherLimit, lastConnected: 0 });
+      publications.push({ id: message.id, handle, network, control, receivers, journaled, lastLimit: network.publisherLimit, lastConnected: 0 });
       post({
         type: "publicationReady", id: message.id, log: network.log.memory, control, termLength: network.termLength,
         initialTermId: network.initialTermId, activeTermId: appender.activeTermId, termOffset: appender.termOffset,
@@ -207,9 +243,10 @@ function handle(message: ToWorker): void {
       if (index < 0) return;
       const [entry] = publications.splice(index, 1);
       // The end of stream is the producer's final position: read it before closing.
-      entry!.network.setProducerPosition(readPosition(entry!.control, PUB_PRODUCER_POSITION));
+      moveProducer(entry!);
       Atomics.store(entry!.control, PUB_CLOSED, 1);
-      entry!.handle.close();
+      if (entry!.journaled === undefined) entry!.handle.close();
+      else entry!.journaled.close();
       draining.push(entry!);
       writeAcknowledged(entry!, monotonicClockNs());
       Atomics.store(entry!.control, PUB_DRAINING, 1);
@@ -224,13 +261,21 @@ function handle(message: ToWorker): void {
     }
     case "addSubscription": {
       const id = message.id;
-      const subscription = engine.addSubscription(message.channel, message.streamId, {
-        onAvailableImage: (image) => onAvailableImage(id, image),
-        onUnavailableImage: (image) => onUnavailableImage(id, image),
-      });
+      const callbacks = {
+        onAvailableImage: (image: Image) => onAvailableImage(id, image),
+        onUnavailableImage: (image: Image) => onUnavailableImage(id, image),
+      };
+      let subscription: Subscription;
+      if (recorder === undefined) {
+        subscription = engine.addSubscription(message.channel, message.streamId, callbacks);
+      } else {
+        const journaled = recorder.addSubscription(message.channel, message.streamId, callbacks);
+        journaledSubscriptions.set(id, journaled);
+        subscription = journaled.subscription;
+      }
       const bind = openNow(subscription.endpointId, message.channel, message.streamId, "subscription");
       if (bind !== undefined) {
-        subscription.close();
+        closeSubscription(id, subscription);
         bindFailed(id, bind);
         return;
       }
@@ -239,7 +284,8 @@ function handle(message: ToWorker): void {
       return;
     }
     case "closeSubscription": {
-      subscriptions.get(message.id)?.close();
+      const subscription = subscriptions.get(message.id);
+      if (subscription !== undefined) closeSubscription(message.id, subscription);
       subscriptions.delete(message.id);
       return;
     }
@@ -247,6 +293,28 @@ function handle(message: ToWorker): void {
       running = false;
       return;
   }
+}
+
+/** Closes a subscription (through the recorder with a journal). */
+function closeSubscription(id: number, subscription: Subscription): void {
+  const journaled = journaledSubscriptions.get(id);
+  journaledSubscriptions.delete(id);
+  if (journaled === undefined) subscription.close();
+  else journaled.close();
+}
+
+/**
+ * The application's producer position, to the engine (and, with a journal, the log bytes it
+ * appended since the last move, recorded before the engine is told). Returns 1 when it moved.
+ */
+function moveProducer(entry: PublicationEntry): number {
+  const produced = readPosition(entry.control, PUB_PRODUCER_POSITION);
+  const network = entry.network;
+  const before = network.position;
+  if (produced <= before) return 0;
+  if (entry.journaled !== undefined) recorder!.recordAppend(entry.journaled.handle, network.log, before, produced);
+  network.setProducerPosition(produced);
+  return 1;
 }
 
 function pollControl(): number {
@@ -273,15 +341,17 @@ function pollControl(): number {
 function readShared(): number {
   let work = 0;
   for (let i = 0; i < publications.length; i++) {
-    const entry = publications[i]!;
-    const before = entry.network.position;
-    entry.network.setProducerPosition(readPosition(entry.control, PUB_PRODUCER_POSITION));
-    if (entry.network.position !== before) work = 1;
+    if (moveProducer(publications[i]!) !== 0) work = 1;
   }
   for (let i = 0; i < images.length; i++) {
     const entry = images[i]!;
+    const image = entry.image;
     const position = readPosition(entry.control, IMG_SUBSCRIBER_POSITION);
-    if (position > entry.image.position) entry.image.position = position;
+    if (position <= image.position) continue;
+    if (entry.journalHandle >= 0) {
+      recorder!.recordSubscriberPosition(entry.journalHandle, image.subscription.images.indexOf(image), image.sessionId, image.source, image.position, position);
+    }
+    image.position = position;
   }
   return work;
 }
@@ -356,8 +426,11 @@ async function run(): Promise<void> {
     if (needsLoop && (cycles & 63) === 0) await new Promise((resolve) => setImmediate(resolve));
   }
   readShared();
-  engine.close();
+  if (recorder === undefined) engine.close();
+  else recorder.closeEngine();
   for (let k = 0; k < 4; k++) runtime.doWork();
+  // The journal ends after the engine's last cycle (END record, file closed).
+  closeJournal();
   counters.set(engine.counters.values);
   const runtimeCounters = { ...runtime.counters };
   await runtime.close();
@@ -365,8 +438,19 @@ async function run(): Promise<void> {
   port.close();
 }
 
+/** Ends the journal, if any; a writer that failed is reported to the application. */
+function closeJournal(): void {
+  if (recorder === undefined || !recorder.recording) return;
+  try {
+    recorder.close();
+  } catch (error) {
+    post({ type: "error", id: 0, message: `journal: ${describeError(error).name}: ${describeError(error).message}` });
+  }
+}
+
 run().catch((error: unknown) => {
   try {
+    closeJournal();
     post({ type: "error", id: 0, message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
     post({ type: "closed", counters: engine.counters.snapshot(), runtime: { ...runtime.counters } });
   } finally {

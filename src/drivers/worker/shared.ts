@@ -105,6 +105,24 @@ export interface WorkerEngineSettings {
   readonly spinCycles?: number;
   /** Longest park in Atomics.wait, in ms: bounds receive latency while idle (default 1). */
   readonly maxParkMs?: number;
+  /**
+   * Records the worker's engine into a journal (docs/JOURNAL.md, "Worker mode"): the worker opens
+   * the JournalRecorder, and answers with a `journal` message (with `error` if it could not).
+   */
+  readonly journal?: WorkerJournalSettings;
+}
+
+/** JournalRecorderOptions as they cross to the worker: the writer thread's URL as a string. */
+export interface WorkerJournalSettings {
+  readonly path: string;
+  readonly blockBytes?: number;
+  readonly segmentBytes?: number;
+  readonly maxBytes?: number;
+  readonly flushIntervalNs?: number;
+  readonly payloadHash?: boolean;
+  readonly writerThread?: boolean;
+  readonly writerSlots?: number;
+  readonly writerThreadUrl?: string;
 }
 
 export interface WorkerInit {
@@ -169,4 +187,6 @@ export type FromWorker =
     /** A ChannelUriError thrown by the worker's engine, rebuilt as one on the application side. */
     readonly channelUri?: { readonly parameter: string; readonly value: string; readonly reason: string };
   }
+  /** With settings.journal, the worker's first message: the journal is open, or `error` says why not. */
+  | { readonly type: "journal"; readonly error?: { readonly name: string; readonly message: string } }
   | { readonly type: "closed"; readonly counters: Record<string, number>; readonly runtime: Record<string, number> };

@@ -94,6 +94,8 @@ export class WorkerClient {
   private readonly pendingSubscriptions = new Map<number, Pending<WorkerSubscription>>();
   private readonly subscriptions = new Map<number, WorkerSubscription>();
   private closeReport: WorkerCloseReport | undefined;
+  /** With settings.journal: the worker's answer (undefined until it came; `error` if the journal could not be opened). */
+  private journalAnswer: { readonly error?: { readonly name: string; readonly message: string } } | undefined;
   private readonly onError: ((error: Error) => void) | undefined;
   private closing = false;
   private exited = false;
@@ -113,6 +115,7 @@ export class WorkerClient {
       ...(options.receiveDropPerMille !== undefined ? { receiveDropPerMille: options.receiveDropPerMille } : {}),
       ...(options.spinCycles !== undefined ? { spinCycles: options.spinCycles } : {}),
       ...(options.maxParkMs !== undefined ? { maxParkMs: options.maxParkMs } : {}),
+      ...(options.journal !== undefined ? { journal: options.journal } : {}),
     };
     this.onError = options.onError;
     const init: WorkerInit = { settings, port: channel.port2, doorbell: this.doorbell, counters: this.countersMirror };
@@ -174,6 +177,21 @@ export class WorkerClient {
       this.onMessage(received.message as FromWorker);
     }
     return work;
+  }
+
+  /**
+   * With a journal (options.journal): waits for the worker to open it. Resolves to undefined when it
+   * is open, to the worker's error (name, message) when it could not be; rejects if the worker exits.
+   */
+  async journalOpened(): Promise<{ readonly name: string; readonly message: string } | undefined> {
+    // Bounded: the worker answers first thing, or exits.
+    for (let k = 0; this.journalAnswer === undefined; k++) {
+      if (this.exited) throw new Error("the engine worker has exited");
+      this.doWork();
+      if (this.journalAnswer !== undefined) break;
+      await new Promise((resolve) => setTimeout(resolve, k < 10 ? 0 : 1));
+    }
+    return this.journalAnswer.error;
   }
 
   addPublication(channel: string, streamId: number, exclusive = false): Promise<WorkerPublication> {
@@ -287,6 +305,9 @@ export class WorkerClient {
         if (this.pendingSubscriptions.has(message.id)) this.subscriptions.delete(message.id);
         return;
       }
+      case "journal":
+        this.journalAnswer = message.error === undefined ? {} : { error: message.error };
+        return;
       case "closed":
         this.closeReport = { counters: message.counters, runtime: message.runtime };
         return;
