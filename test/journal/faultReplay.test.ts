@@ -145,11 +145,13 @@ describe("frame filters", () => {
   const spec: fc.Arbitrary<FrameFilterSpec> = fc.record({
     type: fc.constantFrom("ANY", "DATA", "PAD", "NAK", "SM", "ERR", "SETUP", "RTTM", "RES"),
     dir: fc.constantFrom("rx", "tx"),
+    to: fc.constantFrom("publisher", "subscriber"),
     fromNs: fc.nat(10_000_000_000),
     toNs: fc.nat(10_000_000_000),
     offsetFrom: fc.nat(1 << 30),
     offsetTo: fc.nat(1 << 30),
     every: fc.integer({ min: 1, max: 1000 }),
+    rate: fc.integer({ min: 1, max: 2 ** 32 }).chain((denominator) => fc.record({ numerator: fc.integer({ min: 0, max: denominator }), denominator: fc.constant(denominator) })),
     count: fc.integer({ min: 1, max: 1000 }),
   }, { requiredKeys: ["type"] }) as fc.Arbitrary<FrameFilterSpec>;
 
@@ -164,5 +166,7 @@ describe("frame filters", () => {
     expect(parseDuration("1.5s")).toBe(1_500_000_000);
     expect(() => parseDuration("5")).toThrow(FrameFilterError);
     expect(() => parseFrameFilter("DATA,speed=3")).toThrow(/unknown filter key/);
+    expect(() => parseFrameFilter("DATA,to=sub")).toThrow(/bad to 'sub': publisher or subscriber/);
+    for (const bad of ["3/2", "1/0", "1", "0.5", "1/8589934593", "-1/2"]) expect(() => parseFrameFilter(`DATA,rate=${bad}`)).toThrow(/bad rate/);
   });
 });
