@@ -20,6 +20,8 @@ import { formatSeconds, replayJournal, type Divergence, type ReplayResult } from
 import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
 import { formatFault, FrameFilterError, parseDelay, parseFrameFilter, type FaultSpec } from "../journal/frameFilter.js";
 import { shrinkFaults, type ReplaySchedule } from "../journal/shrinkFaults.js";
+import { parseScheduleText, ScheduleError } from "../journal/simSchedule.js";
+import { faultWithTo, journalRole } from "../journal/faultEnds.js";
 import { JournalPairError, pairJournals, replayJournalPair, type PairReplayResult } from "../journal/journalPair.js";
 import { replayJournalPairWithFaults, replayPairWithFaults, type PairFaultedResult } from "../journal/pairReplay.js";
 
@@ -139,9 +141,10 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
           ? pairShrinkCommand(path, other, faults, config as Partial<EngineConfig>, quiet)
           : pairFaultedCommand(path, other, faults, config as Partial<EngineConfig>, quiet);
       }
+      noteUnreachable(path, faults);
       return parsed.values.shrink === true ? shrinkCommand(path, faults, config as Partial<EngineConfig>, quiet) : faultedCommand(path, faults, config as Partial<EngineConfig>);
     } catch (error) {
-      if (error instanceof JournalFormatError || error instanceof JournalPairError) {
+      if (error instanceof JournalFormatError || error instanceof JournalPairError || error instanceof FrameFilterError) {
         stderr.write(`petrel replay: ${error.message}\n`);
         return 2;
       }
@@ -170,24 +173,21 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   return result.ok ? 0 : 1;
 }
 
-class ScheduleError extends FrameFilterError {}
+/** One journal: a fault with to= the other end's role picks only datagrams the journal sent, which it cannot change; says so on stderr. */
+function noteUnreachable(path: string, faults: ReadonlyArray<FaultSpec>): void {
+  const withTo = faultWithTo(faults);
+  if (withTo === undefined) return;
+  const role = journalRole(path, withTo);
+  for (const fault of faults) {
+    if (fault.filter.to === undefined || fault.filter.to === role) continue;
+    process.stderr.write(`petrel replay: note: '${formatFault(fault)}' acts on datagrams to the ${fault.filter.to}, which ${path} (the ${role}'s journal) only sent: ` +
+      "one journal can change only what it received; give both ends' journals for this fault to act\n");
+  }
+}
 
 function readSchedule(file: string): FaultSpec[] {
   if (!existsSync(file)) throw new ScheduleError(`--schedule ${file}: no such file`);
-  let schedule: ReplaySchedule;
-  try {
-    schedule = JSON.parse(readFileSync(file, "utf8")) as ReplaySchedule;
-  } catch (error) {
-    throw new ScheduleError(`--schedule ${file}: not JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (schedule.format !== "petrel-replay-faults" || !Array.isArray(schedule.faults)) {
-    throw new ScheduleError(`--schedule ${file}: expected {"format":"petrel-replay-faults","faults":[...]}`);
-  }
-  return schedule.faults.map((entry, i): FaultSpec => {
-    if (typeof entry.drop === "string") return { kind: "drop", filter: parseFrameFilter(entry.drop) };
-    if (typeof entry.delay === "string") return parseDelay(entry.delay);
-    throw new ScheduleError(`--schedule ${file}: fault ${i} has neither "drop" nor "delay"`);
-  });
+  return parseScheduleText(readFileSync(file, "utf8"), file);
 }
 
 export function scheduleOf(faults: ReadonlyArray<FaultSpec>): ReplaySchedule {
