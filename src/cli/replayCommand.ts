@@ -5,6 +5,7 @@
 // `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
 // recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
 // the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
+// --schedule reads Petrel's own schedule file or the simulator's schedule (src/journal/simSchedule.ts).
 // `petrel replay <a.pjournal> <b.pjournal>`: both ends' journals of one run, paired
 // (src/journal/journalPair.ts) and each replayed bit-exact; exit 1 names the journal that diverged.
 // With faults (src/journal/pairReplay.ts) the two engines run live against each other from the
@@ -46,17 +47,23 @@ options:
   --drop FILTER      drop the datagrams FILTER picks (journal; repeatable)
   --delay FILTER:DURATION
                      deliver them DURATION later (e.g. DATA,every=10:5ms; repeatable)
-  --schedule FILE    the faults of a schedule file (JSON {"format":"petrel-replay-faults",
-                     "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints)
+  --schedule FILE    the faults of a schedule file: JSON {"format":"petrel-replay-faults",
+                     "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints,
+                     or the simulator's schedule ([{"atNs":N,"action":{"kind":...,"sub":0,...}}] or
+                     {"schedule":[...]}): partition/heal, loss and reorder become to=/t=/rate=
+                     faults with atNs as t=; duplicate, crash, restart and sub other than 0 are refused
   --shrink           the faults break an invariant: find a smallest subset that still does and
                      print it as a schedule file (progress on stderr)
-  FILTER: TYPE[,dir=rx|tx][,t=FROM..TO][,offset=FROM..TO][,every=N][,count=N]
+  FILTER: TYPE[,dir=rx|tx][,to=publisher|subscriber][,t=FROM..TO][,offset=FROM..TO][,every=N][,rate=N/D][,count=N]
     TYPE    DATA, PAD, NAK, SM, ERR, SETUP, RTTM, RES or ANY (a datagram with such a frame)
     dir     rx (received by an engine) or tx (sent by it; two journals only); with two journals
             no dir means the link (each datagram tested once, as sent)
+    to      the end the datagram goes to: publisher or subscriber (one journal: its engine's
+            role, refused if it both publishes and subscribes; two: the receiving journal's)
     t       recorded time from the journal's first timed record, e.g. t=1.5s.. or t=..200ms
     offset  the frame's term offset, bytes, e.g. offset=0..65535
-    every   the Nth, 2Nth, ... datagram that matches; count: at most N of them
+    every   the Nth, 2Nth, ... datagram that matches; rate: each with probability N/D (a
+            generator seeded from the fault's text: the same picks every run); count: at most N
   Up to the first datagram a fault changes the replay is checked bit-exact; then the engine runs
   live on the rest of the recording (the peer's datagrams replayed at their recorded times: they
   no longer react) and the stream is checked: exactly once, in order, and everything the recording
