@@ -293,6 +293,14 @@ describe("both ends' journals: to= and the simulator's schedule", () => {
     expect(sms.ok).toBe(true);
   });
 
+  it("to= on the publisher's journal alone: what it received went to the publisher", () => {
+    const none = replayJournal(publisherJournal, { faults: [drop("ANY,to=subscriber")] });
+    expect(none.faulted!.changed).toBe(false);
+    const one = replayJournal(publisherJournal, { faults: [drop("SM,to=publisher,count=1")] });
+    expect(one.faulted!.changed).toBe(true);
+    expect(one.faulted!.dropped).toBe(1);
+  });
+
   it("a simulator schedule file: loss both ways for 300 ms is repaired live (exit 0, the same run twice); a partition to the subscriber to the end is a liveness violation (exit 1)", () => {
     // Time is from the pair's first record (the subscriber started first): find when DATA begins.
     const dataNs = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,count=1")] }).firstChange!.relNs;

@@ -142,6 +142,8 @@ describe("replay with added faults", () => {
     expect(cli(subscriberJournal, "--drop", "DATA,every=0").status).toBe(2);
     expect(cli(subscriberJournal, join(dir, "missing.pjournal"), "--drop", "DATA").stderr).toMatch(/missing.pjournal: no such journal file/);
     expect(cli("--help").stdout).toMatch(/--drop FILTER[\s\S]*--delay FILTER:DURATION[\s\S]*--schedule FILE[\s\S]*--shrink/);
+    expect(cli("--help").stdout).toMatch(/--schedule FILE[\s\S]*the simulator's schedule[\s\S]*FILTER: TYPE.*,to=publisher\|subscriber.*,rate=N\/D/);
+    expect(cli(subscriberJournal, "--drop", "DATA,rate=2/1").stderr).toMatch(/bad rate '2\/1'/);
   });
 });
 
