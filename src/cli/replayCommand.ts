@@ -5,6 +5,7 @@
 // `petrel replay <journal> --drop FILTER --delay FILTER:DURATION --schedule FILE [--shrink]`: the
 // recorded run with other faults on what the engine received (src/journal/frameFilter.ts), live from
 // the first change, and a verdict on the stream; --shrink finds a 1-minimal failing subset.
+// --schedule reads Petrel's own schedule file or the simulator's schedule (src/journal/simSchedule.ts).
 // `petrel replay <a.pjournal> <b.pjournal>`: both ends' journals of one run, paired
 // (src/journal/journalPair.ts) and each replayed bit-exact; exit 1 names the journal that diverged.
 // With faults (src/journal/pairReplay.ts) the two engines run live against each other from the
@@ -20,6 +21,8 @@ import { formatSeconds, replayJournal, type Divergence, type ReplayResult } from
 import { PcapReplayError, replayPcap, type PcapReplayResult } from "../journal/pcapReplay.js";
 import { formatFault, FrameFilterError, parseDelay, parseFrameFilter, type FaultSpec } from "../journal/frameFilter.js";
 import { shrinkFaults, type ReplaySchedule } from "../journal/shrinkFaults.js";
+import { parseScheduleText, ScheduleError } from "../journal/simSchedule.js";
+import { faultWithTo, journalRole } from "../journal/faultEnds.js";
 import { JournalPairError, pairJournals, replayJournalPair, type PairReplayResult } from "../journal/journalPair.js";
 import { replayJournalPairWithFaults, replayPairWithFaults, type PairFaultedResult } from "../journal/pairReplay.js";
 
@@ -44,17 +47,23 @@ options:
   --drop FILTER      drop the datagrams FILTER picks (journal; repeatable)
   --delay FILTER:DURATION
                      deliver them DURATION later (e.g. DATA,every=10:5ms; repeatable)
-  --schedule FILE    the faults of a schedule file (JSON {"format":"petrel-replay-faults",
-                     "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints)
+  --schedule FILE    the faults of a schedule file: JSON {"format":"petrel-replay-faults",
+                     "faults":[{"drop":FILTER},{"delay":"FILTER:DURATION"}]}, as --shrink prints,
+                     or the simulator's schedule ([{"atNs":N,"action":{"kind":...,"sub":0,...}}] or
+                     {"schedule":[...]}): partition/heal, loss and reorder become to=/t=/rate=
+                     faults with atNs as t=; duplicate, crash, restart and sub other than 0 are refused
   --shrink           the faults break an invariant: find a smallest subset that still does and
                      print it as a schedule file (progress on stderr)
-  FILTER: TYPE[,dir=rx|tx][,t=FROM..TO][,offset=FROM..TO][,every=N][,count=N]
+  FILTER: TYPE[,dir=rx|tx][,to=publisher|subscriber][,t=FROM..TO][,offset=FROM..TO][,every=N][,rate=N/D][,count=N]
     TYPE    DATA, PAD, NAK, SM, ERR, SETUP, RTTM, RES or ANY (a datagram with such a frame)
     dir     rx (received by an engine) or tx (sent by it; two journals only); with two journals
             no dir means the link (each datagram tested once, as sent)
+    to      the end the datagram goes to: publisher or subscriber (one journal: its engine's
+            role, refused if it both publishes and subscribes; two: the receiving journal's)
     t       recorded time from the journal's first timed record, e.g. t=1.5s.. or t=..200ms
     offset  the frame's term offset, bytes, e.g. offset=0..65535
-    every   the Nth, 2Nth, ... datagram that matches; count: at most N of them
+    every   the Nth, 2Nth, ... datagram that matches; rate: each with probability N/D (a
+            generator seeded from the fault's text: the same picks every run); count: at most N
   Up to the first datagram a fault changes the replay is checked bit-exact; then the engine runs
   live on the rest of the recording (the peer's datagrams replayed at their recorded times: they
   no longer react) and the stream is checked: exactly once, in order, and everything the recording
@@ -139,9 +148,10 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
           ? pairShrinkCommand(path, other, faults, config as Partial<EngineConfig>, quiet)
           : pairFaultedCommand(path, other, faults, config as Partial<EngineConfig>, quiet);
       }
+      noteUnreachable(path, faults);
       return parsed.values.shrink === true ? shrinkCommand(path, faults, config as Partial<EngineConfig>, quiet) : faultedCommand(path, faults, config as Partial<EngineConfig>);
     } catch (error) {
-      if (error instanceof JournalFormatError || error instanceof JournalPairError) {
+      if (error instanceof JournalFormatError || error instanceof JournalPairError || error instanceof FrameFilterError) {
         stderr.write(`petrel replay: ${error.message}\n`);
         return 2;
       }
@@ -170,24 +180,21 @@ export function runReplayCommand(argv: ReadonlyArray<string>): number {
   return result.ok ? 0 : 1;
 }
 
-class ScheduleError extends FrameFilterError {}
+/** One journal: a fault with to= the other end's role picks only datagrams the journal sent, which it cannot change; says so on stderr. */
+function noteUnreachable(path: string, faults: ReadonlyArray<FaultSpec>): void {
+  const withTo = faultWithTo(faults);
+  if (withTo === undefined) return;
+  const role = journalRole(path, withTo);
+  for (const fault of faults) {
+    if (fault.filter.to === undefined || fault.filter.to === role) continue;
+    process.stderr.write(`petrel replay: note: '${formatFault(fault)}' acts on datagrams to the ${fault.filter.to}, which ${path} (the ${role}'s journal) only sent: ` +
+      "one journal can change only what it received; give both ends' journals for this fault to act\n");
+  }
+}
 
 function readSchedule(file: string): FaultSpec[] {
   if (!existsSync(file)) throw new ScheduleError(`--schedule ${file}: no such file`);
-  let schedule: ReplaySchedule;
-  try {
-    schedule = JSON.parse(readFileSync(file, "utf8")) as ReplaySchedule;
-  } catch (error) {
-    throw new ScheduleError(`--schedule ${file}: not JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (schedule.format !== "petrel-replay-faults" || !Array.isArray(schedule.faults)) {
-    throw new ScheduleError(`--schedule ${file}: expected {"format":"petrel-replay-faults","faults":[...]}`);
-  }
-  return schedule.faults.map((entry, i): FaultSpec => {
-    if (typeof entry.drop === "string") return { kind: "drop", filter: parseFrameFilter(entry.drop) };
-    if (typeof entry.delay === "string") return parseDelay(entry.delay);
-    throw new ScheduleError(`--schedule ${file}: fault ${i} has neither "drop" nor "delay"`);
-  });
+  return parseScheduleText(readFileSync(file, "utf8"), file);
 }
 
 export function scheduleOf(faults: ReadonlyArray<FaultSpec>): ReplaySchedule {

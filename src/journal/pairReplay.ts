@@ -24,10 +24,12 @@
 //   everything its recording appended (liveness).
 // Faults apply to datagrams of both ends: dir=tx to what an engine sends, dir=rx to what it
 // receives (a datagram on the link is tested as sent, then as received), no dir to the link (each
-// datagram tested once, as sent); `t` is time from the pair's first timed record.
+// datagram tested once, as sent); `t` is time from the pair's first timed record; `to=` is the
+// receiving journal's role in the pair (the sending journal's peer).
 import type { EngineConfig } from "../core/config/engineConfig.js";
 import type { TransmitBatch } from "../core/transmitBatch.js";
-import { FrameFault, type FaultSpec } from "./frameFilter.js";
+import { FrameFault, type FaultEnd, type FaultSpec } from "./frameFilter.js";
+import { faultWithTo, pairRoles } from "./faultEnds.js";
 import { hashBytes, WordView } from "./hash.js";
 import { pairJournals, type JournalPair, type LinkRoute } from "./journalPair.js";
 import { DivergenceSignal, Replayer, type Divergence, type ReplayHooks, type ReplayResult } from "./replay.js";
@@ -105,8 +107,12 @@ class PairReplay implements ReplayHooks {
   private delayed = 0;
   private unroutable = 0;
   private readonly more: [boolean, boolean] = [true, true];
+  /** Each journal's role (a, b), when a fault has to=. */
+  private readonly roles: readonly [FaultEnd, FaultEnd] | undefined;
 
   constructor(private readonly pair: JournalPair, private readonly options: PairFaultOptions) {
+    const withTo = faultWithTo(options.faults);
+    this.roles = withTo === undefined ? undefined : pairRoles(pair, withTo);
     const replayOptions = options.config === undefined ? {} : { config: options.config };
     this.replayers = [new Replayer(pair.a.path, replayOptions, this), new Replayer(pair.b.path, replayOptions, this)];
     this.shift = [0, pair.clockOffsetNs];
@@ -192,13 +198,14 @@ class PairReplay implements ReplayHooks {
     return replayer === this.replayers[0] ? 0 : 1;
   }
 
-  /** The first fault that picks this datagram, if any. */
-  private pick(dir: "rx" | "tx", pairNs: number, bytes: Uint8Array, offset: number, length: number): FrameFault | undefined {
+  /** The first fault that picks this datagram, if any; `toSide`: the journal it goes to. */
+  private pick(dir: "rx" | "tx", toSide: number, pairNs: number, bytes: Uint8Array, offset: number, length: number): FrameFault | undefined {
     const relNs = pairNs - this.startNs;
+    const to = this.roles?.[toSide];
     for (const fault of this.faults) {
       // A fault without a direction acts on the link once: where the datagram is sent.
       if (dir === "rx" && fault.spec.filter.dir === undefined) continue;
-      if (fault.test(dir, relNs, bytes, offset, length)) return fault;
+      if (fault.test(dir, relNs, bytes, offset, length, to)) return fault;
     }
     return undefined;
   }
@@ -215,7 +222,7 @@ class PairReplay implements ReplayHooks {
       const at = i * batch.slotLength;
       const length = batch.lengths[i]!;
       let sentNs = pairNs;
-      const fault = this.faults.length === 0 ? undefined : this.pick("tx", pairNs, batch.bytes, at, length);
+      const fault = this.faults.length === 0 ? undefined : this.pick("tx", 1 - side, pairNs, batch.bytes, at, length);
       if (fault !== undefined) {
         this.goLive(side, pairNs);
         if (fault.spec.kind === "drop") {
@@ -251,7 +258,7 @@ class PairReplay implements ReplayHooks {
         break;
       }
     }
-    const fault = this.faults.length === 0 ? undefined : this.pick("rx", pairNs, bytes, offset, length);
+    const fault = this.faults.length === 0 ? undefined : this.pick("rx", side, pairNs, bytes, offset, length);
     if (fault === undefined) return false;
     this.goLive(side, pairNs);
     if (fault.spec.kind === "drop") {
@@ -292,7 +299,7 @@ class PairReplay implements ReplayHooks {
       return;
     }
     let arrivalNs = sentNs + this.linkDelayNs;
-    const fault = this.faults.length === 0 ? undefined : this.pick("rx", arrivalNs, bytes, 0, bytes.length);
+    const fault = this.faults.length === 0 ? undefined : this.pick("rx", 1 - from, arrivalNs, bytes, 0, bytes.length);
     if (fault !== undefined) {
       if (fault.spec.kind === "drop") {
         this.dropped++;

@@ -16,7 +16,8 @@ import { isInertOfferResult, JournalFormatError, RecordType, recordTypeName } fr
 import { countLogFrames, Digest, digestLogRange, hashBytes, WordView } from "./hash.js";
 import { hex, JournalReader } from "./reader.js";
 import { describeError } from "./recorder.js";
-import { FrameFault, type FaultSpec } from "./frameFilter.js";
+import { FrameFault, type FaultEnd, type FaultSpec } from "./frameFilter.js";
+import { faultWithTo, journalRole } from "./faultEnds.js";
 import { Prng } from "../sim/prng.js";
 
 export interface ReplayProgress {
@@ -205,7 +206,12 @@ export class Replayer {
   private started = 0;
   private end: ReplayResult["end"] = "unclean";
 
+  /** The journal's role, when a fault has to= (a received datagram goes to this end). */
+  private readonly role: FaultEnd | undefined;
+
   constructor(private readonly path: string, options: ReplayOptions, private readonly hooks?: ReplayHooks) {
+    const withTo = faultWithTo(options.faults ?? []);
+    this.role = withTo === undefined ? undefined : journalRole(path, withTo);
     this.reader = new JournalReader(path);
     this.options = options;
     this.faults = (options.faults ?? []).map((spec) => new FrameFault(spec));
@@ -470,7 +476,7 @@ export class Replayer {
   private faultReceived(nowNs: number, ip: number, port: number, endpoint: number, offset: number, length: number): boolean {
     const relNs = this.firstNowNs < 0 ? 0 : nowNs - this.firstNowNs;
     for (const fault of this.faults) {
-      if (!fault.test("rx", relNs, this.reader.bytes, offset, length)) continue;
+      if (!fault.test("rx", relNs, this.reader.bytes, offset, length, this.role)) continue;
       if (!this.live) {
         this.live = true;
         this.firstChangeRecord = this.reader.index;

@@ -17,6 +17,11 @@
 //   make the publisher repeat SETUP and the run still passes; all DATA lost from 300 ms on is a
 //   liveness violation at both ends (exit 1); a changed engine diverges before the first change
 //   and is reported so; --shrink finds the breaking fault among harmless ones.
+// - to= in a pair is the receiving journal's role (DATA never goes to the publisher; 3 SMs to it
+//   dropped); a simulator schedule file (10% loss both ways for 300 ms) is repaired live, the same
+//   run twice (exit 0), and a partition towards the subscriber to the end is a liveness violation.
+// - A journal that both publishes and subscribes has no role for to=: refused (exit 2), as is a
+//   pair where a journal is at both ends of the sessions.
 // - Hand-written journals (only what pairing reads) that share a session but not their datagrams,
 //   or whose datagram went to another port than the receiving socket's, are refused saying so.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -28,8 +33,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JournalFormatError, RecordType } from "../../src/journal/format.js";
 import { hashBytes, WordView } from "../../src/journal/hash.js";
 import { JournalWriter } from "../../src/journal/writer.js";
-import { JournalPairError, pairJournals, replayJournalPair } from "../../src/journal/journalPair.js";
-import { parseFrameFilter, type FaultSpec } from "../../src/journal/frameFilter.js";
+import { JournalPairError, pairJournals, replayJournalPair, type JournalPair } from "../../src/journal/journalPair.js";
+import { FrameFilterError, parseFrameFilter, type FaultSpec } from "../../src/journal/frameFilter.js";
+import { journalRole, pairRoles } from "../../src/journal/faultEnds.js";
 import { replayJournalPairWithFaults } from "../../src/journal/pairReplay.js";
 import { replayJournal } from "../../src/journal/replay.js";
 import { freeUdpPort } from "../drivers/streamSupport.js";
@@ -274,7 +280,50 @@ describe("both ends' journals with faults: the two engines live against each oth
   });
 });
 
+describe("both ends' journals: to= and the simulator's schedule", () => {
+  const drop = (text: string): FaultSpec => ({ kind: "drop", filter: parseFrameFilter(text) });
+
+  it("to= is the receiving journal's role: DATA never goes to the publisher, SMs do", () => {
+    const none = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,to=publisher"), drop("SM,to=subscriber")] });
+    expect(none.changed).toBe(false);
+    expect(none.ok).toBe(true);
+    const sms = replayJournalPairWithFaults(subscriberJournal, publisherJournal, { faults: [drop("SM,to=publisher,count=3")] });
+    expect(sms.dropped).toBe(3);
+    expect(sms.firstChange!.file).toBe(subscriberJournal);
+    expect(sms.ok).toBe(true);
+  });
+
+  it("to= on the publisher's journal alone: what it received went to the publisher", () => {
+    const none = replayJournal(publisherJournal, { faults: [drop("ANY,to=subscriber")] });
+    expect(none.faulted!.changed).toBe(false);
+    const one = replayJournal(publisherJournal, { faults: [drop("SM,to=publisher,count=1")] });
+    expect(one.faulted!.changed).toBe(true);
+    expect(one.faulted!.dropped).toBe(1);
+  });
+
+  it("a simulator schedule file: loss both ways for 300 ms is repaired live (exit 0, the same run twice); a partition to the subscriber to the end is a liveness violation (exit 1)", () => {
+    // Time is from the pair's first record (the subscriber started first): find when DATA begins.
+    const dataNs = replayJournalPairWithFaults(publisherJournal, subscriberJournal, { faults: [drop("DATA,count=1")] }).firstChange!.relNs;
+    const file = join(dir, "sim-loss.json");
+    writeFileSync(file, JSON.stringify([
+      { atNs: Math.round(dataNs), action: { kind: "loss", sub: 0, loss: { numerator: 1, denominator: 10 } } },
+      { atNs: Math.round(dataNs) + 300_000_000, action: { kind: "loss", sub: 0, loss: { numerator: 0, denominator: 1 } } },
+    ]));
+    const run = cli(publisherJournal, subscriberJournal, "--schedule", file);
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/faults: [1-9][\d,]* datagrams dropped, 0 delayed/);
+    expect(run.stdout).toMatch(/VERDICT ok/);
+    expect(cli(publisherJournal, subscriberJournal, "--schedule", file).stdout.match(/faults: .*/)![0]).toBe(run.stdout.match(/faults: .*/)![0]);
+    writeFileSync(file, JSON.stringify({ schedule: [{ atNs: Math.round(dataNs) + 100_000_000, action: { kind: "partition", sub: 0, direction: "toSubscriber" } }] }));
+    const cut = cli(publisherJournal, subscriberJournal, "--schedule", file);
+    expect(cut.status).toBe(1);
+    expect(cut.stdout).toMatch(/VERDICT liveness violation in .*subscriber\.pjournal/);
+  });
+});
+
 describe("pairing rules, on hand-written journals", () => {
+  const drop = (text: string): FaultSpec => ({ kind: "drop", filter: parseFrameFilter(text) });
   const words = new WordView();
   const toSubscriber = Uint8Array.from({ length: 40 }, (_, i) => i + 1);
   const toPublisher = Uint8Array.from({ length: 32 }, (_, i) => 200 - i);
@@ -341,6 +390,28 @@ describe("pairing rules, on hand-written journals", () => {
     const s = subscriber("s2.pjournal", { received: Uint8Array.of(9, 9, 9, 9) });
     expect(() => pairJournals(p, s)).toThrowError(expect.objectContaining({ name: "JournalPairError", reason: "no-shared-datagrams" }));
     expect(() => pairJournals(p, s)).toThrowError(/none of the 1 datagrams .*s2\.pjournal received is one of the 1 .*p2\.pjournal sent/);
+  });
+
+  it("to= needs one role per journal: a journal that both publishes and subscribes is refused, not guessed", () => {
+    const fault = drop("DATA,to=subscriber");
+    expect(journalRole(publisher("p4.pjournal"), fault)).toBe("publisher");
+    expect(journalRole(subscriber("s4.pjournal"), fault)).toBe("subscriber");
+    const path = join(dir, "both.pjournal");
+    const w = new JournalWriter({ path });
+    w.json(RecordType.ENGINE, { seed: 1, options: {} });
+    w.json(RecordType.ADD_PUBLICATION, { h: 0, channel: "aeron:udp?endpoint=127.0.0.1:20121", streamId: 1001, exclusive: false, sessionId: 7 });
+    w.json(RecordType.ADD_SUBSCRIPTION, { h: 1, channel: "aeron:udp?endpoint=127.0.0.1:20122", streamId: 1002 });
+    w.end("closed");
+    expect(() => replayJournal(path, { faults: [fault] })).toThrowError(FrameFilterError);
+    expect(() => replayJournal(path, { faults: [fault] })).toThrowError(/'DATA,to=subscriber': to= needs the journal's role, and .*both\.pjournal has none: its engine added 1 publications, 1 subscriptions/);
+    const run = cli(path, "--drop", "DATA,to=subscriber");
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/to= needs the journal's role/);
+    // A pair where one journal is at both ends of the sessions.
+    const a = { publisher: "a", subscriber: "b" };
+    const pair = { a: { path: "a" }, b: { path: "b" }, sessions: [a, { publisher: "b", subscriber: "a" }] } as unknown as JournalPair;
+    expect(() => pairRoles(pair, fault)).toThrowError(/to= needs each journal's role, and a both publishes and subscribes/);
+    expect(pairRoles({ ...pair, sessions: [a] } as unknown as JournalPair, fault)).toEqual(["publisher", "subscriber"]);
   });
 
   it("refuses a datagram sent to another port than the receiving socket's", () => {

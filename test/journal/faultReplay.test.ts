@@ -11,7 +11,11 @@
 //   violation, exit 1 from the CLI.
 // - Shrinking four harmless delays and that drop returns the drop alone, as a schedule file that
 //   --schedule reads back; the shrunk set is 1-minimal.
-// - Filters: parse/format round-trip (fast-check); bad input is a clear error (exit 2).
+// - to=subscriber on the subscriber's journal picks what dir=rx picks; to=publisher nothing. A
+//   simulator schedule file (loss 1/2 from 0) drops about half of what the subscriber received, the
+//   same datagrams every run (exit 1), with a note that the to=publisher half cannot act from this
+//   journal, and --shrink keeps only the other half; duplicate and crash are refused (exit 2).
+// - Filters: parse/format round-trip (fast-check, to= and rate= included); bad input is a clear error (exit 2).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,6 +142,48 @@ describe("replay with added faults", () => {
     expect(cli(subscriberJournal, "--drop", "DATA,every=0").status).toBe(2);
     expect(cli(subscriberJournal, join(dir, "missing.pjournal"), "--drop", "DATA").stderr).toMatch(/missing.pjournal: no such journal file/);
     expect(cli("--help").stdout).toMatch(/--drop FILTER[\s\S]*--delay FILTER:DURATION[\s\S]*--schedule FILE[\s\S]*--shrink/);
+    expect(cli("--help").stdout).toMatch(/--schedule FILE[\s\S]*the simulator's schedule[\s\S]*FILTER: TYPE.*,to=publisher\|subscriber.*,rate=N\/D/);
+    expect(cli(subscriberJournal, "--drop", "DATA,rate=2/1").stderr).toMatch(/bad rate '2\/1'/);
+  });
+});
+
+describe("to= and the simulator's schedule on one journal (a subscriber's)", () => {
+  it("to=subscriber picks what the subscriber received; to=publisher nothing (the journal only sent those)", () => {
+    const rx = replayJournal(subscriberJournal, { faults: [drop("DATA,dir=rx,every=2")] });
+    const to = replayJournal(subscriberJournal, { faults: [drop("DATA,to=subscriber,every=2")] });
+    expect(to.faulted!.dropped).toBe(rx.faulted!.dropped);
+    expect(to.faulted!.violations.map((v) => v.kind)).toContain("liveness");
+    const none = replayJournal(subscriberJournal, { faults: [drop("ANY,to=publisher")] });
+    expect(none.faulted!.changed).toBe(false);
+    expect(none.ok).toBe(true);
+  });
+
+  it("reads a simulator schedule file: loss from 0 drops to the subscriber at that rate (exit 1), notes the direction it cannot reach, --shrink keeps the fault that matters", () => {
+    const file = join(dir, "sim-loss.json");
+    writeFileSync(file, JSON.stringify({ schedule: [{ atNs: 0, action: { kind: "loss", sub: 0, loss: { numerator: 1, denominator: 2 } } }] }));
+    const run = cli(subscriberJournal, "--schedule", file);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/VERDICT liveness violation/);
+    expect(run.stderr).toMatch(/note: 'ANY,to=publisher,t=0ns\.\.,rate=1\/2' acts on datagrams to the publisher, which .* \(the subscriber's journal\) only sent/);
+    const dropped = Number(/faults: ([\d,]+) datagrams dropped/.exec(run.stdout)![1]!.replace(/,/g, ""));
+    const received = replayJournal(subscriberJournal).counts.datagramsIn;
+    expect(dropped / received, `${dropped} of ${received} dropped before the run went live`).toBeGreaterThan(0.3);
+    // Deterministic: the same schedule drops the same datagrams.
+    expect(cli(subscriberJournal, "--schedule", file).stdout.match(/faults: .*/)![0]).toBe(run.stdout.match(/faults: .*/)![0]);
+    const shrunk = cli(subscriberJournal, "--quiet", "--shrink", "--schedule", file);
+    expect(shrunk.status).toBe(1);
+    expect((JSON.parse(shrunk.stdout) as { faults: unknown[] }).faults).toEqual([{ drop: "ANY,to=subscriber,t=0ns..,rate=1/2" }]);
+  });
+
+  it("refuses a simulator schedule with what a replay cannot do (exit 2)", () => {
+    const file = join(dir, "sim-duplicate.json");
+    writeFileSync(file, JSON.stringify([{ atNs: 0, action: { kind: "reorder", sub: 0, on: true } }, { atNs: 1000, action: { kind: "duplicate", sub: 0, on: true } }]));
+    const run = cli(subscriberJournal, "--schedule", file);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/schedule\[1\] \(duplicate at 1000 ns\): duplicate: not supported by replay/);
+    writeFileSync(file, JSON.stringify([{ atNs: 0, action: { kind: "crash", sub: 0 } }]));
+    expect(cli(subscriberJournal, "--schedule", file).stderr).toMatch(/crash: not supported by replay/);
+    expect(cli(subscriberJournal, "--schedule", join(dir, "missing.json")).stderr).toMatch(/missing\.json: no such file/);
   });
 });
 
@@ -145,11 +191,13 @@ describe("frame filters", () => {
   const spec: fc.Arbitrary<FrameFilterSpec> = fc.record({
     type: fc.constantFrom("ANY", "DATA", "PAD", "NAK", "SM", "ERR", "SETUP", "RTTM", "RES"),
     dir: fc.constantFrom("rx", "tx"),
+    to: fc.constantFrom("publisher", "subscriber"),
     fromNs: fc.nat(10_000_000_000),
     toNs: fc.nat(10_000_000_000),
     offsetFrom: fc.nat(1 << 30),
     offsetTo: fc.nat(1 << 30),
     every: fc.integer({ min: 1, max: 1000 }),
+    rate: fc.integer({ min: 1, max: 2 ** 32 }).chain((denominator) => fc.record({ numerator: fc.integer({ min: 0, max: denominator }), denominator: fc.constant(denominator) })),
     count: fc.integer({ min: 1, max: 1000 }),
   }, { requiredKeys: ["type"] }) as fc.Arbitrary<FrameFilterSpec>;
 
@@ -164,5 +212,7 @@ describe("frame filters", () => {
     expect(parseDuration("1.5s")).toBe(1_500_000_000);
     expect(() => parseDuration("5")).toThrow(FrameFilterError);
     expect(() => parseFrameFilter("DATA,speed=3")).toThrow(/unknown filter key/);
+    expect(() => parseFrameFilter("DATA,to=sub")).toThrow(/bad to 'sub': publisher or subscriber/);
+    for (const bad of ["3/2", "1/0", "1", "0.5", "1/8589934593", "-1/2"]) expect(() => parseFrameFilter(`DATA,rate=${bad}`)).toThrow(/bad rate/);
   });
 });
