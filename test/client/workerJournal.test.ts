@@ -185,7 +185,11 @@ describe("a journaled worker-mode client", () => {
   it("two clients, each journaled (a for-await subscriber and a publisher), both replay bit-exact", async () => {
     const subscriberPath = join(dir, "subscriber.pjournal");
     const publisherPath = join(dir, "publisher.pjournal");
-    const channel = `aeron:udp?endpoint=127.0.0.1:${await freeUdpPort()}|term-length=${TERM}`;
+    // A 1 MiB term (the 64 KiB term's wrap is the first test's): the faulted replay below runs the
+    // subscriber against a scripted publisher that never repairs, and data a reordering pushes past
+    // the receiver's overrun limit (its last SM + half a term) is lost for good. With 64 KiB terms a
+    // 1 ms delay already lost data in some recordings (and a 0 ns one did once, in CI under load).
+    const channel = `aeron:udp?endpoint=127.0.0.1:${await freeUdpPort()}|term-length=1m`;
     const subscriber = await launchWorker({ journal: { path: subscriberPath }, seed: 31 });
     const publisher = await launchWorker({ journal: { path: publisherPath }, seed: 32 });
     const subscription = await subscriber.addSubscription(channel, 7);
@@ -238,12 +242,12 @@ describe("a journaled worker-mode client", () => {
     expect(out.join("")).toContain(`reads delivering ${COUNT.toLocaleString("en-US")} messages`);
     expect(out.join("")).toContain("result bit-exact");
 
-    // With a fault (three DATA datagrams handed over after the next record: delayed 0 ns) the
-    // subscriber's journal runs live from the first: each recorded read becomes a read of whatever
-    // has arrived, and every message (fragmented ones too) comes exactly once, in order. A longer
-    // delay can stall the image past its window, which the scripted publisher never repairs (a
-    // liveness violation, as for any journal: docs/JOURNAL.md).
-    const faulted = replayJournal(subscriberPath, { faults: [parseDelay("DATA,every=5,count=3:0ns")] });
+    // With a fault (three DATA datagrams delayed 1 ms: reordered) the subscriber's journal runs
+    // live from the first: each recorded read becomes a read of whatever has arrived, and every
+    // message (fragmented ones too) comes exactly once, in order. A delay long enough to push data
+    // past the receiver's overrun limit loses it for good against the scripted publisher (a
+    // liveness violation, as for any journal: docs/JOURNAL.md); with 1 MiB terms 10 ms did not.
+    const faulted = replayJournal(subscriberPath, { faults: [parseDelay("DATA,every=5,count=3:1ms")] });
     expect(faulted.faulted!.changed).toBe(true);
     expect(faulted.faulted!.violations, JSON.stringify(faulted.faulted!.violations.slice(0, 3))).toEqual([]);
     expect(faulted.faulted!.deliveredFragments).toBe(COUNT);
